@@ -1,0 +1,22 @@
+// Command stratusd is the Stratus node and its command-line client.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	clientv2helpers "cosmossdk.io/client/v2/helpers"
+
+	svrcmd "github.com/cosmos/cosmos-sdk/server/cmd"
+
+	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/cmd/stratusd/cmd"
+)
+
+func main() {
+	rootCmd := cmd.NewRootCmd()
+	if err := svrcmd.Execute(rootCmd, clientv2helpers.EnvPrefix, app.DefaultNodeHome); err != nil {
+		fmt.Fprintln(rootCmd.ErrOrStderr(), "Error:", err)
+		os.Exit(1)
+	}
+}
