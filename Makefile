@@ -73,7 +73,7 @@ proto-check: proto-gen ## fail when committed generated code is stale
 	@echo "generated protobuf code is current"
 
 localnet: build ## start a local chain (VALIDATORS=4 for a BFT set)
-	./scripts/localnet.sh start
+	VALIDATORS_SET=$(VALIDATORS) ./scripts/localnet.sh start
 
 localnet-stop: ## stop the local chain
 	./scripts/localnet.sh stop

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Local Stratus network on loopback.
+#
+#   scripts/localnet.sh start    build genesis if needed and start the nodes
+#   scripts/localnet.sh stop     stop the nodes (data kept)
+#   scripts/localnet.sh reset    stop the nodes and delete all localnet data
+#   scripts/localnet.sh status   show each node's height
+#
+# VALIDATORS=N (default 1) sets the size of the validator set when the network
+# is first created. LOCALNET_DIR (default build/localnet) holds everything:
+# node homes node0..N-1 and the client home `client` with the test keyring.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BIN=${STRATUSD:-$ROOT/build/stratusd}
+DIR=${LOCALNET_DIR:-$ROOT/build/localnet}
+VALIDATORS=${VALIDATORS:-1}
+CHAIN_ID=${CHAIN_ID:-stratus-local}
+DENOM=ustrat
+CLIENT="$DIR/client"
+PROVIDERS=3
+# Port layout: node i uses base + 100*i.
+P2P_BASE=26656 RPC_BASE=26657 GRPC_BASE=9090 API_BASE=1317 PROM_BASE=26660
+
+log() { printf '%s\n' "$*"; }
+die() { printf 'localnet: %s\n' "$*" >&2; exit 1; }
+
+# toml_set FILE SECTION KEY VALUE: set KEY inside [SECTION] ("" is the top level).
+toml_set() {
+  local file=$1 section=$2 key=$3 value=$4 tmp
+  tmp=$(mktemp)
+  awk -v section="$section" -v key="$key" -v value="$value" '
+    /^\[/ { cur = substr($0, 2, index($0, "]") - 2) }
+    cur == section && $0 ~ "^" key "[ \t]*=" && !done { print key " = " value; done = 1; next }
+    { print }
+    END { if (!done) exit 3 }
+  ' "$file" > "$tmp" || { rm -f "$tmp"; die "no key $key in [$section] of $file"; }
+  mv "$tmp" "$file"
+}
+
+node_home() { echo "$DIR/node$1"; }
+port() { echo $(( $1 + 100 * $2 )); }
+cli() { "$BIN" --home "$CLIENT" "$@"; }
+
+is_running() {
+  local pidfile="$DIR/node$1.pid"
+  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+node_count() { ls -d "$DIR"/node* 2>/dev/null | grep -c '/node[0-9]*$' || true; }
+
+create() {
+  [[ -x $BIN ]] || die "$BIN not found; run 'make build' first"
+  [[ $VALIDATORS =~ ^[1-9][0-9]*$ ]] || die "VALIDATORS must be a positive number, not '$VALIDATORS'"
+  log "creating a $VALIDATORS-validator network '$CHAIN_ID' in $DIR"
+  mkdir -p "$CLIENT"
+
+  local i keys=(admin alice)
+  for ((i = 0; i < VALIDATORS; i++)); do keys+=("val$i"); done
+  for ((i = 1; i <= PROVIDERS; i++)); do keys+=("provider$i"); done
+  for k in "${keys[@]}"; do
+    cli keys add "$k" --keyring-backend test --output json > "$CLIENT/$k.key.json" 2>&1 \
+      || die "creating key $k: $(cat "$CLIENT/$k.key.json")"
+  done
+
+  for ((i = 0; i < VALIDATORS; i++)); do
+    "$BIN" init "node$i" --chain-id "$CHAIN_ID" --default-denom "$DENOM" --home "$(node_home "$i")" > /dev/null 2>&1 \
+      || die "init node$i failed"
+  done
+
+  local g0; g0=$(node_home 0)
+  local gen=("$BIN" genesis --home "$g0")
+  addr() { cli keys show "$1" -a --keyring-backend test; }
+  for k in "${keys[@]}"; do
+    "${gen[@]}" add-genesis-account "$(addr "$k")" "1000000000000$DENOM" > /dev/null
+  done
+  "${gen[@]}" set-authority "$(addr admin)" > /dev/null
+  for ((i = 0; i < VALIDATORS; i++)); do
+    "${gen[@]}" add-member "$(addr "val$i")" validator --description "localnet validator $i" > /dev/null
+  done
+  for ((i = 1; i <= PROVIDERS; i++)); do
+    "${gen[@]}" add-member "$(addr "provider$i")" provider --description "localnet provider $i" > /dev/null
+  done
+  # Short governance periods so proposals can be tried on the localnet.
+  sed -i 's/"voting_period": "[^"]*"/"voting_period": "60s"/; s/"expedited_voting_period": "[^"]*"/"expedited_voting_period": "30s"/' "$g0/config/genesis.json"
+
+  mkdir -p "$g0/config/gentx"
+  for ((i = 0; i < VALIDATORS; i++)); do
+    local h; h=$(node_home "$i")
+    [[ $i -eq 0 ]] || cp "$g0/config/genesis.json" "$h/config/genesis.json"
+    "$BIN" genesis gentx "val$i" "100000000$DENOM" --chain-id "$CHAIN_ID" --moniker "node$i" \
+      --home "$h" --keyring-backend test --keyring-dir "$CLIENT" \
+      --output-document "$g0/config/gentx/gentx-node$i.json" > /dev/null 2>&1 || die "gentx for node$i failed"
+  done
+  "$BIN" genesis collect-gentxs --home "$g0" > /dev/null 2>&1 || die "collect-gentxs failed"
+  "$BIN" genesis validate --home "$g0" > /dev/null || die "the generated genesis is invalid"
+
+  local peers=""
+  for ((i = 0; i < VALIDATORS; i++)); do
+    local id; id=$("$BIN" comet show-node-id --home "$(node_home "$i")")
+    peers+="${peers:+,}$id@127.0.0.1:$(port $P2P_BASE "$i")"
+  done
+
+  for ((i = 0; i < VALIDATORS; i++)); do
+    local h cfg app; h=$(node_home "$i"); cfg="$h/config/config.toml"; app="$h/config/app.toml"
+    [[ $i -eq 0 ]] || cp "$g0/config/genesis.json" "$h/config/genesis.json"
+    toml_set "$cfg" rpc laddr "\"tcp://127.0.0.1:$(port $RPC_BASE "$i")\""
+    toml_set "$cfg" rpc pprof_laddr '""'
+    toml_set "$cfg" p2p laddr "\"tcp://127.0.0.1:$(port $P2P_BASE "$i")\""
+    toml_set "$cfg" p2p persistent_peers "\"$peers\""
+    toml_set "$cfg" p2p allow_duplicate_ip true
+    toml_set "$cfg" p2p addr_book_strict false
+    toml_set "$cfg" consensus timeout_commit '"1s"'
+    toml_set "$cfg" instrumentation prometheus true
+    toml_set "$cfg" instrumentation prometheus_listen_addr "\"127.0.0.1:$(port $PROM_BASE "$i")\""
+    toml_set "$app" api enable true
+    toml_set "$app" api address "\"tcp://127.0.0.1:$(port $API_BASE "$i")\""
+    toml_set "$app" api enabled-unsafe-cors true
+    toml_set "$app" grpc enable true
+    toml_set "$app" grpc address "\"127.0.0.1:$(port $GRPC_BASE "$i")\""
+  done
+
+  cli config set chain-id "$CHAIN_ID"
+  cli config set keyring-backend test
+  cli config set node "tcp://127.0.0.1:$RPC_BASE"
+}
+
+height() {
+  { curl -s --max-time 2 "http://127.0.0.1:$(port $RPC_BASE "$1")/status" || true; } \
+    | sed -n 's/.*"latest_block_height":"\([0-9]*\)".*/\1/p'
+
+}
+
+start() {
+  local n; n=$(node_count)
+  if [[ $n -eq 0 ]]; then
+    create
+    n=$VALIDATORS
+  elif [[ -n ${VALIDATORS_SET:-} && $VALIDATORS != "$n" ]]; then
+    die "the existing localnet has $n validators; run 'make localnet-reset' to create one with $VALIDATORS"
+  fi
+
+  local i started=0
+  for ((i = 0; i < n; i++)); do
+    if is_running "$i"; then log "node$i already running (pid $(cat "$DIR/node$i.pid"))"; continue; fi
+    nohup "$BIN" start --home "$(node_home "$i")" > "$DIR/node$i.log" 2>&1 &
+    echo $! > "$DIR/node$i.pid"
+    started=1
+  done
+
+  log "waiting for blocks..."
+  local deadline=$((SECONDS + 90)) h=""
+  while (( SECONDS < deadline )); do
+    h=$(height 0)
+    [[ -n $h && $h -ge 2 ]] && break
+    for ((i = 0; i < n; i++)); do
+      is_running "$i" || die "node$i exited; see $DIR/node$i.log: $(tail -n 3 "$DIR/node$i.log")"
+    done
+    sleep 1
+  done
+  [[ -n $h && $h -ge 2 ]] || die "no blocks after 90 s; see $DIR/node0.log"
+
+  log ""
+  log "Stratus localnet '$CHAIN_ID' is producing blocks (height $h) with $n validator(s)."
+  log ""
+  for ((i = 0; i < n; i++)); do
+    log "  node$i  RPC  http://127.0.0.1:$(port $RPC_BASE "$i")   gRPC 127.0.0.1:$(port $GRPC_BASE "$i")   REST http://127.0.0.1:$(port $API_BASE "$i")   log $DIR/node$i.log"
+  done
+  log ""
+  log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"
+  log "  keys         admin (network authority), alice (user), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (providers)"
+  log ""
+  log "Try:"
+  log "  $BIN --home $CLIENT q membership members"
+  log "  $BIN --home $CLIENT tx membership grant-role \$($BIN --home $CLIENT keys show alice -a) provider --from admin -y"
+  log "  curl -s http://127.0.0.1:$API_BASE/stratus/membership/v1/members"
+  log "Stop with 'make localnet-stop'; data is kept until 'make localnet-reset'."
+  [[ $started -eq 1 ]] || true
+}
+
+stop() {
+  local i stopped=0
+  for pidfile in "$DIR"/node*.pid; do
+    [[ -f $pidfile ]] || continue
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+      stopped=$((stopped + 1))
+    fi
+    rm -f "$pidfile"
+  done
+  log "stopped $stopped node(s)"
+}
+
+status() {
+  local n i; n=$(node_count)
+  [[ $n -gt 0 ]] || { log "no localnet in $DIR"; return; }
+  for ((i = 0; i < n; i++)); do
+    if is_running "$i"; then log "node$i running, height $(height "$i")"; else log "node$i stopped"; fi
+  done
+}
+
+case ${1:-start} in
+  start) start ;;
+  stop) stop ;;
+  reset) stop; rm -rf "$DIR"; log "deleted $DIR" ;;
+  status) status ;;
+  *) die "usage: $0 start|stop|reset|status" ;;
+esac
