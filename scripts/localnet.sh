@@ -7,7 +7,7 @@
 #   scripts/localnet.sh status   show each node's height
 #
 # VALIDATORS=N (default 1) sets the size of the validator set when the network
-# is first created. LOCALNET_DIR (default build/localnet) holds everything:
+# is first created; PORT_OFFSET shifts every port (tests run beside a localnet). LOCALNET_DIR (default build/localnet) holds everything:
 # node homes node0..N-1 and the client home `client` with the test keyring.
 set -euo pipefail
 
@@ -20,8 +20,10 @@ CHAIN_ID=${CHAIN_ID:-stratus-local}
 DENOM=ustrat
 CLIENT="$DIR/client"
 PROVIDERS=3
-# Port layout: node i uses base + 100*i.
-P2P_BASE=26656 RPC_BASE=26657 GRPC_BASE=9090 API_BASE=1317 PROM_BASE=26660
+# Port layout: node i uses base + 100*i (+ PORT_OFFSET, default 0).
+PORT_OFFSET=${PORT_OFFSET:-0}
+P2P_BASE=$((26656 + PORT_OFFSET)) RPC_BASE=$((26657 + PORT_OFFSET)) GRPC_BASE=$((9090 + PORT_OFFSET))
+API_BASE=$((1317 + PORT_OFFSET)) PROM_BASE=$((26660 + PORT_OFFSET))
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'localnet: %s\n' "$*" >&2; exit 1; }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	"github.com/stratusnet/stratus/x/membership/types"
 )
@@ -122,7 +124,7 @@ func (k *Keeper) grant(ctx context.Context, m types.Member) error {
 	}
 	addr, err := k.addressCodec.StringToBytes(m.Address)
 	if err != nil {
-		return errorsmod.Wrapf(types.ErrInvalidGenesis, "address %q: %v", m.Address, err)
+		return errorsmod.Wrapf(sdkerrors.ErrInvalidAddress, "address %q: %v", m.Address, err)
 	}
 	key := collections.Join(int32(m.Role), sdk.AccAddress(addr))
 	if has, err := k.Members.Has(ctx, key); err != nil {
@@ -191,9 +193,11 @@ func (k *Keeper) revoke(ctx context.Context, role types.Role, addr sdk.AccAddres
 // would leave CometBFT with an empty validator set and halt the chain.
 func (k *Keeper) jailValidator(ctx context.Context, valAddr sdk.ValAddress) (bool, error) {
 	val, err := k.staking.GetValidator(ctx, valAddr)
-	if err != nil {
+	if errors.Is(err, stakingtypes.ErrNoValidatorFound) {
 		// Granted but never created a validator: nothing to jail.
 		return false, nil
+	} else if err != nil {
+		return false, err
 	}
 	if val.IsJailed() {
 		return false, nil

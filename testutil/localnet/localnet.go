@@ -1,0 +1,222 @@
+// Package localnet drives scripts/localnet.sh and the stratusd binary as
+// real processes, for end-to-end tests on loopback.
+package localnet
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// RepoRoot is the repository root, found from this file's location.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// BuildStratusd builds stratusd into dir and returns its path.
+func BuildStratusd(dir string) (string, error) {
+	bin := filepath.Join(dir, "stratusd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/stratusd")
+	cmd.Dir = RepoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building stratusd: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Net is one localnet in its own directory with its own ports.
+type Net struct {
+	t          *testing.T
+	Bin        string
+	Dir        string
+	Offset     int
+	Validators int
+}
+
+// Start creates and starts a localnet of n validators in a temp directory
+// on free ports, and stops it when the test ends.
+func Start(t *testing.T, bin string, n int) *Net {
+	t.Helper()
+	ln := &Net{t: t, Bin: bin, Dir: t.TempDir(), Offset: freeOffset(t, n), Validators: n}
+	t.Cleanup(func() {
+		if out, err := ln.script("stop"); err != nil {
+			t.Logf("stopping localnet: %v\n%s", err, out)
+		}
+	})
+	out, err := ln.script("start")
+	require.NoError(t, err, "localnet start:\n%s\n%s", out, ln.Logs())
+	require.Contains(t, out, "is producing blocks")
+	return ln
+}
+
+func (ln *Net) script(action string) (string, error) {
+	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "localnet.sh"), action)
+	cmd.Env = append(os.Environ(),
+		"STRATUSD="+ln.Bin,
+		"LOCALNET_DIR="+ln.Dir,
+		"VALIDATORS="+strconv.Itoa(ln.Validators),
+		"PORT_OFFSET="+strconv.Itoa(ln.Offset),
+	)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Stop stops the nodes, keeping their data.
+func (ln *Net) Stop() {
+	out, err := ln.script("stop")
+	require.NoError(ln.t, err, out)
+}
+
+// Restart starts the stopped nodes on their existing data.
+func (ln *Net) Restart() string {
+	out, err := ln.script("start")
+	require.NoError(ln.t, err, "localnet restart:\n%s\n%s", out, ln.Logs())
+	return out
+}
+
+// ClientHome is the client home with the test keyring.
+func (ln *Net) ClientHome() string { return filepath.Join(ln.Dir, "client") }
+
+// NodeHome is node i's home.
+func (ln *Net) NodeHome(i int) string { return filepath.Join(ln.Dir, fmt.Sprintf("node%d", i)) }
+
+// RPCPort is node i's CometBFT RPC port.
+func (ln *Net) RPCPort(i int) int { return 26657 + ln.Offset + 100*i }
+
+// Logs returns the tail of every node log, for failure messages.
+func (ln *Net) Logs() string {
+	var b strings.Builder
+	for i := range ln.Validators {
+		bz, _ := os.ReadFile(filepath.Join(ln.Dir, fmt.Sprintf("node%d.log", i)))
+		lines := strings.Split(string(bz), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		fmt.Fprintf(&b, "--- node%d.log\n%s\n", i, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// Run runs stratusd with the client home and returns stdout, stderr and the error.
+func (ln *Net) Run(args ...string) (string, string, error) {
+	return Exec(ln.Bin, append([]string{"--home", ln.ClientHome()}, args...)...)
+}
+
+// MustRun is Run that fails the test on error and returns stdout.
+func (ln *Net) MustRun(args ...string) string {
+	ln.t.Helper()
+	out, errOut, err := ln.Run(args...)
+	require.NoError(ln.t, err, "stratusd %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out, errOut)
+	return out
+}
+
+// Address returns the address of a key in the client keyring.
+func (ln *Net) Address(key string) string {
+	return strings.TrimSpace(ln.MustRun("keys", "show", key, "-a"))
+}
+
+// Tx broadcasts a tx, waits for it to be committed and returns the committed
+// result as JSON fields (code, raw_log, ...). A CheckTx rejection is returned
+// as is, without waiting.
+func (ln *Net) Tx(args ...string) map[string]any {
+	ln.t.Helper()
+	out := ln.MustRun(append(append([]string{"tx"}, args...), "-y", "-o", "json")...)
+	var res map[string]any
+	require.NoError(ln.t, json.Unmarshal([]byte(out), &res), out)
+	if code, _ := res["code"].(float64); code != 0 {
+		return res
+	}
+	hash, _ := res["txhash"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _, err := ln.Run("q", "tx", hash, "-o", "json")
+		if err == nil {
+			var committed map[string]any
+			require.NoError(ln.t, json.Unmarshal([]byte(out), &committed), out)
+			return committed
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	ln.t.Fatalf("tx %s not committed within 30 s\n%s", hash, ln.Logs())
+	return nil
+}
+
+// Height returns node i's latest block height.
+func (ln *Net) Height(i int) int64 {
+	out, _, err := Exec(ln.Bin, "status", "--node", fmt.Sprintf("tcp://127.0.0.1:%d", ln.RPCPort(i)))
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		SyncInfo struct {
+			LatestBlockHeight string `json:"latest_block_height"`
+		} `json:"sync_info"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return 0
+	}
+	h, _ := strconv.ParseInt(st.SyncInfo.LatestBlockHeight, 10, 64)
+	return h
+}
+
+// WaitHeight waits until node i reaches height h.
+func (ln *Net) WaitHeight(i int, h int64, timeout time.Duration) {
+	ln.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if ln.Height(i) >= h {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	ln.t.Fatalf("node%d did not reach height %d within %s (at %d)\n%s", i, h, timeout, ln.Height(i), ln.Logs())
+}
+
+// Exec runs bin with args and returns stdout, stderr and the error.
+func Exec(bin string, args ...string) (string, string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// freeOffset picks a port offset at which every port of n nodes is free.
+func freeOffset(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		offset := 1000 * (1 + rand.IntN(30))
+		if portsFree(offset, n) {
+			return offset
+		}
+	}
+	t.Fatal("no free port range for the localnet")
+	return 0
+}
+
+func portsFree(offset, n int) bool {
+	for i := range n {
+		for _, base := range []int{26656, 26657, 9090, 1317, 26660} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+offset+100*i))
+			if err != nil {
+				return false
+			}
+			l.Close()
+		}
+	}
+	return true
+}
