@@ -15,7 +15,7 @@ ldflags := -X github.com/cosmos/cosmos-sdk/version.Name=stratus \
 	-X github.com/cosmos/cosmos-sdk/version.AppName=stratusd \
 	-X github.com/cosmos/cosmos-sdk/version.Version=$(VERSION) \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
-BUILD_FLAGS := -ldflags '$(ldflags)' -trimpath
+BUILD_FLAGS := -ldflags '$(ldflags)'
 
 .PHONY: all help build install test test-unit test-e2e test-race bench lint vet fmt \
 	proto-tools proto-gen proto-check proto-lint localnet localnet-stop localnet-reset demo clean
