@@ -83,6 +83,9 @@ import (
 	"github.com/stratusnet/stratus/x/membership"
 	membershipkeeper "github.com/stratusnet/stratus/x/membership/keeper"
 	membershiptypes "github.com/stratusnet/stratus/x/membership/types"
+	"github.com/stratusnet/stratus/x/provider"
+	providerkeeper "github.com/stratusnet/stratus/x/provider/keeper"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
 )
 
 // DefaultNodeHome is the default home of stratusd (~/.stratusd).
@@ -95,6 +98,8 @@ var maccPerms = map[string][]string{
 	stakingtypes.BondedPoolName:    {authtypes.Burner, authtypes.Staking},
 	stakingtypes.NotBondedPoolName: {authtypes.Burner, authtypes.Staking},
 	govtypes.ModuleName:            {authtypes.Burner},
+	// x/provider escrows provider stakes and burns the slashed part.
+	providertypes.ModuleName: {authtypes.Burner},
 }
 
 var _ servertypes.Application = (*App)(nil)
@@ -130,6 +135,7 @@ type App struct {
 	AuthzKeeper           authzkeeper.Keeper
 	FeeGrantKeeper        feegrantkeeper.Keeper
 	MembershipKeeper      *membershipkeeper.Keeper
+	ProviderKeeper        *providerkeeper.Keeper
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -170,7 +176,7 @@ func New(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, slashingtypes.StoreKey,
 		distrtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey, upgradetypes.StoreKey,
 		evidencetypes.StoreKey, authzkeeper.StoreKey, feegrant.StoreKey,
-		membershiptypes.StoreKey,
+		membershiptypes.StoreKey, providertypes.StoreKey,
 	)
 	if err := bApp.RegisterStreamingServices(appOpts, keys); err != nil {
 		panic(err)
@@ -251,6 +257,12 @@ func New(
 	app.MembershipKeeper = membershipkeeper.NewKeeper(appCodec,
 		runtime.NewKVStoreService(keys[membershiptypes.StoreKey]), accCodec, govAuthority, app.StakingKeeper)
 
+	app.ProviderKeeper = providerkeeper.NewKeeper(appCodec,
+		runtime.NewKVStoreService(keys[providertypes.StoreKey]), accCodec, govAuthority, BondDenom,
+		app.MembershipKeeper, app.AccountKeeper, app.BankKeeper)
+	// Revoking ROLE_PROVIDER deactivates the provider.
+	app.MembershipKeeper.SetHooks(app.ProviderKeeper.MembershipHooks())
+
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
 		auth.NewAppModule(appCodec, app.AccountKeeper, authsims.RandomGenesisAccounts, nil),
@@ -265,6 +277,7 @@ func New(
 		authzmodule.NewAppModule(appCodec, app.AuthzKeeper, app.AccountKeeper, app.BankKeeper, app.interfaceRegistry),
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
 		membership.NewAppModule(appCodec, app.MembershipKeeper),
+		provider.NewAppModule(appCodec, app.ProviderKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager,
@@ -284,14 +297,14 @@ func New(
 	// x/bank must be first (SDK v0.54).
 	app.ModuleManager.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName,
-		feegrant.ModuleName, genutiltypes.ModuleName,
+		feegrant.ModuleName, genutiltypes.ModuleName, providertypes.ModuleName,
 	)
 	// membership precedes genutil: the gentxs are checked by the membership
 	// ante gate, so the genesis validators must already be members.
 	genesisOrder := []string{
 		consensustypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName,
-		membershiptypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
+		membershiptypes.ModuleName, providertypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, upgradetypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)
