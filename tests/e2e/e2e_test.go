@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	"github.com/stratusnet/stratus/testutil/localnet"
 )
@@ -70,6 +75,16 @@ func TestLocalnetMembershipGateAndRestart(t *testing.T) {
 	require.Contains(t, members(t, ln, "--role", "validator"), member{Address: val0, Role: "ROLE_VALIDATOR"})
 	require.Len(t, members(t, ln, "--role", "provider"), 3)
 
+	// REST and gRPC (with reflection) serve the same data.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stratus/membership/v1/members?role=1", 1317+ln.Offset))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Contains(t, string(body), val0)
+	require.Contains(t, grpcServices(t, fmt.Sprintf("127.0.0.1:%d", 9090+ln.Offset)), "stratus.membership.v1.Query")
+
 	// alice holds no role: her create-validator is refused, and the error says why.
 	res := ln.Tx("staking", "create-validator", validatorJSON(t, "alice-node"), "--from", "alice")
 	require.EqualValues(t, 6, res["code"], res)
@@ -95,7 +110,7 @@ func TestLocalnetMembershipGateAndRestart(t *testing.T) {
 	// Revoking alice's role jails her validator.
 	res = ln.Tx("membership", "revoke-role", alice, "validator", "--reason", "test", "--from", "admin")
 	require.EqualValues(t, 0, res["code"], res)
-	_, _, err := ln.Run("q", "membership", "member", alice, "validator")
+	_, _, err = ln.Run("q", "membership", "member", alice, "validator")
 	require.ErrorContains(t, err, "exit status")
 
 	// Stop and restart: the chain resumes on its data, past the old height.
@@ -145,6 +160,27 @@ func TestExportReimportsAsNewChain(t *testing.T) {
 	}
 	require.NoError(t, err, "re-imported chain did not answer: %s", proc.log())
 	require.Contains(t, memberOut, ln.Address("alice"))
+}
+
+// grpcServices lists the services a node's gRPC server reports through
+// server reflection, as grpcurl and other generic clients see them.
+func grpcServices(t *testing.T, addr string) []string {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	stream, err := rpb.NewServerReflectionClient(conn).ServerReflectionInfo(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, stream.Send(&rpb.ServerReflectionRequest{
+		MessageRequest: &rpb.ServerReflectionRequest_ListServices{ListServices: "*"},
+	}))
+	res, err := stream.Recv()
+	require.NoError(t, err)
+	var names []string
+	for _, svc := range res.GetListServicesResponse().GetService() {
+		names = append(names, svc.GetName())
+	}
+	return names
 }
 
 type node struct{ logFile string }
