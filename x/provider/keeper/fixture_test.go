@@ -51,7 +51,9 @@ func (f *fakeMembership) HasRole(_ context.Context, role membershiptypes.Role, a
 
 type fakeAccounts struct{}
 
-func (fakeAccounts) GetModuleAddress(name string) sdk.AccAddress { return authtypes.NewModuleAddress(name) }
+func (fakeAccounts) GetModuleAddress(name string) sdk.AccAddress {
+	return authtypes.NewModuleAddress(name)
+}
 func (fakeAccounts) GetModuleAccount(_ context.Context, name string) sdk.ModuleAccountI {
 	return authtypes.NewEmptyModuleAccount(name, authtypes.Burner)
 }
