@@ -170,3 +170,18 @@ func (c *Chain) DeliverTx(signer Account, msgs ...sdk.Msg) *abci.ExecTxResult {
 	require.NoError(c.t, err)
 	return c.NextBlock(bz)[0]
 }
+
+// Exec runs fn on the working state at the next block's height, as another
+// module's keeper call inside that block would, then commits the block. What
+// fn wrote is kept only if it returns nil. It returns fn's error.
+func (c *Chain) Exec(fn func(ctx sdk.Context) error) error {
+	c.t.Helper()
+	ctx := c.App.NewUncachedContext(false, cmtproto.Header{Height: c.Height + 1, Time: c.Time, ChainID: ChainID})
+	cached, write := ctx.CacheContext()
+	err := fn(cached)
+	if err == nil {
+		write()
+	}
+	c.NextBlock()
+	return err
+}

@@ -204,8 +204,16 @@ func TestPickTreeMatchesNaiveWalk(t *testing.T) {
 			require.NoError(t, err)
 			cumulative[s] = cumulative[s-1].Add(w)
 		}
+		// Random points, and both sides of every slot boundary, where an
+		// off-by-one in the descent would show.
+		points := []sdkmath.Int{sdkmath.ZeroInt(), cumulative[n].SubRaw(1)}
+		for s := uint64(1); s < n; s++ {
+			points = append(points, cumulative[s].SubRaw(1), cumulative[s])
+		}
 		for range 5 {
-			r := sdkmath.NewInt(rng.Int63n(cumulative[n].Int64()))
+			points = append(points, sdkmath.NewInt(rng.Int63n(cumulative[n].Int64())))
+		}
+		for _, r := range points {
 			want := uint64(1)
 			for cumulative[want].LTE(r) {
 				want++
