@@ -26,8 +26,8 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod: "Providers",
 					Use:       "providers",
-					Short:     "List providers, optionally of one status (--status PROVIDER_STATUS_ACTIVE|PROVIDER_STATUS_JAILED|PROVIDER_STATUS_UNBONDING)",
-					Example:   "stratusd q provider providers --status PROVIDER_STATUS_ACTIVE",
+					Short:     "List providers, optionally of one status (--status active|jailed|unbonding)",
+					Example:   "stratusd q provider providers --status active",
 				},
 				{
 					RpcMethod: "Params",
