@@ -86,6 +86,9 @@ import (
 	"github.com/stratusnet/stratus/x/provider"
 	providerkeeper "github.com/stratusnet/stratus/x/provider/keeper"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	"github.com/stratusnet/stratus/x/storage"
+	storagekeeper "github.com/stratusnet/stratus/x/storage/keeper"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 // DefaultNodeHome is the default home of stratusd (~/.stratusd).
@@ -100,6 +103,8 @@ var maccPerms = map[string][]string{
 	govtypes.ModuleName:            {authtypes.Burner},
 	// x/provider escrows provider stakes and burns the slashed part.
 	providertypes.ModuleName: {authtypes.Burner},
+	// x/storage escrows deal payments.
+	storagetypes.ModuleName: nil,
 }
 
 var _ servertypes.Application = (*App)(nil)
@@ -136,6 +141,7 @@ type App struct {
 	FeeGrantKeeper        feegrantkeeper.Keeper
 	MembershipKeeper      *membershipkeeper.Keeper
 	ProviderKeeper        *providerkeeper.Keeper
+	StorageKeeper         *storagekeeper.Keeper
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -176,7 +182,7 @@ func New(
 		authtypes.StoreKey, banktypes.StoreKey, stakingtypes.StoreKey, slashingtypes.StoreKey,
 		distrtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey, upgradetypes.StoreKey,
 		evidencetypes.StoreKey, authzkeeper.StoreKey, feegrant.StoreKey,
-		membershiptypes.StoreKey, providertypes.StoreKey,
+		membershiptypes.StoreKey, providertypes.StoreKey, storagetypes.StoreKey,
 	)
 	if err := bApp.RegisterStreamingServices(appOpts, keys); err != nil {
 		panic(err)
@@ -263,6 +269,12 @@ func New(
 	// Revoking ROLE_PROVIDER deactivates the provider.
 	app.MembershipKeeper.SetHooks(app.ProviderKeeper.MembershipHooks())
 
+	app.StorageKeeper = storagekeeper.NewKeeper(appCodec,
+		runtime.NewKVStoreService(keys[storagetypes.StoreKey]), accCodec, govAuthority, BondDenom,
+		app.ProviderKeeper, app.BankKeeper, app.AccountKeeper)
+	// A provider that stops taking work has its replicas reassigned.
+	app.ProviderKeeper.SetHooks(providertypes.MultiProviderHooks{app.StorageKeeper.ProviderHooks()})
+
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
 		auth.NewAppModule(appCodec, app.AccountKeeper, authsims.RandomGenesisAccounts, nil),
@@ -278,6 +290,7 @@ func New(
 		consensus.NewAppModule(appCodec, app.ConsensusParamsKeeper),
 		membership.NewAppModule(appCodec, app.MembershipKeeper),
 		provider.NewAppModule(appCodec, app.ProviderKeeper),
+		storage.NewAppModule(appCodec, app.StorageKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager,
@@ -297,14 +310,14 @@ func New(
 	// x/bank must be first (SDK v0.54).
 	app.ModuleManager.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName,
-		feegrant.ModuleName, genutiltypes.ModuleName, providertypes.ModuleName,
+		feegrant.ModuleName, genutiltypes.ModuleName, storagetypes.ModuleName, providertypes.ModuleName,
 	)
 	// membership precedes genutil: the gentxs are checked by the membership
 	// ante gate, so the genesis validators must already be members.
 	genesisOrder := []string{
 		consensustypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName,
-		membershiptypes.ModuleName, providertypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
+		membershiptypes.ModuleName, providertypes.ModuleName, storagetypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, upgradetypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)

@@ -1,0 +1,128 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/x/storage/types"
+)
+
+// EndBlocker does only what is due at this height: commit timeouts, deal
+// expiries, the window turnover, and a bounded number of repair retries.
+func (k *Keeper) EndBlocker(ctx context.Context) error {
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.processCommitTimeouts(ctx, h, params); err != nil {
+		return err
+	}
+	if err := k.processExpiries(ctx, h); err != nil {
+		return err
+	}
+	w, err := k.CurrentWindow(ctx)
+	if err != nil {
+		return err
+	}
+	if w.Number == 0 || h >= w.CloseHeight {
+		if w.Number > 0 {
+			if err := k.closeWindow(ctx, w, params); err != nil {
+				return err
+			}
+		}
+		if err := k.openWindow(ctx, w.Number+1, params); err != nil {
+			return err
+		}
+	}
+	return k.retryOpenSlots(ctx, params)
+}
+
+func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params types.Params) error {
+	var due []collections.Triple[int64, uint64, uint32]
+	rng := new(collections.Range[collections.Triple[int64, uint64, uint32]]).
+		EndExclusive(collections.Join3(h+1, uint64(0), uint32(0)))
+	if err := k.CommitDeadlines.Walk(ctx, rng, func(key collections.Triple[int64, uint64, uint32]) (bool, error) {
+		due = append(due, key)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, key := range due {
+		d, err := k.GetDeal(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		r, err := k.Replicas.Get(ctx, collections.Join(key.K2(), key.K3()))
+		if err != nil {
+			return err
+		}
+		if !isLive(d) || r.Status != types.ReplicaStatus_REPLICA_STATUS_ASSIGNED {
+			continue
+		}
+		d.Reassignments++
+		if d.Status == types.DealStatus_DEAL_STATUS_PENDING && d.Reassignments > params.MaxReassignments {
+			// endDeal vacates every slot, this one included.
+			if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReplicaDropped{
+				DealId: r.DealId, Slot: r.Slot, Provider: r.Provider, Reason: ReasonCommitTimeout,
+			}); err != nil {
+				return err
+			}
+			if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_FAILED, h); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := k.dropReplica(ctx, &d, r, ReasonCommitTimeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Keeper) processExpiries(ctx context.Context, h int64) error {
+	var due []collections.Pair[int64, uint64]
+	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0)))
+	if err := k.DealsByEnd.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
+		due = append(due, key)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, key := range due {
+		d, err := k.GetDeal(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_ENDED, d.EndHeight); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Keeper) retryOpenSlots(ctx context.Context, params types.Params) error {
+	var open []ReplicaKey
+	if err := k.OpenSlots.Walk(ctx, nil, func(key ReplicaKey) (bool, error) {
+		open = append(open, key)
+		return len(open) >= int(params.MaxRepairsPerBlock), nil
+	}); err != nil {
+		return err
+	}
+	for _, key := range open {
+		d, err := k.GetDeal(ctx, key.K1())
+		if err != nil {
+			return err
+		}
+		if err := k.OpenSlots.Remove(ctx, key); err != nil {
+			return err
+		}
+		if err := k.repairSlot(ctx, &d, key.K2(), nil, params); err != nil {
+			return err
+		}
+	}
+	return nil
+}

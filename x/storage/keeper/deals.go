@@ -1,0 +1,523 @@
+package keeper
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	"github.com/stratusnet/stratus/x/storage/types"
+)
+
+// Reasons recorded when a replica leaves its slot.
+const (
+	ReasonMissedProofs        = "missed_proofs"
+	ReasonInvalidProof        = "invalid_proof"
+	ReasonCommitTimeout       = "commit_timeout"
+	ReasonProviderDeactivated = "provider_deactivated"
+)
+
+func isLive(d types.Deal) bool {
+	return d.Status == types.DealStatus_DEAL_STATUS_PENDING || d.Status == types.DealStatus_DEAL_STATUS_ACTIVE
+}
+
+// pickSeed derives a provider-pick seed from the block and what is assigned.
+func pickSeed(ctx sdk.Context, dealID uint64, slot uint32, attempt uint32) []byte {
+	h := sha256.New()
+	h.Write([]byte("stratus/storage/pick"))
+	h.Write(ctx.HeaderHash())
+	var buf [16]byte
+	binary.BigEndian.PutUint64(buf[:8], dealID)
+	binary.BigEndian.PutUint32(buf[8:12], slot)
+	binary.BigEndian.PutUint32(buf[12:], attempt)
+	h.Write(buf[:])
+	return h.Sum(nil)
+}
+
+// CreateDeal escrows the payment at max price, picks replicas distinct
+// providers and reserves their capacity. Every check happens before any
+// write, and the message server's error rolls back partial writes.
+func (k *Keeper) CreateDeal(ctx context.Context, msg *types.MsgCreateDeal) (*types.MsgCreateDealResponse, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case msg.Size_ > params.MaxDealSize:
+		return nil, errorsmod.Wrapf(types.ErrInvalidSize, "%d bytes, at most %d", msg.Size_, params.MaxDealSize)
+	case msg.Replicas > params.MaxReplicas:
+		return nil, errorsmod.Wrapf(types.ErrInvalidReplicas, "%d replicas, at most %d", msg.Replicas, params.MaxReplicas)
+	case msg.DurationBlocks < params.MinDurationBlocks || msg.DurationBlocks > params.MaxDurationBlocks:
+		return nil, errorsmod.Wrapf(types.ErrInvalidDuration, "%d blocks, want %d to %d", msg.DurationBlocks, params.MinDurationBlocks, params.MaxDurationBlocks)
+	case msg.MaxPrice.Denom != k.bondDenom:
+		return nil, errorsmod.Wrapf(types.ErrInvalidPrice, "max_price denom %q, want %q", msg.MaxPrice.Denom, k.bondDenom)
+	}
+	owner, err := k.addressCodec.StringToBytes(msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	escrow := sdk.NewCoin(k.bondDenom, types.EscrowFor(msg.MaxPrice.Amount, msg.Size_, msg.DurationBlocks, msg.Replicas))
+	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
+	}
+
+	id, err := k.NextDealID.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	maxPrice := msg.MaxPrice.Amount
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: int(msg.Replicas), Seed: pickSeed(sdkCtx, id, 0, 0),
+		StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice,
+	})
+	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Replicas)) {
+		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d replicas at max price %s with %d bytes free each: %v",
+			msg.Replicas, msg.MaxPrice, msg.Size_, err)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
+		return nil, errorsmod.Wrap(types.ErrInsufficientFunds, err.Error())
+	}
+
+	h := sdkCtx.BlockHeight()
+	deal := types.Deal{
+		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: params.ChunkSize,
+		Replicas: msg.Replicas, MaxPrice: msg.MaxPrice, Escrow: escrow,
+		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
+	}
+	if err := k.setDeal(ctx, deal); err != nil {
+		return nil, err
+	}
+	if err := k.DealsByOwner.Set(ctx, collections.Join(sdk.AccAddress(owner), id)); err != nil {
+		return nil, err
+	}
+	if err := k.DealsByEnd.Set(ctx, collections.Join(deal.EndHeight, id)); err != nil {
+		return nil, err
+	}
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventDealCreated{
+		DealId: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, Replicas: msg.Replicas,
+		EndHeight: deal.EndHeight, Escrow: escrow,
+	}); err != nil {
+		return nil, err
+	}
+
+	providers := make([]string, len(picked))
+	for i, p := range picked {
+		providers[i] = p.String()
+		source := ""
+		if i > 0 {
+			source = providers[0] // the others fetch from the provider the owner uploads to
+		}
+		if err := k.assignProvider(ctx, &deal, uint32(i), p, source, params, false); err != nil {
+			return nil, err
+		}
+	}
+	return &types.MsgCreateDealResponse{DealId: id, Providers: providers, Escrow: escrow}, nil
+}
+
+// assignProvider reserves capacity and puts provider in slot as ASSIGNED.
+func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32, provider sdk.AccAddress, source string, params types.Params, repair bool) error {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return err
+	}
+	if err := k.providers.ReserveStorage(ctx, provider, d.Size_); err != nil {
+		return err
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	r := types.Replica{
+		DealId: d.Id, Slot: slot, Provider: provider.String(), Status: types.ReplicaStatus_REPLICA_STATUS_ASSIGNED,
+		Price: p.StoragePrice, AssignedHeight: h, CommitDeadline: h + int64(params.CommitTimeout),
+		Paid: math.ZeroInt(), Source: source,
+	}
+	if err := k.Replicas.Set(ctx, collections.Join(d.Id, slot), r); err != nil {
+		return err
+	}
+	if err := k.ReplicasByProvider.Set(ctx, collections.Join(provider, d.Id), slot); err != nil {
+		return err
+	}
+	if err := k.CommitDeadlines.Set(ctx, collections.Join3(r.CommitDeadline, d.Id, slot)); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReplicaAssigned{
+		DealId: d.Id, Slot: slot, Provider: r.Provider, Source: source, CommitDeadline: r.CommitDeadline, Repair: repair,
+	})
+}
+
+// CommitReplica records that provider holds deal's data.
+func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dealID uint64) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	d, err := k.GetDeal(ctx, dealID)
+	if err != nil {
+		return err
+	}
+	if !isLive(d) {
+		return errorsmod.Wrapf(types.ErrDealNotLive, "deal %d is %s", dealID, d.Status)
+	}
+	slot, err := k.ReplicasByProvider.Get(ctx, collections.Join(provider, dealID))
+	if errors.Is(err, collections.ErrNotFound) {
+		return errorsmod.Wrapf(types.ErrNotAssigned, "%s holds no slot of deal %d", provider, dealID)
+	} else if err != nil {
+		return err
+	}
+	key := collections.Join(dealID, slot)
+	r, err := k.Replicas.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if r.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+		return errorsmod.Wrapf(types.ErrAlreadyCommitted, "deal %d slot %d", dealID, slot)
+	}
+	h := sdkCtx.BlockHeight()
+	if h > r.CommitDeadline {
+		return errorsmod.Wrapf(types.ErrCommitTooLate, "deadline was %d, now %d", r.CommitDeadline, h)
+	}
+	if err := k.CommitDeadlines.Remove(ctx, collections.Join3(r.CommitDeadline, dealID, slot)); err != nil {
+		return err
+	}
+	r.Status = types.ReplicaStatus_REPLICA_STATUS_COMMITTED
+	r.CommittedHeight, r.PaidUntil, r.Paid, r.Missed = h, h, math.ZeroInt(), 0
+	if err := k.Replicas.Set(ctx, key, r); err != nil {
+		return err
+	}
+	if err := k.denseAdd(ctx, key); err != nil {
+		return err
+	}
+	if err := k.NewReplicas.Set(ctx, key); err != nil {
+		return err
+	}
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventReplicaCommitted{DealId: dealID, Slot: slot, Provider: r.Provider}); err != nil {
+		return err
+	}
+
+	if d.Status == types.DealStatus_DEAL_STATUS_PENDING {
+		replicas, err := k.DealReplicas(ctx, dealID)
+		if err != nil {
+			return err
+		}
+		committed := 0
+		for _, x := range replicas {
+			if x.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+				committed++
+			}
+		}
+		if committed == int(d.Replicas) {
+			d.Status = types.DealStatus_DEAL_STATUS_ACTIVE
+			if err := k.setDeal(ctx, d); err != nil {
+				return err
+			}
+			return sdkCtx.EventManager().EmitTypedEvent(&types.EventDealActive{DealId: dealID})
+		}
+	}
+	return nil
+}
+
+// settle pays r's provider what it earned up to height (capped at the deal's
+// end) from the deal's escrow. Callers save d and r.
+func (k *Keeper) settle(ctx context.Context, d *types.Deal, r *types.Replica, height int64) error {
+	if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+		return nil
+	}
+	until := min(height, d.EndHeight)
+	if until <= r.PaidUntil {
+		return nil
+	}
+	earned := types.Earned(r.Price.Amount, d.Size_, uint64(until-r.CommittedHeight))
+	pay := earned.Sub(r.Paid)
+	r.PaidUntil = until
+	if !pay.IsPositive() {
+		return nil
+	}
+	if pay.GT(d.Escrow.Amount) {
+		return errorsmod.Wrapf(types.ErrEscrowInconsistent, "deal %d owes %s, escrow %s", d.Id, pay, d.Escrow)
+	}
+	provider, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return err
+	}
+	amount := sdk.NewCoin(k.bondDenom, pay)
+	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, provider, sdk.NewCoins(amount)); err != nil {
+		return err
+	}
+	d.Escrow = d.Escrow.Sub(amount)
+	r.Paid = earned
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventEarningsPaid{
+		DealId: d.Id, Provider: r.Provider, Amount: amount, PaidUntil: until,
+	})
+}
+
+// vacate settles r, releases its provider's capacity and removes it from
+// every index; the slot's record itself is left to the caller.
+func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) error {
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	if err := k.settle(ctx, d, r, h); err != nil {
+		return err
+	}
+	key := collections.Join(r.DealId, r.Slot)
+	if r.Provider != "" {
+		provider, err := k.addressCodec.StringToBytes(r.Provider)
+		if err != nil {
+			return err
+		}
+		if err := k.providers.ReleaseStorage(ctx, provider, d.Size_); err != nil {
+			return err
+		}
+		if err := k.ReplicasByProvider.Remove(ctx, collections.Join(sdk.AccAddress(provider), r.DealId)); err != nil {
+			return err
+		}
+		if err := k.Challenges.Remove(ctx, collections.Join(sdk.AccAddress(provider), r.DealId)); err != nil {
+			return err
+		}
+	}
+	switch r.Status {
+	case types.ReplicaStatus_REPLICA_STATUS_ASSIGNED:
+		if err := k.CommitDeadlines.Remove(ctx, collections.Join3(r.CommitDeadline, r.DealId, r.Slot)); err != nil {
+			return err
+		}
+	case types.ReplicaStatus_REPLICA_STATUS_OPEN:
+		if err := k.OpenSlots.Remove(ctx, key); err != nil {
+			return err
+		}
+	case types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+		if err := k.denseRemove(ctx, key); err != nil {
+			return err
+		}
+		if err := k.NewReplicas.Remove(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropReplica takes r out of its slot and repairs the slot with a new
+// provider (or leaves it OPEN for the end blocker to retry).
+func (k *Keeper) dropReplica(ctx context.Context, d *types.Deal, r types.Replica, reason string) error {
+	if err := k.vacate(ctx, d, &r); err != nil {
+		return err
+	}
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReplicaDropped{
+		DealId: r.DealId, Slot: r.Slot, Provider: r.Provider, Reason: reason,
+	}); err != nil {
+		return err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	exclude := []sdk.AccAddress{}
+	if r.Provider != "" {
+		p, err := k.addressCodec.StringToBytes(r.Provider)
+		if err != nil {
+			return err
+		}
+		exclude = append(exclude, p)
+	}
+	if err := k.repairSlot(ctx, d, r.Slot, exclude, params); err != nil {
+		return err
+	}
+	return k.setDeal(ctx, *d)
+}
+
+// repairSlot assigns a new provider to slot, excluding the deal's current
+// providers and extra; with none eligible, the slot is left OPEN.
+func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, extra []sdk.AccAddress, params types.Params) error {
+	replicas, err := k.DealReplicas(ctx, d.Id)
+	if err != nil {
+		return err
+	}
+	exclude := append([]sdk.AccAddress(nil), extra...)
+	source := ""
+	for _, x := range replicas {
+		if x.Slot == slot || x.Provider == "" {
+			continue
+		}
+		p, err := k.addressCodec.StringToBytes(x.Provider)
+		if err != nil {
+			return err
+		}
+		exclude = append(exclude, p)
+		if source == "" && x.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			source = x.Provider
+		}
+	}
+	maxPrice := d.MaxPrice.Amount
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: 1, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), d.Id, slot, d.Reassignments+1),
+		StorageBytes: d.Size_, MaxStoragePrice: &maxPrice, Exclude: exclude,
+	})
+	if err != nil && !errors.Is(err, providertypes.ErrNotEnoughProviders) {
+		return err
+	}
+	if len(picked) == 0 {
+		key := collections.Join(d.Id, slot)
+		open := types.Replica{DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(), Source: source}
+		if err := k.Replicas.Set(ctx, key, open); err != nil {
+			return err
+		}
+		return k.OpenSlots.Set(ctx, key)
+	}
+	return k.assignProvider(ctx, d, slot, picked[0], source, params, true)
+}
+
+// endDeal settles every replica up to height, releases capacity, refunds
+// the rest of the escrow to the owner and closes the deal with status.
+func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealStatus, height int64) (sdk.Coin, error) {
+	replicas, err := k.DealReplicas(ctx, d.Id)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	for _, r := range replicas {
+		r := r
+		if err := k.settle(ctx, &d, &r, height); err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.vacate(ctx, &d, &r); err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.Replicas.Remove(ctx, collections.Join(r.DealId, r.Slot)); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	refund := d.Escrow
+	if refund.IsPositive() {
+		owner, err := k.addressCodec.StringToBytes(d.Owner)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, owner, sdk.NewCoins(refund)); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	if err := k.DealsByEnd.Remove(ctx, collections.Join(d.EndHeight, d.Id)); err != nil {
+		return sdk.Coin{}, err
+	}
+	d.Escrow = sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	d.Status = status
+	if err := k.setDeal(ctx, d); err != nil {
+		return sdk.Coin{}, err
+	}
+	return refund, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDealEnded{
+		DealId: d.Id, Status: status.String(), Refund: refund,
+	})
+}
+
+// ExtendDeal tops the escrow up for additional blocks at the max price.
+func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*types.MsgExtendDealResponse, error) {
+	d, err := k.ownedLiveDeal(ctx, msg.Owner, msg.DealId)
+	if err != nil {
+		return nil, err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	newEnd := d.EndHeight + int64(msg.AdditionalBlocks)
+	if uint64(newEnd-d.CreatedHeight) > params.MaxDurationBlocks {
+		return nil, errorsmod.Wrapf(types.ErrInvalidDuration, "total duration %d above %d", newEnd-d.CreatedHeight, params.MaxDurationBlocks)
+	}
+	added := sdk.NewCoin(k.bondDenom, types.EscrowFor(d.MaxPrice.Amount, d.Size_, msg.AdditionalBlocks, d.Replicas))
+	owner, _ := k.addressCodec.StringToBytes(msg.Owner)
+	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(added) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "extension costs %s, balance %s", added, have)
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(added)); err != nil {
+		return nil, errorsmod.Wrap(types.ErrInsufficientFunds, err.Error())
+	}
+	if err := k.DealsByEnd.Remove(ctx, collections.Join(d.EndHeight, d.Id)); err != nil {
+		return nil, err
+	}
+	d.EndHeight = newEnd
+	d.Escrow = d.Escrow.Add(added)
+	if err := k.DealsByEnd.Set(ctx, collections.Join(d.EndHeight, d.Id)); err != nil {
+		return nil, err
+	}
+	if err := k.setDeal(ctx, d); err != nil {
+		return nil, err
+	}
+	return &types.MsgExtendDealResponse{EndHeight: newEnd, AddedEscrow: added},
+		sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDealExtended{DealId: d.Id, EndHeight: newEnd, Added: added})
+}
+
+// CancelDeal settles up to now and refunds the rest.
+func (k *Keeper) CancelDeal(ctx context.Context, msg *types.MsgCancelDeal) (*types.MsgCancelDealResponse, error) {
+	d, err := k.ownedLiveDeal(ctx, msg.Owner, msg.DealId)
+	if err != nil {
+		return nil, err
+	}
+	refund, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_CANCELLED, sdk.UnwrapSDKContext(ctx).BlockHeight())
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgCancelDealResponse{Refund: refund}, nil
+}
+
+func (k *Keeper) ownedLiveDeal(ctx context.Context, owner string, id uint64) (types.Deal, error) {
+	d, err := k.GetDeal(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	if d.Owner != owner {
+		return d, errorsmod.Wrapf(types.ErrNotDealOwner, "deal %d belongs to %s", id, d.Owner)
+	}
+	if !isLive(d) {
+		return d, errorsmod.Wrapf(types.ErrDealNotLive, "deal %d is %s", id, d.Status)
+	}
+	return d, nil
+}
+
+// ClaimEarnings settles the provider's replicas (all, or those of dealIDs).
+func (k *Keeper) ClaimEarnings(ctx context.Context, provider sdk.AccAddress, dealIDs []uint64) (sdk.Coin, error) {
+	if len(dealIDs) == 0 {
+		err := k.ReplicasByProvider.Walk(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](provider),
+			func(key collections.Pair[sdk.AccAddress, uint64], _ uint32) (bool, error) {
+				dealIDs = append(dealIDs, key.K2())
+				return false, nil
+			})
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if len(dealIDs) == 0 {
+			return sdk.Coin{}, errorsmod.Wrapf(types.ErrNothingToClaim, "%s holds no replicas", provider)
+		}
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	total := sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	for _, id := range dealIDs {
+		slot, err := k.ReplicasByProvider.Get(ctx, collections.Join(provider, id))
+		if errors.Is(err, collections.ErrNotFound) {
+			return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotAssigned, "%s holds no slot of deal %d", provider, id)
+		} else if err != nil {
+			return sdk.Coin{}, err
+		}
+		d, err := k.GetDeal(ctx, id)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		key := collections.Join(id, slot)
+		r, err := k.Replicas.Get(ctx, key)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		before := d.Escrow
+		if err := k.settle(ctx, &d, &r, h); err != nil {
+			return sdk.Coin{}, err
+		}
+		total = total.Add(before.Sub(d.Escrow))
+		if err := k.Replicas.Set(ctx, key, r); err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.setDeal(ctx, d); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,145 @@
+// Package keeper holds x/storage's state: deals, their replica slots, the
+// dense replica index challenges sample from, and the proof windows.
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/core/address"
+	corestore "cosmossdk.io/core/store"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/log/v2"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/x/storage/types"
+)
+
+// ReplicaKey is (deal id, slot).
+type ReplicaKey = collections.Pair[uint64, uint32]
+
+// Keeper manages storage deals.
+type Keeper struct {
+	cdc          codec.BinaryCodec
+	addressCodec address.Codec
+	authority    string
+	bondDenom    string
+
+	providers types.ProviderKeeper
+	bank      types.BankKeeper
+	accounts  types.AccountKeeper
+
+	Schema     collections.Schema
+	Params     collections.Item[types.Params]
+	NextDealID collections.Sequence
+	Deals      collections.Map[uint64, types.Deal]
+	// DealsByOwner indexes deals by owner (history included).
+	DealsByOwner collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	// DealsByEnd indexes live deals by end height, for expiry.
+	DealsByEnd collections.KeySet[collections.Pair[int64, uint64]]
+	Replicas   collections.Map[ReplicaKey, types.Replica]
+	// ReplicasByProvider maps (provider, deal) to the slot the provider holds.
+	ReplicasByProvider collections.Map[collections.Pair[sdk.AccAddress, uint64], uint32]
+	// CommitDeadlines indexes ASSIGNED slots by deadline.
+	CommitDeadlines collections.KeySet[collections.Triple[int64, uint64, uint32]]
+	// OpenSlots are slots waiting for an eligible provider.
+	OpenSlots collections.KeySet[ReplicaKey]
+	// DenseReplicas is every COMMITTED replica at positions 0..DenseCount-1,
+	// so a challenge samples one in O(1); removal swaps the last one in.
+	DenseReplicas collections.Map[uint64, types.ReplicaRef]
+	DensePosition collections.Map[ReplicaKey, uint64]
+	DenseCount    collections.Item[uint64]
+	// NewReplicas were committed since the current window opened; the next
+	// window challenges all of them.
+	NewReplicas collections.KeySet[ReplicaKey]
+	Window      collections.Item[types.Window]
+	// Challenges of the current window, by (provider, deal).
+	Challenges collections.Map[collections.Pair[sdk.AccAddress, uint64], types.Challenge]
+}
+
+// NewKeeper creates the keeper. authority is the fallback authority; bondDenom
+// is the denom escrow and prices are in.
+func NewKeeper(
+	cdc codec.BinaryCodec, storeService corestore.KVStoreService, addressCodec address.Codec,
+	authority, bondDenom string, providers types.ProviderKeeper, bank types.BankKeeper, accounts types.AccountKeeper,
+) *Keeper {
+	if _, err := addressCodec.StringToBytes(authority); err != nil {
+		panic(fmt.Errorf("invalid storage authority %q: %w", authority, err))
+	}
+	if accounts.GetModuleAddress(types.ModuleName) == nil {
+		panic("the storage module account is not set")
+	}
+	sb := collections.NewSchemaBuilder(storeService)
+	k := &Keeper{
+		cdc: cdc, addressCodec: addressCodec, authority: authority, bondDenom: bondDenom,
+		providers: providers, bank: bank, accounts: accounts,
+		Params:     collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		NextDealID: collections.NewSequence(sb, types.NextDealIDKey, "next_deal_id"),
+		Deals:      collections.NewMap(sb, types.DealsKey, "deals", collections.Uint64Key, codec.CollValue[types.Deal](cdc)),
+		DealsByOwner: collections.NewKeySet(sb, types.DealsByOwnerKey, "deals_by_owner",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		DealsByEnd: collections.NewKeySet(sb, types.DealsByEndKey, "deals_by_end",
+			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		Replicas: collections.NewMap(sb, types.ReplicasKey, "replicas",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), codec.CollValue[types.Replica](cdc)),
+		ReplicasByProvider: collections.NewMap(sb, types.ReplicasByProviderKey, "replicas_by_provider",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), collections.Uint32Value),
+		CommitDeadlines: collections.NewKeySet(sb, types.CommitDeadlinesKey, "commit_deadlines",
+			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint32Key)),
+		OpenSlots: collections.NewKeySet(sb, types.OpenSlotsKey, "open_slots",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
+		DenseReplicas: collections.NewMap(sb, types.DenseReplicasKey, "dense_replicas", collections.Uint64Key,
+			codec.CollValue[types.ReplicaRef](cdc)),
+		DensePosition: collections.NewMap(sb, types.DensePositionKey, "dense_position",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.Uint64Value),
+		DenseCount: collections.NewItem(sb, types.DenseCountKey, "dense_count", collections.Uint64Value),
+		NewReplicas: collections.NewKeySet(sb, types.NewReplicasKey, "new_replicas",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
+		Window: collections.NewItem(sb, types.WindowKey, "window", codec.CollValue[types.Window](cdc)),
+		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), codec.CollValue[types.Challenge](cdc)),
+	}
+	schema, err := sb.Build()
+	if err != nil {
+		panic(err)
+	}
+	k.Schema = schema
+	return k
+}
+
+// BondDenom is the denom of escrows and prices.
+func (k *Keeper) BondDenom() string { return k.bondDenom }
+
+// ModuleAddress is the escrow account.
+func (k *Keeper) ModuleAddress() sdk.AccAddress { return k.accounts.GetModuleAddress(types.ModuleName) }
+
+// Logger returns a module logger.
+func (k *Keeper) Logger(ctx context.Context) log.Logger {
+	return sdk.UnwrapSDKContext(ctx).Logger().With("module", "x/"+types.ModuleName)
+}
+
+// GetDeal returns a deal or ErrDealNotFound.
+func (k *Keeper) GetDeal(ctx context.Context, id uint64) (types.Deal, error) {
+	d, err := k.Deals.Get(ctx, id)
+	if errors.Is(err, collections.ErrNotFound) {
+		return d, errorsmod.Wrapf(types.ErrDealNotFound, "deal %d", id)
+	}
+	return d, err
+}
+
+// DealReplicas returns a deal's replica slots in slot order.
+func (k *Keeper) DealReplicas(ctx context.Context, id uint64) ([]types.Replica, error) {
+	var out []types.Replica
+	err := k.Replicas.Walk(ctx, collections.NewPrefixedPairRange[uint64, uint32](id),
+		func(_ ReplicaKey, r types.Replica) (bool, error) {
+			out = append(out, r)
+			return false, nil
+		})
+	return out, err
+}
+
+func (k *Keeper) setDeal(ctx context.Context, d types.Deal) error { return k.Deals.Set(ctx, d.Id, d) }

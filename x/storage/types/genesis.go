@@ -1,0 +1,61 @@
+package types
+
+import (
+	"fmt"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+// DefaultGenesisState has default params and no deals.
+func DefaultGenesisState() *GenesisState {
+	return &GenesisState{Params: DefaultParams(), NextDealId: 1}
+}
+
+// Validate checks params, ids, references between deals and replicas.
+func (gs GenesisState) Validate() error {
+	if err := gs.Params.Validate(); err != nil {
+		return err
+	}
+	deals := make(map[uint64]Deal, len(gs.Deals))
+	for _, d := range gs.Deals {
+		if d.Id == 0 || d.Id >= gs.NextDealId {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal id %d not below next_deal_id %d", d.Id, gs.NextDealId)
+		}
+		if _, dup := deals[d.Id]; dup {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "duplicate deal %d", d.Id)
+		}
+		if len(d.Root) != merkle.HashSize || d.Size_ == 0 || d.Replicas == 0 {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: bad root, size or replicas", d.Id)
+		}
+		if err := validAddress("owner", d.Owner); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: %v", d.Id, err)
+		}
+		if d.Escrow.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: negative escrow", d.Id)
+		}
+		deals[d.Id] = d
+	}
+	slots := map[string]bool{}
+	for _, r := range gs.Replicas {
+		d, ok := deals[r.DealId]
+		if !ok {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "replica of unknown deal %d", r.DealId)
+		}
+		if r.Slot >= d.Replicas {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d beyond %d replicas", r.DealId, r.Slot, d.Replicas)
+		}
+		key := fmt.Sprintf("%d/%d", r.DealId, r.Slot)
+		if slots[key] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "duplicate replica %s", key)
+		}
+		slots[key] = true
+		if r.Status != ReplicaStatus_REPLICA_STATUS_OPEN {
+			if err := validAddress("provider", r.Provider); err != nil {
+				return errorsmod.Wrapf(ErrInvalidGenesis, "replica %s: %v", key, err)
+			}
+		}
+	}
+	return nil
+}
