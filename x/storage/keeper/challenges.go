@@ -12,7 +12,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/stratusnet/stratus/merkle"
-	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	"github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -174,10 +173,7 @@ func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.P
 			return err
 		}
 		r.Missed++
-		slashed, err := k.providers.Slash(ctx, provider, params.SlashMissed, "missed storage proof")
-		if errors.Is(err, providertypes.ErrProviderNotFound) {
-			err = nil
-		}
+		slashed, err := k.slash(ctx, provider, params.SlashMissed, "missed storage proof")
 		if err != nil {
 			return err
 		}
@@ -286,7 +282,7 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 		if err := em.EmitTypedEvent(&types.EventProofRejected{Window: w.Number, Provider: msg.Provider, DealId: d.Id, Reason: reason}); err != nil {
 			return nil, err
 		}
-		if _, err := k.providers.Slash(ctx, provider, params.SlashInvalid, "invalid storage proof"); err != nil {
+		if _, err := k.slash(ctx, provider, params.SlashInvalid, "invalid storage proof"); err != nil {
 			return nil, err
 		}
 		if err := k.dropReplica(ctx, &d, r, ReasonInvalidProof); err != nil {
