@@ -300,3 +300,36 @@ func TestHashString(t *testing.T) {
 	h := HashLeaf(nil)
 	require.Equal(t, hex.EncodeToString(h[:]), h.String())
 }
+
+func TestTreeFileRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, size := range []int{1, 1000, 1024 * 37, 1024*64 + 5} {
+		data := randomData(r, size)
+		for _, keep := range []int{-1, 0, 2, 4} {
+			b, err := NewBuilderKeeping(1024, keep)
+			require.NoError(t, err)
+			_, _ = b.Write(data)
+			tree := b.Tree()
+			var buf bytes.Buffer
+			_, err = tree.WriteTo(&buf)
+			require.NoError(t, err)
+
+			tf, err := OpenTreeFile(bytes.NewReader(buf.Bytes()))
+			require.NoError(t, err)
+			require.Equal(t, tree.Root, tf.Root)
+			require.Equal(t, uint64(size), tf.Size)
+			read := func(i uint64) ([]byte, error) {
+				return data[i*1024 : min((i+1)*1024, uint64(len(data)))], nil
+			}
+			n := LeafCount(uint64(size), 1024)
+			for _, idx := range []uint64{0, n / 2, n - 1} {
+				path, err := tf.Proof(idx, read)
+				require.NoError(t, err)
+				leaf, _ := read(idx)
+				require.NoError(t, VerifyProof(tf.Root, n, idx, leaf, path))
+			}
+		}
+	}
+	_, err := OpenTreeFile(bytes.NewReader([]byte("not a tree file at all, no sir, not at all")))
+	require.ErrorIs(t, err, ErrTreeFile)
+}

@@ -22,22 +22,50 @@ type Tree struct {
 // Leaves is the number of leaves.
 func (t *Tree) Leaves() uint64 { return LeafCount(t.Size, t.ChunkSize) }
 
-// node returns the root of the perfect subtree at level, index (covering
-// leaves [index·2^level, (index+1)·2^level)).
-func (t *Tree) node(level int, index uint64, read ChunkReader) (Hash, error) {
-	if t.KeepFrom >= 0 && level >= t.KeepFrom {
-		l := level - t.KeepFrom
-		if l < len(t.Levels) && index < uint64(len(t.Levels[l])) {
-			return t.Levels[l][index], nil
-		}
+// KeptNode returns a kept node (level ≥ KeepFrom) from memory.
+func (t *Tree) KeptNode(level int, index uint64) (Hash, error) {
+	l := level - t.KeepFrom
+	if t.KeepFrom < 0 || l < 0 || l >= len(t.Levels) || index >= uint64(len(t.Levels[l])) {
 		return Hash{}, fmt.Errorf("merkle: node %d at level %d is not kept", index, level)
 	}
+	return t.Levels[l][index], nil
+}
+
+// Proof returns the audit path of leaf index, reading chunks with read only
+// below KeepFrom.
+func (t *Tree) Proof(index uint64, read ChunkReader) ([]Hash, error) {
+	return Prove(Shape{Size: t.Size, ChunkSize: t.ChunkSize, KeepFrom: t.KeepFrom}, t.KeptNode, read, index)
+}
+
+// Shape is what a proof needs to know of a tree besides its nodes.
+type Shape struct {
+	Size      uint64
+	ChunkSize int
+	// KeepFrom is the lowest level whose nodes keptNode can return (-1: none).
+	KeepFrom int
+}
+
+// KeptNodeReader returns the kept node at (level ≥ KeepFrom, index).
+type KeptNodeReader func(level int, index uint64) (Hash, error)
+
+type prover struct {
+	shape Shape
+	kept  KeptNodeReader
+	read  ChunkReader
+}
+
+// node returns the root of the perfect subtree at level, index (covering
+// leaves [index·2^level, (index+1)·2^level)).
+func (p prover) node(level int, index uint64) (Hash, error) {
+	if p.shape.KeepFrom >= 0 && level >= p.shape.KeepFrom {
+		return p.kept(level, index)
+	}
 	if level == 0 {
-		chunk, err := read(index)
+		chunk, err := p.read(index)
 		if err != nil {
 			return Hash{}, fmt.Errorf("reading chunk %d: %w", index, err)
 		}
-		want, err := LeafSize(t.Size, t.ChunkSize, index)
+		want, err := LeafSize(p.shape.Size, p.shape.ChunkSize, index)
 		if err != nil {
 			return Hash{}, err
 		}
@@ -46,11 +74,11 @@ func (t *Tree) node(level int, index uint64, read ChunkReader) (Hash, error) {
 		}
 		return HashLeaf(chunk), nil
 	}
-	l, err := t.node(level-1, 2*index, read)
+	l, err := p.node(level-1, 2*index)
 	if err != nil {
 		return Hash{}, err
 	}
-	r, err := t.node(level-1, 2*index+1, read)
+	r, err := p.node(level-1, 2*index+1)
 	if err != nil {
 		return Hash{}, err
 	}
@@ -59,7 +87,7 @@ func (t *Tree) node(level int, index uint64, read ChunkReader) (Hash, error) {
 
 // rangeHash is MTH of leaves [lo, hi), where lo is a multiple of the largest
 // power of two not above hi-lo (true of every range an audit path needs).
-func (t *Tree) rangeHash(lo, hi uint64, read ChunkReader) (Hash, error) {
+func (p prover) rangeHash(lo, hi uint64) (Hash, error) {
 	// Decompose into perfect aligned subtrees, largest first, then fold from the right.
 	var parts []Hash
 	for lo < hi {
@@ -71,7 +99,7 @@ func (t *Tree) rangeHash(lo, hi uint64, read ChunkReader) (Hash, error) {
 			}
 			level++
 		}
-		h, err := t.node(level, lo>>level, read)
+		h, err := p.node(level, lo>>level)
 		if err != nil {
 			return Hash{}, err
 		}
@@ -88,10 +116,16 @@ func (t *Tree) rangeHash(lo, hi uint64, read ChunkReader) (Hash, error) {
 	return r, nil
 }
 
-// Proof returns the audit path of leaf index, reading chunks with read only
-// below KeepFrom.
-func (t *Tree) Proof(index uint64, read ChunkReader) ([]Hash, error) {
-	n := t.Leaves()
+// Prove returns the audit path of leaf index of a tree of the given shape:
+// kept levels come from kept, lower ones are recomputed from chunks read
+// with read, so a proof reads at most 2^KeepFrom chunks and one kept node
+// per level above.
+func Prove(shape Shape, kept KeptNodeReader, read ChunkReader, index uint64) ([]Hash, error) {
+	if shape.ChunkSize <= 0 {
+		return nil, ErrChunkSize
+	}
+	p := prover{shape: shape, kept: kept, read: read}
+	n := LeafCount(shape.Size, shape.ChunkSize)
 	if index >= n {
 		return nil, fmt.Errorf("%w: leaf %d of %d", ErrIndexOutOfTree, index, n)
 	}
@@ -104,10 +138,10 @@ func (t *Tree) Proof(index uint64, read ChunkReader) ([]Hash, error) {
 		var sib Hash
 		var err error
 		if index < lo+k {
-			sib, err = t.rangeHash(lo+k, hi, read)
+			sib, err = p.rangeHash(lo+k, hi)
 			hi = lo + k
 		} else {
-			sib, err = t.rangeHash(lo, lo+k, read)
+			sib, err = p.rangeHash(lo, lo+k)
 			lo += k
 		}
 		if err != nil {
