@@ -1,0 +1,134 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"filippo.io/age"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+// Sealed is an encrypted file ready to upload: the ciphertext in a temp
+// file, and the Merkle root and size that name it on chain.
+type Sealed struct {
+	Path string
+	Root merkle.Hash
+	Size uint64
+}
+
+// Remove deletes the ciphertext.
+func (s Sealed) Remove() error { return os.Remove(s.Path) }
+
+// Seal encrypts src to recipient into a temp file in dir, hashing the
+// ciphertext in the same pass (one read of the plaintext, one write).
+func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Sealed, error) {
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return Sealed{}, err
+	}
+	f, err := os.CreateTemp(dir, "stratus-put-*.age")
+	if err != nil {
+		return Sealed{}, err
+	}
+	ok := false
+	defer func() {
+		f.Close()
+		if !ok {
+			os.Remove(f.Name())
+		}
+	}()
+	w, err := age.Encrypt(io.MultiWriter(f, b), recipient)
+	if err != nil {
+		return Sealed{}, err
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		return Sealed{}, fmt.Errorf("encrypting: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return Sealed{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Sealed{}, err
+	}
+	ok = true
+	return Sealed{Path: f.Name(), Root: b.Root(), Size: b.Size()}, nil
+}
+
+// ErrVerify is returned when downloaded bytes do not match the deal.
+var ErrVerify = errors.New("downloaded data does not match the deal's merkle root")
+
+// VerifyFile checks that the file at path has the deal's size and root.
+func VerifyFile(path string, root merkle.Hash, size uint64, chunkSize int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(b, f)
+	if err != nil {
+		return err
+	}
+	if uint64(n) != size {
+		return fmt.Errorf("%w: %d bytes, the deal has %d", ErrVerify, n, size)
+	}
+	if got := b.Root(); got != root {
+		return fmt.Errorf("%w: root %s, the deal has %s", ErrVerify, got, root)
+	}
+	return nil
+}
+
+// Unseal decrypts the verified ciphertext at path into outPath, through a
+// temp file renamed into place only once decryption succeeded, so the
+// output name never holds unverified or partial bytes.
+func Unseal(path, outPath string, id age.Identity) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := age.Decrypt(in, id)
+	if err != nil {
+		return fmt.Errorf("decrypting (is this your key?): %w", err)
+	}
+	tmp, err := os.CreateTemp(dirOf(outPath), ".stratus-get-*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		tmp.Close()
+		if !ok {
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return fmt.Errorf("decrypting: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), outPath); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if os.IsPathSeparator(path[i]) {
+			return path[:i+1]
+		}
+	}
+	return "."
+}

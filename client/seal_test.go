@@ -1,0 +1,79 @@
+package client
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+func TestIdentityCreatedOnceWithPrivateMode(t *testing.T) {
+	home := t.TempDir()
+	id, created, err := LoadOrCreateIdentity(home)
+	require.NoError(t, err)
+	require.True(t, created)
+	st, err := os.Stat(filepath.Join(home, KeyFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	again, created, err := LoadOrCreateIdentity(home)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, id.String(), again.String())
+
+	require.NoError(t, os.WriteFile(filepath.Join(home, KeyFile), []byte("garbage"), 0o600))
+	_, _, err = LoadOrCreateIdentity(home)
+	require.Error(t, err)
+}
+
+func TestSealVerifyUnsealRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	plain := make([]byte, 200_000)
+	_, _ = rand.Read(plain)
+
+	sealed, err := Seal(bytes.NewReader(plain), id.Recipient(), 1024, dir)
+	require.NoError(t, err)
+	cipher, err := os.ReadFile(sealed.Path)
+	require.NoError(t, err)
+	require.Equal(t, uint64(len(cipher)), sealed.Size)
+	require.False(t, bytes.Contains(cipher, plain[:64]), "providers must only see ciphertext")
+	root, err := merkle.Root(cipher, 1024)
+	require.NoError(t, err)
+	require.Equal(t, root, sealed.Root)
+
+	require.NoError(t, VerifyFile(sealed.Path, sealed.Root, sealed.Size, 1024))
+	out := filepath.Join(dir, "out.bin")
+	require.NoError(t, Unseal(sealed.Path, out, id))
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, plain, got)
+
+	// A flipped byte fails verification; a wrong key fails decryption and
+	// leaves no output behind.
+	cipher[100] ^= 1
+	bad := filepath.Join(dir, "bad.age")
+	require.NoError(t, os.WriteFile(bad, cipher, 0o600))
+	require.ErrorIs(t, VerifyFile(bad, sealed.Root, sealed.Size, 1024), ErrVerify)
+	require.ErrorIs(t, VerifyFile(sealed.Path, sealed.Root, sealed.Size+1, 1024), ErrVerify)
+
+	other, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	out2 := filepath.Join(dir, "out2.bin")
+	require.Error(t, Unseal(sealed.Path, out2, other))
+	_, err = os.Stat(out2)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), ".stratus-get-", "temp output left behind")
+	}
+	require.NoError(t, sealed.Remove())
+}
