@@ -1,0 +1,122 @@
+package client
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	sdkclient "github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtx "github.com/cosmos/cosmos-sdk/x/auth/tx"
+)
+
+// TxError is a transaction the chain refused (at CheckTx or in its block).
+type TxError struct {
+	Hash      string
+	Codespace string
+	Code      uint32
+	Log       string
+}
+
+func (e *TxError) Error() string {
+	return fmt.Sprintf("transaction %s failed: %s code %d: %s", e.Hash, e.Codespace, e.Code, e.Log)
+}
+
+// ErrTxTimeout is returned when a broadcast tx is not seen in a block in time.
+var ErrTxTimeout = errors.New("transaction not committed in time")
+
+// TxSender signs with one key and sends transactions one at a time,
+// waiting for each to be committed, so sequences never collide.
+type TxSender struct {
+	mu        sync.Mutex
+	clientCtx sdkclient.Context
+	factory   tx.Factory
+	// Timeout bounds the wait for a block including the tx.
+	Timeout time.Duration
+}
+
+// NewTxSender uses clientCtx (keyring, from address, node client, chain id,
+// tx config) and factory (gas, fees); gas is estimated by simulation with
+// the factory's adjustment unless the factory fixes it.
+func NewTxSender(clientCtx sdkclient.Context, factory tx.Factory) *TxSender {
+	return &TxSender{clientCtx: clientCtx, factory: factory, Timeout: 45 * time.Second}
+}
+
+// From is the signer's address.
+func (s *TxSender) From() sdk.AccAddress { return s.clientCtx.FromAddress }
+
+// Send signs msgs into one tx, broadcasts it and waits for its result.
+func (s *TxSender) Send(ctx context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	cctx := s.clientCtx.WithCmdContext(ctx)
+	txf, err := s.factory.WithAccountNumber(0).WithSequence(0).Prepare(cctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing tx: %w", err)
+	}
+	if txf.SimulateAndExecute() {
+		_, gas, err := tx.CalculateGas(cctx, txf, msgs...)
+		if err != nil {
+			return nil, simulationError(err)
+		}
+		txf = txf.WithGas(gas)
+	}
+	unsigned, err := txf.BuildUnsignedTx(msgs...)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Sign(ctx, txf, cctx.FromName, unsigned, true); err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	bz, err := cctx.TxConfig.TxEncoder()(unsigned.GetTx())
+	if err != nil {
+		return nil, err
+	}
+	res, err := cctx.BroadcastTxSync(bz)
+	if err != nil {
+		return nil, fmt.Errorf("broadcasting: %w", err)
+	}
+	if res.Code != 0 {
+		return res, &TxError{Hash: res.TxHash, Codespace: res.Codespace, Code: res.Code, Log: res.RawLog}
+	}
+	return s.wait(ctx, res.TxHash)
+}
+
+func (s *TxSender) wait(ctx context.Context, hash string) (*sdk.TxResponse, error) {
+	deadline := time.Now().Add(s.Timeout)
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := authtx.QueryTx(s.clientCtx, hash)
+		if err == nil {
+			if res.Code != 0 {
+				return res, &TxError{Hash: hash, Codespace: res.Codespace, Code: res.Code, Log: res.RawLog}
+			}
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s after %s", ErrTxTimeout, hash, s.Timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// simulationError turns a failed simulation into a TxError when the chain
+// refused the message, so callers see the module's error.
+func simulationError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "desc = "); i >= 0 {
+		msg = msg[i+len("desc = "):]
+	}
+	return &TxError{Hash: hex.EncodeToString(nil), Codespace: "simulation", Log: msg}
+}

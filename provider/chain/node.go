@@ -1,0 +1,154 @@
+// Package chain is the provider daemon's view of the chain: it follows new
+// blocks, reads the provider's replicas and challenges, and acts on them —
+// fetching and committing replicas, answering every challenge of a window
+// in one transaction, and claiming earnings. It keeps no state of its own
+// beyond what it is doing right now: after a restart it resumes from chain
+// state plus the store on disk.
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	sdkclient "github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/types/query"
+
+	"github.com/stratusnet/stratus/merkle"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+// ErrUnknownDeal is returned for a deal the chain does not have.
+var ErrUnknownDeal = errors.New("deal not found on chain")
+
+// Node queries the chain through a node's RPC (ABCI queries).
+type Node struct {
+	clientCtx sdkclient.Context
+	me        string
+	storage   storagetypes.QueryClient
+	providers providertypes.QueryClient
+
+	mu        sync.Mutex
+	endpoints map[string]string
+}
+
+// NewNode queries through clientCtx on behalf of provider me.
+func NewNode(clientCtx sdkclient.Context, me string) *Node {
+	return &Node{
+		clientCtx: clientCtx, me: me,
+		storage:   storagetypes.NewQueryClient(clientCtx),
+		providers: providertypes.NewQueryClient(clientCtx),
+		endpoints: map[string]string{},
+	}
+}
+
+// Height is the node's latest block height.
+func (n *Node) Height(ctx context.Context) (int64, error) {
+	st, err := n.clientCtx.Client.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if st.SyncInfo.CatchingUp {
+		return 0, fmt.Errorf("node is catching up (at %d)", st.SyncInfo.LatestBlockHeight)
+	}
+	return st.SyncInfo.LatestBlockHeight, nil
+}
+
+// Deal returns a deal and its replicas.
+func (n *Node) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []storagetypes.Replica, error) {
+	res, err := n.storage.Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
+	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return storagetypes.Deal{}, nil, fmt.Errorf("%w: %d", ErrUnknownDeal, id)
+		}
+		return storagetypes.Deal{}, nil, err
+	}
+	return res.Deal, res.Replicas, nil
+}
+
+// DealShape is what a deal's bytes must be, and whether this provider holds
+// or must fetch a slot of it.
+type DealShape struct {
+	ID        uint64
+	Root      merkle.Hash
+	Size      uint64
+	ChunkSize int
+	Assigned  bool
+}
+
+// DealShape reads a deal from the chain.
+func (n *Node) DealShape(ctx context.Context, id uint64) (DealShape, error) {
+	d, replicas, err := n.Deal(ctx, id)
+	if err != nil {
+		return DealShape{}, err
+	}
+	root, err := merkle.HashFromBytes(d.Root)
+	if err != nil {
+		return DealShape{}, err
+	}
+	s := DealShape{ID: id, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
+	for _, r := range replicas {
+		if r.Provider == n.me {
+			s.Assigned = true
+		}
+	}
+	return s, nil
+}
+
+// MyReplicas lists every slot this provider holds or must fetch.
+func (n *Node) MyReplicas(ctx context.Context) ([]storagetypes.Replica, error) {
+	var out []storagetypes.Replica
+	var key []byte
+	for {
+		res, err := n.storage.ProviderReplicas(ctx, &storagetypes.QueryProviderReplicasRequest{
+			Provider: n.me, Pagination: &query.PageRequest{Key: key, Limit: 500},
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Replicas...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}
+
+// Challenges returns the current window and this provider's open challenges.
+func (n *Node) Challenges(ctx context.Context) (storagetypes.Window, []storagetypes.Challenge, error) {
+	res, err := n.storage.Challenges(ctx, &storagetypes.QueryChallengesRequest{Provider: n.me})
+	if err != nil {
+		return storagetypes.Window{}, nil, err
+	}
+	return res.Window, res.Challenges, nil
+}
+
+// Provider returns a provider's record.
+func (n *Node) Provider(ctx context.Context, addr string) (providertypes.Provider, error) {
+	res, err := n.providers.Provider(ctx, &providertypes.QueryProviderRequest{Address: addr})
+	if err != nil {
+		return providertypes.Provider{}, err
+	}
+	return res.Provider, nil
+}
+
+// Endpoint returns a provider's HTTP endpoint, cached.
+func (n *Node) Endpoint(ctx context.Context, addr string) (string, error) {
+	n.mu.Lock()
+	ep, ok := n.endpoints[addr]
+	n.mu.Unlock()
+	if ok {
+		return ep, nil
+	}
+	p, err := n.Provider(ctx, addr)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	n.endpoints[addr] = p.Endpoint
+	n.mu.Unlock()
+	return p.Endpoint, nil
+}

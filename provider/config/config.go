@@ -1,0 +1,228 @@
+// Package config is the provider daemon's configuration file
+// (<home>/config.toml), written commented by `stratus-provider init`.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// FileName is the config file inside the daemon's home.
+const FileName = "config.toml"
+
+// Config is everything the daemon needs to run.
+type Config struct {
+	Moniker        string `toml:"moniker"`
+	Key            string `toml:"key"`
+	KeyringBackend string `toml:"keyring-backend"`
+	KeyringDir     string `toml:"keyring-dir"`
+
+	Chain struct {
+		Node          string  `toml:"node"`
+		ChainID       string  `toml:"chain-id"`
+		GasPrices     string  `toml:"gas-prices"`
+		GasAdjustment float64 `toml:"gas-adjustment"`
+	} `toml:"chain"`
+
+	API struct {
+		Listen               string `toml:"listen"`
+		Endpoint             string `toml:"endpoint"`
+		MaxConcurrentUploads int    `toml:"max-concurrent-uploads"`
+	} `toml:"api"`
+
+	Store struct {
+		Dir string `toml:"dir"`
+	} `toml:"store"`
+
+	Loop struct {
+		Poll       string `toml:"poll"`
+		ClaimEvery int64  `toml:"claim-every"`
+		MaxFetches int    `toml:"max-fetches"`
+	} `toml:"loop"`
+
+	Log struct {
+		Level  string `toml:"level"`
+		Format string `toml:"format"`
+	} `toml:"log"`
+}
+
+// Default is the configuration `init` writes, before its flags apply.
+func Default(home string) Config {
+	var c Config
+	c.Moniker = "provider"
+	c.Key = "provider"
+	c.KeyringBackend = "os"
+	c.KeyringDir = home
+	c.Chain.Node = "tcp://127.0.0.1:26657"
+	c.Chain.ChainID = "stratus-local"
+	c.Chain.GasPrices = "0ustrat"
+	c.Chain.GasAdjustment = 1.5
+	c.API.Listen = "127.0.0.1:8480"
+	c.API.Endpoint = "http://127.0.0.1:8480"
+	c.API.MaxConcurrentUploads = 8
+	c.Store.Dir = "data"
+	c.Loop.Poll = "500ms"
+	c.Loop.ClaimEvery = 100
+	c.Loop.MaxFetches = 4
+	c.Log.Level = "info"
+	c.Log.Format = "text"
+	return c
+}
+
+// Validate reports the first setting that cannot work, naming it.
+func (c Config) Validate() error {
+	var errs []string
+	if c.Key == "" {
+		errs = append(errs, "key: the name of the signing key is empty")
+	}
+	switch c.KeyringBackend {
+	case "os", "file", "test", "pass", "kwallet", "memory":
+	default:
+		errs = append(errs, fmt.Sprintf("keyring-backend %q: want os, file, test, pass or kwallet", c.KeyringBackend))
+	}
+	if c.Chain.ChainID == "" {
+		errs = append(errs, "chain.chain-id is empty")
+	}
+	if u, err := url.Parse(c.Chain.Node); err != nil || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("chain.node %q: want a URL such as tcp://127.0.0.1:26657", c.Chain.Node))
+	}
+	if c.Chain.GasAdjustment < 1 {
+		errs = append(errs, "chain.gas-adjustment must be at least 1")
+	}
+	if c.API.Listen == "" {
+		errs = append(errs, "api.listen is empty")
+	}
+	if u, err := url.Parse(c.API.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("api.endpoint %q: want the public https URL of this daemon", c.API.Endpoint))
+	}
+	if c.API.MaxConcurrentUploads < 1 {
+		errs = append(errs, "api.max-concurrent-uploads must be at least 1")
+	}
+	if c.Store.Dir == "" {
+		errs = append(errs, "store.dir is empty")
+	}
+	if d, err := time.ParseDuration(c.Loop.Poll); err != nil || d <= 0 {
+		errs = append(errs, fmt.Sprintf("loop.poll %q: want a duration such as 500ms", c.Loop.Poll))
+	}
+	if c.Loop.MaxFetches < 1 {
+		errs = append(errs, "loop.max-fetches must be at least 1")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Sprintf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Sprintf("log.format %q: want text or json", c.Log.Format))
+	}
+	if len(errs) > 0 {
+		return errors.New("invalid provider config:\n  " + strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// PollInterval is Loop.Poll parsed.
+func (c Config) PollInterval() time.Duration {
+	d, _ := time.ParseDuration(c.Loop.Poll)
+	return d
+}
+
+// StoreDir resolves Store.Dir against home.
+func (c Config) StoreDir(home string) string {
+	if filepath.IsAbs(c.Store.Dir) {
+		return c.Store.Dir
+	}
+	return filepath.Join(home, c.Store.Dir)
+}
+
+// Load reads and validates home's config file.
+func Load(home string) (Config, error) {
+	path := filepath.Join(home, FileName)
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading %s (run 'stratus-provider init' first): %w", path, err)
+	}
+	c := Default(home)
+	dec := toml.NewDecoder(bytes.NewReader(bz)).DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) {
+			return Config{}, fmt.Errorf("parsing %s: unknown settings:\n%s", path, strict.String())
+		}
+		return Config{}, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return c, c.Validate()
+}
+
+var tmpl = template.Must(template.New("config").Parse(`# Stratus provider daemon configuration.
+
+# A human-readable name, registered on chain with this provider.
+moniker = {{ printf "%q" .Moniker }}
+# The key that signs this provider's transactions, and where it is kept.
+# Create it with: stratusd keys add <name> --keyring-dir <keyring-dir> --keyring-backend <backend>
+key = {{ printf "%q" .Key }}
+keyring-backend = {{ printf "%q" .KeyringBackend }}
+keyring-dir = {{ printf "%q" .KeyringDir }}
+
+[chain]
+# CometBFT RPC of a node of the network (your own full node is best).
+node = {{ printf "%q" .Chain.Node }}
+chain-id = {{ printf "%q" .Chain.ChainID }}
+# Gas price offered for this daemon's transactions.
+gas-prices = {{ printf "%q" .Chain.GasPrices }}
+# Simulated gas is multiplied by this.
+gas-adjustment = {{ .Chain.GasAdjustment }}
+
+[api]
+# Address the HTTP API listens on.
+listen = {{ printf "%q" .API.Listen }}
+# The URL clients and other providers use to reach this API; registered on chain.
+# Use https in production; plain http is accepted only for loopback hosts.
+endpoint = {{ printf "%q" .API.Endpoint }}
+# Uploads accepted at once; more get 503 and retry.
+max-concurrent-uploads = {{ .API.MaxConcurrentUploads }}
+
+[store]
+# Where deal data lives (relative to the daemon's home unless absolute).
+dir = {{ printf "%q" .Store.Dir }}
+
+[loop]
+# How often the node is asked for a new block.
+poll = {{ printf "%q" .Loop.Poll }}
+# Claim earnings every this many blocks (0: never; claim by hand).
+claim-every = {{ .Loop.ClaimEvery }}
+# Concurrent downloads from other providers for replication and repair.
+max-fetches = {{ .Loop.MaxFetches }}
+
+[log]
+# debug, info, warn or error.
+level = {{ printf "%q" .Log.Level }}
+# text or json.
+format = {{ printf "%q" .Log.Format }}
+`))
+
+// Write writes c, commented, to home's config file (mode 0600).
+func (c Config) Write(home string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, c); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(home, FileName), buf.Bytes(), 0o600)
+}
