@@ -8,10 +8,6 @@ import (
 
 // AutoCLIOptions describes the query and tx commands.
 func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
-	offerArgs := []*autocliv1.PositionalArgDescriptor{
-		{ProtoField: "moniker"}, {ProtoField: "endpoint"}, {ProtoField: "storage_capacity"},
-		{ProtoField: "compute_slots"}, {ProtoField: "storage_price"}, {ProtoField: "compute_price"},
-	}
 	return &autocliv1.ModuleOptions{
 		Query: &autocliv1.ServiceCommandDescriptor{
 			Service: types.Query_serviceDesc.ServiceName,
@@ -37,23 +33,13 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{
-			Service: types.Msg_serviceDesc.ServiceName,
+			Service:              types.Msg_serviceDesc.ServiceName,
+			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{
-					RpcMethod: "RegisterProvider",
-					Use:       "register [moniker] [endpoint] [storage-capacity-bytes] [compute-slots] [storage-price] [compute-price] [stake]",
-					Short:     "Register as a provider (needs the provider role); storage price per GiB per block, compute price per job",
-					Example:   "stratusd tx provider register acme https://sp1.acme.example 1099511627776 4 0.001ustrat 1000ustrat 1000000000ustrat --from acme",
-					PositionalArgs: append(append([]*autocliv1.PositionalArgDescriptor{}, offerArgs...),
-						&autocliv1.PositionalArgDescriptor{ProtoField: "stake"}),
-				},
-				{
-					RpcMethod:      "UpdateProvider",
-					Use:            "update [moniker] [endpoint] [storage-capacity-bytes] [compute-slots] [storage-price] [compute-price]",
-					Short:          "Replace your moniker, endpoint, capacity and prices; capacity may not drop below what is in use",
-					Example:        "stratusd tx provider update acme https://sp1.acme.example 2199023255552 8 0.001ustrat 1000ustrat --from acme",
-					PositionalArgs: offerArgs,
-				},
+				// Commands with a price argument are hand-written (client/cli): AutoCLI
+				// would send a DecCoin amount unscaled.
+				{RpcMethod: "RegisterProvider", Skip: true},
+				{RpcMethod: "UpdateProvider", Skip: true},
 				{
 					RpcMethod:      "AddStake",
 					Use:            "add-stake [amount]",

@@ -4,9 +4,12 @@
 package provider
 
 import (
+	"github.com/spf13/cobra"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/stratusnet/stratus/x/provider/client/cli"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
 
@@ -115,3 +118,8 @@ func (am AppModule) EndBlock(ctx context.Context) error {
 
 // ConsensusVersion implements module.HasConsensusVersion.
 func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
+
+// GetTxCmd returns the hand-written tx commands; AutoCLI adds the rest.
+func (AppModule) GetTxCmd() *cobra.Command {
+	return cli.NewTxCmd()
+}

@@ -26,15 +26,12 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{
-			Service: types.Msg_serviceDesc.ServiceName,
+			Service:              types.Msg_serviceDesc.ServiceName,
+			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
-				{RpcMethod: "CreateDeal", Use: "create-deal [root-base64] [size] [replicas] [duration-blocks] [max-price]",
-					Short:   "Create a deal for a file already hashed (stratusd storage put does it all)",
-					Example: "stratusd tx storage create-deal <base64 root> 1048576 3 1000 0.5ustrat --from alice",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{
-						{ProtoField: "root"}, {ProtoField: "size"}, {ProtoField: "replicas"},
-						{ProtoField: "duration_blocks"}, {ProtoField: "max_price"},
-					}},
+				// create-deal is hand-written (client/cli): AutoCLI would send the
+				// DecCoin max price unscaled.
+				{RpcMethod: "CreateDeal", Skip: true},
 				{RpcMethod: "CommitReplica", Use: "commit-replica [deal-id]", Short: "Commit a verified replica (provider daemons send this)",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "deal_id"}}},
 				{RpcMethod: "SubmitProofs", Skip: true}, // built by the provider daemon from its store

@@ -3,9 +3,12 @@
 package storage
 
 import (
+	"github.com/spf13/cobra"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/stratusnet/stratus/x/storage/client/cli"
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
 
@@ -114,4 +117,9 @@ func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
 // proof window turnover and bounded repairs.
 func (am AppModule) EndBlock(ctx context.Context) error {
 	return am.keeper.EndBlocker(ctx)
+}
+
+// GetTxCmd returns the hand-written tx commands; AutoCLI adds the rest.
+func (AppModule) GetTxCmd() *cobra.Command {
+	return cli.NewTxCmd()
 }
