@@ -1,0 +1,239 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+// APIError is a provider's error response: its HTTP status, the machine
+// code (one of the Code constants) and the human message. It is also the
+// JSON body the server writes.
+type APIError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"error"`
+}
+
+func (e *APIError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("provider answered %d: %s", e.Status, e.Message)
+	}
+	return fmt.Sprintf("provider answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// ErrShortResponse is returned when a provider sends fewer bytes than it
+// promised or than were asked for.
+var ErrShortResponse = errors.New("server: provider sent fewer bytes than expected")
+
+// Largest JSON bodies the client reads: errors and status are small; a
+// proof carries one chunk.
+const (
+	maxErrorBody = 64 << 10
+	maxJSONBody  = 64 << 20
+)
+
+// Client calls providers' HTTP APIs. The storage client and peer
+// replication use it; a provider is named by its base URL, e.g.
+// "https://provider.example:8443".
+type Client struct {
+	HTTP *http.Client
+}
+
+// NewClient returns a Client using hc, or http.DefaultClient if hc is nil.
+func NewClient(hc *http.Client) *Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{HTTP: hc}
+}
+
+func dealURL(baseURL string, id uint64) string {
+	return strings.TrimRight(baseURL, "/") + "/v1/deals/" + strconv.FormatUint(id, 10)
+}
+
+// Upload sends size bytes from r as deal id's data. It asks the provider
+// to confirm with 100-continue first, so a refused upload (unassigned,
+// unknown deal, wrong size, busy) costs no body bytes when the client's
+// Transport waits for it (ExpectContinueTimeout > 0, as in
+// http.DefaultTransport).
+func (c *Client) Upload(ctx context.Context, baseURL string, id uint64, r io.Reader, size uint64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, dealURL(baseURL, id), io.NopCloser(r))
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(size)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Expect", "100-continue")
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	var stored StoredDeal
+	if err := decodeJSON(resp, &stored); err != nil {
+		return err
+	}
+	if stored.DealID != id || stored.Size != size {
+		return fmt.Errorf("server: provider confirmed deal %d of %d bytes, uploaded deal %d of %d bytes", stored.DealID, stored.Size, id, size)
+	}
+	return nil
+}
+
+// Download writes deal id's bytes to w. The caller verifies them against
+// the deal's root (merkle.Root) before trusting them.
+func (c *Client) Download(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dealURL(baseURL, id), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return fmt.Errorf("server: downloading deal %d: %w", id, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return fmt.Errorf("%w: deal %d: %d of %d bytes", ErrShortResponse, id, n, resp.ContentLength)
+	}
+	return nil
+}
+
+// DownloadRange writes length bytes of deal id starting at offset to w.
+func (c *Client) DownloadRange(ctx context.Context, baseURL string, id, offset, length uint64, w io.Writer) error {
+	if length == 0 {
+		return fmt.Errorf("server: downloading deal %d: empty range at %d", id, offset)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dealURL(baseURL, id), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	body := resp.Body
+	if resp.StatusCode == http.StatusOK { // the whole deal: skip to the range
+		if _, err := io.CopyN(io.Discard, body, int64(offset)); err != nil {
+			return fmt.Errorf("server: downloading deal %d: %w", id, err)
+		}
+	}
+	n, err := io.Copy(w, io.LimitReader(body, int64(length)))
+	if err != nil {
+		return fmt.Errorf("server: downloading deal %d: %w", id, err)
+	}
+	if uint64(n) != length {
+		return fmt.Errorf("%w: deal %d bytes %d-%d: got %d of %d", ErrShortResponse, id, offset, offset+length-1, n, length)
+	}
+	return nil
+}
+
+// Proof fetches leaf of deal id with its audit path and the provider's
+// stated root and leaf count. It does not verify the proof: the caller
+// checks it against the deal's on-chain root with merkle.VerifyProof.
+func (c *Client) Proof(ctx context.Context, baseURL string, id, leaf uint64) (leafData []byte, path []merkle.Hash, root merkle.Hash, leaves uint64, err error) {
+	u := dealURL(baseURL, id) + "/proof?leaf=" + strconv.FormatUint(leaf, 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, root, 0, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, nil, root, 0, err
+	}
+	defer drain(resp)
+	var p Proof
+	if err := decodeJSON(resp, &p); err != nil {
+		return nil, nil, root, 0, err
+	}
+	if p.DealID != id || p.LeafIndex != leaf {
+		return nil, nil, root, 0, fmt.Errorf("server: asked for deal %d leaf %d, provider answered deal %d leaf %d", id, leaf, p.DealID, p.LeafIndex)
+	}
+	if root, err = parseHash(p.Root); err != nil {
+		return nil, nil, root, 0, fmt.Errorf("server: proof root: %w", err)
+	}
+	path = make([]merkle.Hash, len(p.AuditPath))
+	for i, h := range p.AuditPath {
+		if path[i], err = parseHash(h); err != nil {
+			return nil, nil, root, 0, fmt.Errorf("server: proof audit path[%d]: %w", i, err)
+		}
+	}
+	return p.Leaf, path, root, p.Leaves, nil
+}
+
+// Status fetches a provider's GET /v1/status.
+func (c *Client) Status(ctx context.Context, baseURL string) (Status, error) {
+	var st Status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v1/status", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return st, err
+	}
+	defer drain(resp)
+	return st, decodeJSON(resp, &st)
+}
+
+// do sends req and turns a non-2xx answer into an *APIError.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer drain(resp)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	apiErr := &APIError{Status: resp.StatusCode}
+	if json.Unmarshal(body, apiErr) != nil || apiErr.Message == "" {
+		// Not our JSON (a proxy, an old daemon): keep what it said.
+		apiErr.Code = ""
+		apiErr.Message = string(bytes.TrimSpace(body))
+		if apiErr.Message == "" {
+			apiErr.Message = http.StatusText(resp.StatusCode)
+		}
+	}
+	return nil, apiErr
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONBody)).Decode(v); err != nil {
+		return fmt.Errorf("server: reading the provider's answer to %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	}
+	return nil
+}
+
+// drain lets the connection be reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+}
+
+func parseHash(s string) (merkle.Hash, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	return merkle.HashFromBytes(b)
+}

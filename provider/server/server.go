@@ -1,0 +1,361 @@
+// Package server is the provider daemon's HTTP API, versioned under /v1:
+//
+//	GET  /v1/status                      who this provider is and what it stores
+//	PUT  /v1/deals/{id}                  streamed upload of an assigned deal
+//	GET  /v1/deals/{id}                  the deal's bytes (Range supported)
+//	GET  /v1/deals/{id}/proof?leaf=N     a Merkle proof anyone can audit
+//	GET  /metrics                        Prometheus metrics
+//
+// Uploads are verified against the deal's on-chain size and root while they
+// stream into the store; a rejected upload leaves nothing behind. Every
+// error response is JSON {"error": what went wrong and what to do, "code":
+// a short machine code} (see APIError and the Code constants).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/store"
+)
+
+// ErrUnknownDeal is wrapped by a Chain's error for a deal the chain has no
+// record of.
+var ErrUnknownDeal = errors.New("server: deal unknown to the chain")
+
+// DealInfo is what the chain says about a deal.
+type DealInfo struct {
+	ID        uint64
+	Root      merkle.Hash
+	Size      uint64
+	ChunkSize int
+	// Assigned: this provider holds or must fetch a slot of the deal.
+	Assigned bool
+}
+
+// Chain answers questions about deals from chain state.
+type Chain interface {
+	// DealInfo returns deal id, or an error wrapping ErrUnknownDeal if the
+	// chain has no such deal.
+	DealInfo(ctx context.Context, id uint64) (DealInfo, error)
+}
+
+// DefaultMaxConcurrentUploads is used when Options.MaxConcurrentUploads is
+// not positive.
+const DefaultMaxConcurrentUploads = 4
+
+// Options configure a Server. Zero values are usable.
+type Options struct {
+	Provider string // the provider's bech32 address
+	Moniker  string
+	Version  string
+	Logger   *slog.Logger     // nil: discard
+	Metrics  *metrics.Metrics // nil: no metrics and no /metrics route
+	// OnStored is called with a deal's id once the deal is newly stored
+	// and verified, before the upload's response is written, so the chain
+	// loop can commit the replica. It must not block.
+	OnStored func(id uint64)
+	// MaxConcurrentUploads bounds uploads in progress; more get 503.
+	MaxConcurrentUploads int
+}
+
+// Server serves one provider's store over HTTP.
+type Server struct {
+	store *store.Store
+	chain Chain
+	opts  Options
+	log   *slog.Logger
+
+	uploadSlots chan struct{}
+	mu          sync.Mutex
+	uploading   map[uint64]bool // deals with an upload in progress
+}
+
+// New creates a Server over st, checking uploads against chain.
+func New(st *store.Store, chain Chain, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxConcurrentUploads <= 0 {
+		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	s := &Server{
+		store:       st,
+		chain:       chain,
+		opts:        opts,
+		log:         opts.Logger,
+		uploadSlots: make(chan struct{}, opts.MaxConcurrentUploads),
+		uploading:   make(map[uint64]bool),
+	}
+	if _, _, err := s.refreshGauges(); err != nil {
+		s.log.Warn("reading the store for metrics failed", "err", err)
+	}
+	return s
+}
+
+// Handler returns the API's routes with request logging and JSON errors.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("PUT /v1/deals/{id}", s.handleUpload)
+	mux.HandleFunc("GET /v1/deals/{id}", s.handleDownload)
+	mux.HandleFunc("GET /v1/deals/{id}/proof", s.handleProof)
+	if s.opts.Metrics != nil {
+		mux.HandleFunc("GET /metrics", s.handleMetrics)
+	}
+	return s.logRequests(s.jsonRouteErrors(mux))
+}
+
+// Error codes of the API's error responses.
+const (
+	CodeBadDealID        = "bad_deal_id"
+	CodeUnknownDeal      = "unknown_deal"
+	CodeNotAssigned      = "not_assigned"
+	CodeNotStored        = "not_stored"
+	CodeSizeMismatch     = "size_mismatch"
+	CodeTooLarge         = "too_large"
+	CodeTruncated        = "truncated"
+	CodeRootMismatch     = "root_mismatch"
+	CodeBusy             = "busy"
+	CodeUploadInProgress = "upload_in_progress"
+	CodeBadLeaf          = "bad_leaf"
+	CodeLeafOutOfRange   = "leaf_out_of_range"
+	CodeBadRange         = "bad_range"
+	CodePrecondition     = "precondition_failed"
+	CodeChainUnavailable = "chain_unavailable"
+	CodeBadDeal          = "bad_deal"
+	CodeInternal         = "internal"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+)
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Provider    string `json:"provider"`
+	Moniker     string `json:"moniker"`
+	Version     string `json:"version"`
+	DealsStored int    `json:"deals_stored"`
+	BytesStored uint64 `json:"bytes_stored"`
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	deals, bytes, err := s.refreshGauges()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+			"the provider could not read its store; its operator should check the disk and the daemon's logs", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Status{
+		Provider:    s.opts.Provider,
+		Moniker:     s.opts.Moniker,
+		Version:     s.opts.Version,
+		DealsStored: deals,
+		BytesStored: bytes,
+	})
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := s.refreshGauges(); err != nil {
+		s.log.Warn("reading the store for metrics failed", "err", err)
+	}
+	s.opts.Metrics.Handler().ServeHTTP(w, r)
+}
+
+// refreshGauges counts the stored deals and their bytes and, with metrics
+// on, sets the gauges from them. The store is the truth: the chain loop
+// may delete deals behind the server's back.
+func (s *Server) refreshGauges() (deals int, bytes uint64, err error) {
+	ids, err := s.store.List()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		meta, err := s.store.Stat(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since List
+		} else if err != nil {
+			return 0, 0, err
+		}
+		deals++
+		bytes += meta.Size
+	}
+	if m := s.opts.Metrics; m != nil {
+		m.DealsStored.Set(float64(deals))
+		m.BytesStored.Set(float64(bytes))
+	}
+	return deals, bytes, nil
+}
+
+// dealID parses the {id} path value, answering 400 if it is not a deal id.
+func (s *Server) dealID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, CodeBadDealID,
+			fmt.Sprintf("%q is not a deal id; use the deal's decimal number, e.g. /v1/deals/42", raw), err)
+		return 0, false
+	}
+	return id, true
+}
+
+// fail logs a failed request at warn and writes the JSON error.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code, msg string, err error) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "code", code, "remote", r.RemoteAddr}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	s.log.Warn(msg, attrs...)
+	writeJSON(w, status, APIError{Code: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // only our own types are written; they always marshal
+		panic(err)
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Del("Content-Encoding")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// logRequests logs every request at debug once it is answered.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		cw := &countingWriter{ResponseWriter: w}
+		next.ServeHTTP(cw, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", cw.status(),
+			"bytes", cw.n, "duration", time.Since(start), "remote", r.RemoteAddr)
+	})
+}
+
+// jsonRouteErrors turns the mux's plain-text 404 and 405 into JSON errors.
+func (s *Server) jsonRouteErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(s.jsonErrors(w, r, func(status int) (string, string) {
+			switch status {
+			case http.StatusNotFound:
+				return CodeNotFound, fmt.Sprintf("there is no %s; the API is GET /v1/status, PUT and GET /v1/deals/{id}, GET /v1/deals/{id}/proof?leaf=N and GET /metrics", r.URL.Path)
+			case http.StatusMethodNotAllowed:
+				return CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, w.Header().Get("Allow"))
+			}
+			return "", ""
+		}), r)
+	})
+}
+
+// jsonErrors wraps w so that an error status written by a standard library
+// helper (the mux, http.ServeContent) is replaced by our JSON error, with
+// the code and message describe returns; describe returns an empty code
+// to let a status through unchanged.
+func (s *Server) jsonErrors(w http.ResponseWriter, r *http.Request, describe func(status int) (code, msg string)) http.ResponseWriter {
+	return &errorRewriter{ResponseWriter: w, rewrite: func(status int) bool {
+		code, msg := describe(status)
+		if code == "" {
+			return false
+		}
+		s.fail(w, r, status, code, msg, nil)
+		return true
+	}}
+}
+
+type errorRewriter struct {
+	http.ResponseWriter
+	rewrite   func(status int) bool
+	rewritten bool
+}
+
+func (e *errorRewriter) WriteHeader(status int) {
+	if status >= 400 && e.rewrite(status) {
+		e.rewritten = true
+		return
+	}
+	e.ResponseWriter.WriteHeader(status)
+}
+
+func (e *errorRewriter) Write(p []byte) (int, error) {
+	if e.rewritten {
+		return len(p), nil // the helper's plain-text body
+	}
+	return e.ResponseWriter.Write(p)
+}
+
+func (e *errorRewriter) ReadFrom(r io.Reader) (int64, error) {
+	if e.rewritten {
+		return io.Copy(io.Discard, r)
+	}
+	return readFrom(e.ResponseWriter, r)
+}
+
+func (e *errorRewriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// countingWriter counts body bytes written and remembers the status.
+type countingWriter struct {
+	http.ResponseWriter
+	code int
+	n    int64
+}
+
+func (c *countingWriter) WriteHeader(status int) {
+	if c.code == 0 {
+		c.code = status
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.code == 0 {
+		c.code = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the underlying writer's sendfile path for downloads.
+func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if c.code == 0 {
+		c.code = http.StatusOK
+	}
+	n, err := readFrom(c.ResponseWriter, r)
+	c.n += n
+	return n, err
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func (c *countingWriter) status() int {
+	if c.code == 0 {
+		return http.StatusOK
+	}
+	return c.code
+}
+
+// readFrom copies r into w with w's own ReadFrom when it has one.
+func readFrom(w http.ResponseWriter, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{w}, r)
+}
+
+// writerOnly hides a writer's ReadFrom so io.Copy does not recurse into it.
+type writerOnly struct{ io.Writer }
