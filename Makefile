@@ -25,12 +25,13 @@ all: build
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build build/stratusd
+build: ## build build/stratusd and build/stratus-provider
 	@mkdir -p $(BUILDDIR)
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratusd ./cmd/stratusd
+	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratus-provider ./cmd/stratus-provider
 
-install: ## install stratusd into GOBIN
-	$(GO) install $(BUILD_FLAGS) ./cmd/stratusd
+install: ## install stratusd and stratus-provider into GOBIN
+	$(GO) install $(BUILD_FLAGS) ./cmd/stratusd ./cmd/stratus-provider
 
 test: ## unit, keeper, app and e2e tests (what CI runs)
 	$(GO) test -count=1 -timeout 30m ./...
@@ -74,6 +75,9 @@ proto-check: proto-gen ## fail when committed generated code is stale
 
 localnet: build ## start a local chain (VALIDATORS=4 for a BFT set)
 	VALIDATORS_SET=$(VALIDATORS) ./scripts/localnet.sh start
+
+demo: build ## on the localnet: put a file, show its deal, get it back and compare
+	./scripts/demo.sh
 
 localnet-stop: ## stop the local chain
 	./scripts/localnet.sh stop

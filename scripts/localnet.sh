@@ -14,16 +14,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=${STRATUSD:-$ROOT/build/stratusd}
+PBIN=${STRATUS_PROVIDER:-$ROOT/build/stratus-provider}
 DIR=${LOCALNET_DIR:-$ROOT/build/localnet}
 VALIDATORS=${VALIDATORS:-1}
 CHAIN_ID=${CHAIN_ID:-stratus-local}
 DENOM=ustrat
 CLIENT="$DIR/client"
-PROVIDERS=3
+# Provider daemons started (0 for a chain only). Deals default to 3 replicas,
+# so 4 leaves one spare for repair.
+PROVIDERS=${PROVIDERS:-4}
 # Port layout: node i uses base + 100*i (+ PORT_OFFSET, default 0).
 PORT_OFFSET=${PORT_OFFSET:-0}
 P2P_BASE=$((26656 + PORT_OFFSET)) RPC_BASE=$((26657 + PORT_OFFSET)) GRPC_BASE=$((9090 + PORT_OFFSET))
 API_BASE=$((1317 + PORT_OFFSET)) PROM_BASE=$((26660 + PORT_OFFSET))
+# Provider i (1-based) serves its HTTP API on PROVIDER_BASE + i.
+PROVIDER_BASE=$((8480 + PORT_OFFSET))
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'localnet: %s\n' "$*" >&2; exit 1; }
@@ -134,6 +139,61 @@ height() {
 
 }
 
+provider_home() { echo "$DIR/provider$1"; }
+provider_running() {
+  local pidfile="$DIR/provider$1.pid"
+  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# tune_storage shortens the storage windows so proofs, faults and repairs
+# happen within a minute on the localnet.
+tune_storage() {
+  local params='{"chunk_size":1024,"max_replicas":10,"min_duration_blocks":10,"max_duration_blocks":"100000000","max_deal_size":"1099511627776","commit_timeout":"30","max_reassignments":3,"proof_window":"10","challenges_per_window":100,"max_missed":2,"slash_missed":"1000000000000000","slash_invalid":"50000000000000000","max_repairs_per_block":20}'
+  # (Decimals travel as integers scaled by 10^18: 0.001 and 0.05 above.)
+  cli tx storage update-params --params "$params" --from admin -y -o json > "$DIR/tune-storage.json" 2>&1 \
+    || die "setting storage params: $(cat "$DIR/tune-storage.json")"
+  local window=""
+  for _ in $(seq 1 20); do
+    window=$(cli q storage params -o json 2>/dev/null | sed -n 's/.*"proof_window": *"\([0-9]*\)".*/\1/p')
+    [[ $window == 10 ]] && return 0
+    sleep 0.5
+  done
+  die "storage params were not applied (proof_window is '$window'): $(cat "$DIR/tune-storage.json")"
+}
+
+# start_providers initialises, registers (once) and starts the provider daemons.
+start_providers() {
+  [[ $PROVIDERS -gt 0 ]] || return 0
+  [[ -x $PBIN ]] || die "$PBIN not found; run 'make build' first"
+  local i
+  for ((i = 1; i <= PROVIDERS; i++)); do
+    local h port; h=$(provider_home "$i"); port=$((PROVIDER_BASE + i))
+    if [[ ! -f $h/config.toml ]]; then
+      "$PBIN" init --home "$h" --moniker "provider$i" --key "provider$i" --keyring-backend test \
+        --keyring-dir "$CLIENT" --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" \
+        --listen "127.0.0.1:$port" --endpoint "http://127.0.0.1:$port" --poll 300ms --claim-every 20 > /dev/null \
+        || die "initialising provider$i"
+    fi
+    if [[ ! -f $h/registered ]]; then
+      "$PBIN" register --home "$h" --stake 2000000000ustrat --capacity 10GiB --storage-price 100ustrat \
+        > "$h/register.log" 2>&1 || die "registering provider$i: $(cat "$h/register.log")"
+      touch "$h/registered"
+    fi
+    if provider_running "$i"; then continue; fi
+    nohup "$PBIN" start --home "$h" > "$DIR/provider$i.log" 2>&1 &
+    echo $! > "$DIR/provider$i.pid"
+  done
+  for ((i = 1; i <= PROVIDERS; i++)); do
+    local port=$((PROVIDER_BASE + i)) ok=""
+    for _ in $(seq 1 50); do
+      if curl -sf --max-time 1 "http://127.0.0.1:$port/v1/status" > /dev/null; then ok=1; break; fi
+      provider_running "$i" || die "provider$i exited; see $DIR/provider$i.log: $(tail -n 3 "$DIR/provider$i.log")"
+      sleep 0.2
+    done
+    [[ -n $ok ]] || die "provider$i does not answer on port $port; see $DIR/provider$i.log"
+  done
+}
+
 start() {
   local n; n=$(node_count)
   if [[ $n -eq 0 ]]; then
@@ -162,6 +222,11 @@ start() {
     sleep 1
   done
   [[ -n $h && $h -ge 2 ]] || die "no blocks after 90 s; see $DIR/node0.log"
+  if [[ ! -f $DIR/tuned ]]; then
+    tune_storage
+    touch "$DIR/tuned"
+  fi
+  start_providers
 
   log ""
   log "Stratus localnet '$CHAIN_ID' is producing blocks (height $h) with $n validator(s)."
@@ -169,21 +234,25 @@ start() {
   for ((i = 0; i < n; i++)); do
     log "  node$i  RPC  http://127.0.0.1:$(port $RPC_BASE "$i")   gRPC 127.0.0.1:$(port $GRPC_BASE "$i")   REST http://127.0.0.1:$(port $API_BASE "$i")   log $DIR/node$i.log"
   done
+  for ((i = 1; i <= PROVIDERS; i++)); do
+    log "  provider$i  API  http://127.0.0.1:$((PROVIDER_BASE + i))   home $(provider_home "$i")   log $DIR/provider$i.log"
+  done
   log ""
   log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"
-  log "  keys         admin (network authority), alice (user), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (providers)"
+  log "  keys         admin (network authority), alice (user), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (registered providers)"
   log ""
   log "Try:"
   log "  $BIN --home $CLIENT q membership members"
   log "  $BIN --home $CLIENT tx membership grant-role \$($BIN --home $CLIENT keys show alice -a) provider --from admin -y"
   log "  curl -s http://127.0.0.1:$API_BASE/stratus/membership/v1/members"
+  log "  $BIN --home $CLIENT storage put README.md --from alice    # then: storage get <deal-id> -o copy.md --from alice"
   log "Stop with 'make localnet-stop'; data is kept until 'make localnet-reset'."
   [[ $started -eq 1 ]] || true
 }
 
 stop() {
   local i stopped=0
-  for pidfile in "$DIR"/node*.pid; do
+  for pidfile in "$DIR"/provider*.pid "$DIR"/node*.pid; do
     [[ -f $pidfile ]] || continue
     local pid; pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then
@@ -194,7 +263,7 @@ stop() {
     fi
     rm -f "$pidfile"
   done
-  log "stopped $stopped node(s)"
+  log "stopped $stopped process(es)"
 }
 
 status() {

@@ -23,6 +23,9 @@ import (
 	"github.com/stratusnet/stratus/testutil/localnet"
 )
 
+var bins localnet.Binaries
+
+// stratusd is the path of the built node binary.
 var stratusd string
 
 func TestMain(m *testing.M) {
@@ -30,7 +33,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	stratusd, err = localnet.BuildStratusd(dir)
+	bins, err = localnet.Build(dir)
+	stratusd = bins.Stratusd
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -68,12 +72,12 @@ func members(t *testing.T, ln *localnet.Net, args ...string) []member {
 }
 
 func TestLocalnetMembershipGateAndRestart(t *testing.T) {
-	ln := localnet.Start(t, stratusd, 1)
+	ln := localnet.Start(t, bins, 1, 0)
 
-	// The genesis validator and the three providers are members.
+	// The genesis validator is a member.
 	val0, alice := ln.Address("val0"), ln.Address("alice")
 	require.Contains(t, members(t, ln, "--role", "validator"), member{Address: val0, Role: "ROLE_VALIDATOR"})
-	require.Len(t, members(t, ln, "--role", "provider"), 3)
+	require.Empty(t, members(t, ln, "--role", "provider"), "PROVIDERS=0 grants no provider roles")
 
 	// REST and gRPC (with reflection) serve the same data.
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/stratus/membership/v1/members?role=1", 1317+ln.Offset))
@@ -122,7 +126,7 @@ func TestLocalnetMembershipGateAndRestart(t *testing.T) {
 }
 
 func TestExportReimportsAsNewChain(t *testing.T) {
-	ln := localnet.Start(t, stratusd, 1)
+	ln := localnet.Start(t, bins, 1, 0)
 	res := ln.Tx("membership", "grant-role", ln.Address("alice"), "provider", "--from", "admin")
 	require.EqualValues(t, 0, res["code"], res)
 	ln.Stop()

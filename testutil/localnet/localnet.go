@@ -26,32 +26,42 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// BuildStratusd builds stratusd into dir and returns its path.
-func BuildStratusd(dir string) (string, error) {
-	bin := filepath.Join(dir, "stratusd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/stratusd")
-	cmd.Dir = RepoRoot()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("building stratusd: %v\n%s", err, out)
+// Binaries are the built stratusd and stratus-provider.
+type Binaries struct {
+	Stratusd string
+	Provider string
+}
+
+// Build builds stratusd and stratus-provider into dir.
+func Build(dir string) (Binaries, error) {
+	b := Binaries{Stratusd: filepath.Join(dir, "stratusd"), Provider: filepath.Join(dir, "stratus-provider")}
+	for bin, pkg := range map[string]string{b.Stratusd: "./cmd/stratusd", b.Provider: "./cmd/stratus-provider"} {
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		}
 	}
-	return bin, nil
+	return b, nil
 }
 
 // Net is one localnet in its own directory with its own ports.
 type Net struct {
-	t          *testing.T
-	Bin        string
-	Dir        string
-	Offset     int
-	Validators int
+	t           *testing.T
+	Bin         string
+	ProviderBin string
+	Dir         string
+	Offset      int
+	Validators  int
+	Providers   int
 }
 
-// Start creates and starts a localnet of n validators in a temp directory
-// on free ports, and stops it when the test ends.
-func Start(t *testing.T, bin string, n int) *Net {
+// Start creates and starts a localnet of n validators and the given number
+// of provider daemons in a temp directory on free ports, and stops it when
+// the test ends.
+func Start(t *testing.T, bins Binaries, n, providers int) *Net {
 	t.Helper()
-	ln := &Net{t: t, Bin: bin, Dir: t.TempDir(), Offset: freeOffset(t, n), Validators: n}
+	ln := &Net{t: t, Bin: bins.Stratusd, ProviderBin: bins.Provider, Dir: t.TempDir(), Offset: freeOffset(t, n), Validators: n, Providers: providers}
 	t.Cleanup(func() {
 		if out, err := ln.script("stop"); err != nil {
 			t.Logf("stopping localnet: %v\n%s", err, out)
@@ -67,6 +77,8 @@ func (ln *Net) script(action string) (string, error) {
 	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "localnet.sh"), action)
 	cmd.Env = append(os.Environ(),
 		"STRATUSD="+ln.Bin,
+		"STRATUS_PROVIDER="+ln.ProviderBin,
+		"PROVIDERS="+strconv.Itoa(ln.Providers),
 		"LOCALNET_DIR="+ln.Dir,
 		"VALIDATORS="+strconv.Itoa(ln.Validators),
 		"PORT_OFFSET="+strconv.Itoa(ln.Offset),
@@ -97,16 +109,29 @@ func (ln *Net) NodeHome(i int) string { return filepath.Join(ln.Dir, fmt.Sprintf
 // RPCPort is node i's CometBFT RPC port.
 func (ln *Net) RPCPort(i int) int { return 26657 + ln.Offset + 100*i }
 
-// Logs returns the tail of every node log, for failure messages.
+// ProviderPort is provider i's (1-based) HTTP API port.
+func (ln *Net) ProviderPort(i int) int { return 8480 + ln.Offset + i }
+
+// ProviderHome is provider i's (1-based) daemon home.
+func (ln *Net) ProviderHome(i int) string { return filepath.Join(ln.Dir, fmt.Sprintf("provider%d", i)) }
+
+// Logs returns the tail of every node and provider log, for failure messages.
 func (ln *Net) Logs() string {
 	var b strings.Builder
+	names := []string{}
 	for i := range ln.Validators {
-		bz, _ := os.ReadFile(filepath.Join(ln.Dir, fmt.Sprintf("node%d.log", i)))
+		names = append(names, fmt.Sprintf("node%d", i))
+	}
+	for i := 1; i <= ln.Providers; i++ {
+		names = append(names, fmt.Sprintf("provider%d", i))
+	}
+	for _, name := range names {
+		bz, _ := os.ReadFile(filepath.Join(ln.Dir, name+".log"))
 		lines := strings.Split(string(bz), "\n")
 		if len(lines) > 15 {
 			lines = lines[len(lines)-15:]
 		}
-		fmt.Fprintf(&b, "--- node%d.log\n%s\n", i, strings.Join(lines, "\n"))
+		fmt.Fprintf(&b, "--- %s.log\n%s\n", name, strings.Join(lines, "\n"))
 	}
 	return b.String()
 }
@@ -210,7 +235,7 @@ func freeOffset(t *testing.T, n int) int {
 
 func portsFree(offset, n int) bool {
 	for i := range n {
-		for _, base := range []int{26656, 26657, 9090, 1317, 26660} {
+		for _, base := range []int{26656, 26657, 9090, 1317, 26660, 8481, 8482, 8483, 8484, 8485} {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+offset+100*i))
 			if err != nil {
 				return false

@@ -64,6 +64,7 @@ func initRootCmd(rootCmd *cobra.Command, a *app.App) {
 		queryCommand(),
 		txCommand(),
 		keys.Commands(),
+		storageCmd(),
 	)
 }
 

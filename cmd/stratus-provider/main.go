@@ -1,0 +1,16 @@
+// Command stratus-provider is the Stratus provider daemon: it stores deal
+// data, serves it over HTTP, proves possession on chain, replicates and
+// repairs, and claims earnings.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}

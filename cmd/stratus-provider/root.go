@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdkclient "github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+
+	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/client"
+	"github.com/stratusnet/stratus/provider/chain"
+	"github.com/stratusnet/stratus/provider/config"
+	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/provider/store"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
+)
+
+const flagHome = "home"
+
+func defaultHome() string {
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return ".stratus-provider"
+	}
+	return filepath.Join(h, ".stratus-provider")
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "stratus-provider",
+		Short:         "Stratus provider daemon: store, serve and prove deal data, and get paid for it",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(os.Stdout)
+	root.PersistentFlags().String(flagHome, defaultHome(), "daemon home: config.toml and the data store")
+	root.AddCommand(initCmd(), registerCmd(), startCmd(), statusCmd(), versionCmd())
+	return root
+}
+
+func home(cmd *cobra.Command) string {
+	h, _ := cmd.Flags().GetString(flagHome)
+	return h
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			cmd.Println(version())
+		},
+	}
+}
+
+func initCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented config.toml into the daemon's home",
+		Example: `stratus-provider init --moniker acme --key acme --keyring-backend file \
+  --node tcp://127.0.0.1:26657 --chain-id stratus-1 --listen 0.0.0.0:8480 --endpoint https://sp.acme.example`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := home(cmd)
+			path := filepath.Join(h, config.FileName)
+			if _, err := os.Stat(path); err == nil {
+				if force, _ := cmd.Flags().GetBool("overwrite"); !force {
+					return fmt.Errorf("%s exists; pass --overwrite to replace it", path)
+				}
+			}
+			c := config.Default(h)
+			f := cmd.Flags()
+			set := func(name string, dst *string) {
+				if f.Changed(name) {
+					*dst, _ = f.GetString(name)
+				}
+			}
+			set("moniker", &c.Moniker)
+			set("key", &c.Key)
+			set("keyring-backend", &c.KeyringBackend)
+			set("keyring-dir", &c.KeyringDir)
+			set("node", &c.Chain.Node)
+			set("chain-id", &c.Chain.ChainID)
+			set("listen", &c.API.Listen)
+			set("endpoint", &c.API.Endpoint)
+			set("gas-prices", &c.Chain.GasPrices)
+			if f.Changed("claim-every") {
+				c.Loop.ClaimEvery, _ = f.GetInt64("claim-every")
+			}
+			if f.Changed("poll") {
+				c.Loop.Poll, _ = f.GetString("poll")
+			}
+			if err := c.Write(h); err != nil {
+				return err
+			}
+			cmd.Printf("wrote %s\n", path)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("moniker", "", "provider name registered on chain")
+	f.String("key", "", "name of the signing key in the keyring")
+	f.String("keyring-backend", "", "keyring backend (os|file|test)")
+	f.String("keyring-dir", "", "directory of the keyring (default: the daemon home)")
+	f.String("node", "", "CometBFT RPC of a node")
+	f.String("chain-id", "", "chain id")
+	f.String("listen", "", "address the HTTP API listens on")
+	f.String("endpoint", "", "public URL of the HTTP API (registered on chain)")
+	f.String("gas-prices", "", "gas price for the daemon's transactions")
+	f.String("poll", "", "how often to ask the node for a new block")
+	f.Int64("claim-every", 0, "claim earnings every N blocks")
+	f.Bool("overwrite", false, "replace an existing config.toml")
+	return cmd
+}
+
+// daemonContext builds the SDK client context the daemon signs and queries with.
+func daemonContext(h string, c config.Config) (sdkclient.Context, tx.Factory, error) {
+	enc := app.MakeEncodingConfig(filepath.Join(os.TempDir(), "stratus-provider-scratch"))
+	kr, err := keyring.New(sdk.KeyringServiceName(), c.KeyringBackend, c.KeyringDir, os.Stdin, enc.Codec)
+	if err != nil {
+		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("opening the keyring: %w", err)
+	}
+	rec, err := kr.Key(c.Key)
+	if err != nil {
+		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("key %q in %s (%s backend): %w", c.Key, c.KeyringDir, c.KeyringBackend, err)
+	}
+	addr, err := rec.GetAddress()
+	if err != nil {
+		return sdkclient.Context{}, tx.Factory{}, err
+	}
+	rpc, err := sdkclient.NewClientFromNode(c.Chain.Node)
+	if err != nil {
+		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("node %s: %w", c.Chain.Node, err)
+	}
+	cctx := sdkclient.Context{}.
+		WithCodec(enc.Codec).WithInterfaceRegistry(enc.InterfaceRegistry).WithTxConfig(enc.TxConfig).
+		WithLegacyAmino(enc.Amino).WithAccountRetriever(authtypes.AccountRetriever{}).
+		WithKeyring(kr).WithFromName(c.Key).WithFromAddress(addr).
+		WithChainID(c.Chain.ChainID).WithNodeURI(c.Chain.Node).WithClient(rpc).
+		WithBroadcastMode("sync").WithHomeDir(h).WithSkipConfirmation(true).WithOutput(os.Stdout)
+	txf := tx.Factory{}.
+		WithTxConfig(enc.TxConfig).WithAccountRetriever(authtypes.AccountRetriever{}).
+		WithKeybase(kr).WithFromName(c.Key).WithChainID(c.Chain.ChainID).WithGasPrices(c.Chain.GasPrices).
+		WithGasAdjustment(c.Chain.GasAdjustment).WithSimulateAndExecute(true).
+		WithSignMode(signModeDirect())
+	return cctx, txf, nil
+}
+
+func registerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "register",
+		Short: "Register this provider on chain (needs the PROVIDER role granted by the network authority)",
+		Example: `stratus-provider register --stake 2000000000ustrat --capacity 1TiB \
+  --storage-price 100ustrat --compute-slots 4 --compute-price 1000ustrat`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := home(cmd)
+			c, err := config.Load(h)
+			if err != nil {
+				return err
+			}
+			cctx, txf, err := daemonContext(h, c)
+			if err != nil {
+				return err
+			}
+			f := cmd.Flags()
+			stakeS, _ := f.GetString("stake")
+			stake, err := sdk.ParseCoinNormalized(stakeS)
+			if err != nil {
+				return fmt.Errorf("--stake %q: %w", stakeS, err)
+			}
+			capS, _ := f.GetString("capacity")
+			capacity, err := parseBytes(capS)
+			if err != nil {
+				return fmt.Errorf("--capacity: %w", err)
+			}
+			spS, _ := f.GetString("storage-price")
+			sp, err := sdk.ParseDecCoin(spS)
+			if err != nil {
+				return fmt.Errorf("--storage-price %q: %w", spS, err)
+			}
+			cpS, _ := f.GetString("compute-price")
+			cp, err := sdk.ParseCoinNormalized(cpS)
+			if err != nil {
+				return fmt.Errorf("--compute-price %q: %w", cpS, err)
+			}
+			slots, _ := f.GetUint64("compute-slots")
+			msg := &providertypes.MsgRegisterProvider{
+				Provider: cctx.FromAddress.String(), Moniker: c.Moniker, Endpoint: c.API.Endpoint,
+				StorageCapacity: capacity, ComputeSlots: slots, StoragePrice: sp, ComputePrice: cp, Stake: stake,
+			}
+			res, err := client.NewTxSender(cctx, txf).Send(cmd.Context(), msg)
+			if err != nil {
+				return err
+			}
+			cmd.Printf("registered %s (%s) with stake %s at height %d, tx %s\n", c.Moniker, cctx.FromAddress, stake, res.Height, res.TxHash)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("stake", "2000000000ustrat", "bond to put at stake (at least the chain's min_stake)")
+	f.String("capacity", "100GiB", "storage offered (bytes, or with KiB/MiB/GiB/TiB)")
+	f.String("storage-price", "100ustrat", "price per GiB per block")
+	f.Uint64("compute-slots", 2, "jobs run at once")
+	f.String("compute-price", "1000ustrat", "price per job")
+	return cmd
+}
+
+func parseBytes(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			v, err := sdkmath.LegacyNewDecFromStr(strings.TrimSuffix(s, u.suffix))
+			if err != nil || v.IsNegative() {
+				return 0, fmt.Errorf("%q is not a size", s)
+			}
+			return v.MulInt64(int64(u.mult)).TruncateInt().Uint64(), nil
+		}
+	}
+	var n uint64
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return 0, fmt.Errorf("%q is not a size (e.g. 500GiB)", s)
+	}
+	return n, nil
+}
+
+func newLogger(c config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// chainDeals adapts the chain node to the HTTP server's view of deals.
+type chainDeals struct{ node *chain.Node }
+
+func (c chainDeals) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error) {
+	s, err := c.node.DealShape(ctx, id)
+	if errors.Is(err, chain.ErrUnknownDeal) {
+		return server.DealInfo{}, fmt.Errorf("%w: %v", server.ErrUnknownDeal, err)
+	} else if err != nil {
+		return server.DealInfo{}, err
+	}
+	return server.DealInfo{ID: s.ID, Root: s.Root, Size: s.Size, ChunkSize: s.ChunkSize, Assigned: s.Assigned}, nil
+}
+
+func startCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "start",
+		Short: "Run the daemon: the HTTP API and the chain loop",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := home(cmd)
+			c, err := config.Load(h)
+			if err != nil {
+				return err
+			}
+			log := newLogger(c)
+			st, err := store.Open(c.StoreDir(h))
+			if err != nil {
+				return fmt.Errorf("opening the store: %w", err)
+			}
+			cctx, txf, err := daemonContext(h, c)
+			if err != nil {
+				return err
+			}
+			me := cctx.FromAddress.String()
+			m := metrics.New()
+			node := chain.NewNode(cctx, me)
+			sender := client.NewTxSender(cctx, txf)
+			peers := server.NewClient(nil)
+			fetch := func(ctx context.Context, endpoint string, id uint64, w io.Writer) error {
+				return peers.Download(ctx, endpoint, id, w)
+			}
+			follower := chain.NewFollower(node, st, sender, fetch, me, chain.Config{
+				Poll: c.PollInterval(), ClaimEvery: c.Loop.ClaimEvery, MaxFetches: c.Loop.MaxFetches,
+			}, log, m)
+			srv := server.New(st, chainDeals{node}, server.Options{
+				Provider: me, Moniker: c.Moniker, Version: version(), Logger: log, Metrics: m,
+				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,
+			})
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ln, err := net.Listen("tcp", c.API.Listen)
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", c.API.Listen, err)
+			}
+			httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			errc := make(chan error, 2)
+			go func() { errc <- httpSrv.Serve(ln) }()
+			go func() { errc <- follower.Run(ctx) }()
+			log.Info("provider started", "provider", me, "moniker", c.Moniker, "listen", ln.Addr().String(),
+				"endpoint", c.API.Endpoint, "node", c.Chain.Node, "store", c.StoreDir(h))
+
+			select {
+			case <-ctx.Done():
+			case err := <-errc:
+				if err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("stopping", "err", err)
+				}
+			}
+			stop()
+			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = httpSrv.Shutdown(shutdown)
+			log.Info("provider stopped")
+			return nil
+		},
+	}
+}
+
+func statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show this provider's record on chain and its local store",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := home(cmd)
+			c, err := config.Load(h)
+			if err != nil {
+				return err
+			}
+			cctx, _, err := daemonContext(h, c)
+			if err != nil {
+				return err
+			}
+			node := chain.NewNode(cctx, cctx.FromAddress.String())
+			height, err := node.Height(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("node %s: %w", c.Chain.Node, err)
+			}
+			cmd.Printf("provider   %s (%s)\nnode       %s at height %d\n", c.Moniker, cctx.FromAddress, c.Chain.Node, height)
+			p, err := node.Provider(cmd.Context(), cctx.FromAddress.String())
+			if err != nil {
+				cmd.Printf("on chain   not registered (%v)\n", err)
+			} else {
+				cmd.Printf("on chain   %s, stake %s%s, storage %d/%d bytes, faults %d, endpoint %s\n",
+					p.Status, p.Stake, app.BondDenom, p.StorageUsed, p.StorageCapacity, p.Faults, p.Endpoint)
+			}
+			st, err := store.Open(c.StoreDir(h))
+			if err != nil {
+				return err
+			}
+			ids, err := st.List()
+			if err != nil {
+				return err
+			}
+			used, err := st.UsedBytes()
+			if err != nil {
+				return err
+			}
+			replicas, err := node.MyReplicas(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cmd.Printf("store      %s: %d deals, %d bytes\nreplicas   %d assigned to this provider on chain\n", c.StoreDir(h), len(ids), used, len(replicas))
+			return nil
+		},
+	}
+}

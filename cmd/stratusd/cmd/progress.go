@@ -1,0 +1,99 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// progress shows long operations to a person: a redrawn bar on a terminal,
+// plain lines (every 10%) otherwise, so logs stay readable.
+type progress struct {
+	mu  sync.Mutex
+	w   io.Writer
+	tty bool
+}
+
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, tty: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+// Linef prints one line of status.
+func (p *progress) Linef(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
+type counter struct {
+	p          *progress
+	label      string
+	total      uint64
+	done       uint64
+	lastTenth  uint64
+	lastRedraw time.Time
+}
+
+func (c *counter) add(n int) {
+	c.done += uint64(n)
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.total == 0 {
+		return
+	}
+	pct := min(c.done*100/c.total, 100)
+	if c.p.tty {
+		if time.Since(c.lastRedraw) < 100*time.Millisecond && c.done < c.total {
+			return
+		}
+		c.lastRedraw = time.Now()
+		bar := strings.Repeat("#", int(pct/4)) + strings.Repeat(".", 25-int(pct/4))
+		fmt.Fprintf(c.p.w, "\r%-9s [%s] %3d%% %s", c.label, bar, pct, humanBytes(c.done))
+		if c.done >= c.total {
+			fmt.Fprintln(c.p.w)
+		}
+		return
+	}
+	if tenth := pct / 10; tenth > c.lastTenth || (c.done >= c.total && c.lastTenth < 10) {
+		c.lastTenth = tenth
+		fmt.Fprintf(c.p.w, "%s: %d%% (%s of %s)\n", c.label, pct, humanBytes(c.done), humanBytes(c.total))
+	}
+}
+
+type progressReader struct {
+	r io.Reader
+	c *counter
+}
+
+func (r progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.c.add(n)
+	return n, err
+}
+
+type progressWriter struct {
+	w io.Writer
+	c *counter
+}
+
+func (w progressWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	w.c.add(n)
+	return n, err
+}
+
+// Reader reports progress as r is read.
+func (p *progress) Reader(r io.Reader, total uint64, label string) io.Reader {
+	return progressReader{r: r, c: &counter{p: p, label: label, total: total}}
+}
+
+// Writer reports progress as w is written.
+func (p *progress) Writer(w io.Writer, total uint64, label string) io.Writer {
+	return progressWriter{w: w, c: &counter{p: p, label: label, total: total}}
+}

@@ -1,0 +1,409 @@
+package cmd
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdkclient "github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/client"
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/server"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+func storageCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "storage",
+		Short: "Store files with providers and get them back (encrypted, verified)",
+		RunE:  sdkclient.ValidateCmd,
+	}
+	cmd.AddCommand(putCmd(), getCmd(), lsCmd(), dealStatusCmd())
+	return cmd
+}
+
+func putCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "put [file]",
+		Short: "Encrypt a file, create a storage deal for it, upload it and wait until every replica is committed",
+		Long: `Encrypts FILE with your storage key (created in the client home on first
+use: back it up, files cannot be read without it), hashes the ciphertext,
+creates a deal paying up to --max-price per GiB per block for each replica,
+uploads the ciphertext once to the first assigned provider and waits until
+every replica has fetched, verified and committed it. Prints the deal id.`,
+		Example: "stratusd storage put photo.jpg --replicas 3 --duration 100000 --max-price 1000ustrat --from alice",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cctx, err := sdkclient.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			txf, err := tx.NewFactoryCLI(cctx, cmd.Flags())
+			if err != nil {
+				return err
+			}
+			f := cmd.Flags()
+			replicas, _ := f.GetUint32("replicas")
+			duration, _ := f.GetUint64("duration")
+			priceS, _ := f.GetString("max-price")
+			maxPrice, err := sdk.ParseDecCoin(priceS)
+			if err != nil {
+				return fmt.Errorf("--max-price %q: %w", priceS, err)
+			}
+			timeout, _ := f.GetDuration("wait-timeout")
+			return put(cmd, cctx, txf.WithSimulateAndExecute(true).WithGasAdjustment(1.5), args[0], replicas, duration, maxPrice, timeout)
+		},
+	}
+	flags.AddTxFlagsToCmd(cmd)
+	cmd.Flags().Uint32("replicas", 3, "copies kept by distinct providers")
+	cmd.Flags().Uint64("duration", 100_000, "blocks to keep the file")
+	cmd.Flags().String("max-price", "1000"+app.BondDenom, "most you pay per replica per GiB per block")
+	cmd.Flags().Duration("wait-timeout", 5*time.Minute, "how long to wait for every replica to commit")
+	return cmd
+}
+
+func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string, replicas uint32, duration uint64, maxPrice sdk.DecCoin, timeout time.Duration) error {
+	ctx := cmd.Context()
+	out := newProgress(cmd.ErrOrStderr())
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+
+	id, created, err := client.LoadOrCreateIdentity(cctx.HomeDir)
+	if err != nil {
+		return err
+	}
+	if created {
+		out.Linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(cctx.HomeDir, client.KeyFile))
+	}
+	params, err := storagetypes.NewQueryClient(cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
+	if err != nil {
+		return fmt.Errorf("reading storage params: %w", err)
+	}
+	out.Linef("encrypting and hashing %s (%s)", path, humanBytes(uint64(st.Size())))
+	sealed, err := client.Seal(out.Reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), int(params.Params.ChunkSize), "")
+	if err != nil {
+		return err
+	}
+	defer sealed.Remove()
+
+	res, err := client.NewTxSender(cctx, txf).Send(ctx, &storagetypes.MsgCreateDeal{
+		Owner: cctx.FromAddress.String(), Root: sealed.Root[:], Size_: sealed.Size,
+		Replicas: replicas, DurationBlocks: duration, MaxPrice: maxPrice,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the deal: %w", err)
+	}
+	var deal storagetypes.MsgCreateDealResponse
+	if err := decodeMsgResponse(cctx, res, &deal); err != nil {
+		return err
+	}
+	out.Linef("deal %d created: escrow %s, providers %s", deal.DealId, deal.Escrow, strings.Join(deal.Providers, ", "))
+
+	endpoint, err := providerEndpoint(ctx, cctx, deal.Providers[0])
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(sealed.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := server.NewClient(nil).Upload(ctx, endpoint, deal.DealId, out.Reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
+		return fmt.Errorf("uploading to %s (%s): %w", deal.Providers[0], endpoint, err)
+	}
+	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), endpoint)
+
+	deadline := time.Now().Add(timeout)
+	q := storagetypes.NewQueryClient(cctx)
+	last := -1
+	for {
+		d, err := q.Deal(ctx, &storagetypes.QueryDealRequest{DealId: deal.DealId})
+		if err != nil {
+			return err
+		}
+		committed := 0
+		for _, r := range d.Replicas {
+			if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+				committed++
+			}
+		}
+		if committed != last {
+			out.Linef("replicas committed: %d of %d", committed, d.Deal.Replicas)
+			last = committed
+		}
+		if committed == int(d.Deal.Replicas) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
+				deal.DealId, committed, d.Deal.Replicas, timeout, deal.DealId)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	cmd.Println(deal.DealId)
+	return nil
+}
+
+func decodeMsgResponse(cctx sdkclient.Context, res *sdk.TxResponse, into interface{ Unmarshal([]byte) error }) error {
+	bz, err := hex.DecodeString(res.Data)
+	if err != nil {
+		return fmt.Errorf("decoding tx data: %w", err)
+	}
+	var data sdk.TxMsgData
+	if err := cctx.Codec.Unmarshal(bz, &data); err != nil {
+		return fmt.Errorf("decoding tx data: %w", err)
+	}
+	if len(data.MsgResponses) == 0 {
+		return errors.New("the transaction returned no message response")
+	}
+	return into.Unmarshal(data.MsgResponses[0].Value)
+}
+
+func providerEndpoint(ctx context.Context, cctx sdkclient.Context, addr string) (string, error) {
+	p, err := providertypes.NewQueryClient(cctx).Provider(ctx, &providertypes.QueryProviderRequest{Address: addr})
+	if err != nil {
+		return "", fmt.Errorf("looking up provider %s: %w", addr, err)
+	}
+	return p.Provider.Endpoint, nil
+}
+
+func getCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "get [deal-id]",
+		Short: "Download a deal's file from any replica, verify every byte and decrypt it",
+		Long: `Downloads the ciphertext from a provider that holds a committed replica,
+checks it against the deal's Merkle root (trying the next provider on any
+failure or mismatch), and decrypts it with your storage key into -o. The
+output name only ever appears once the whole file is verified and decrypted.`,
+		Example: "stratusd storage get 12 -o photo.jpg",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cctx, err := sdkclient.GetClientQueryContext(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("deal id %q: %w", args[0], err)
+			}
+			outPath, _ := cmd.Flags().GetString("output-file")
+			if outPath == "" {
+				return errors.New("-o/--output-file is required")
+			}
+			return get(cmd, cctx, id, outPath)
+		},
+	}
+	// Not AddQueryFlagsToCmd: its -o is the output format, and -o here is the file.
+	cmd.Flags().String(flags.FlagNode, "", "<host>:<port> to the CometBFT RPC of a node (default from client.toml)")
+	cmd.Flags().StringP("output-file", "o", "", "where to write the decrypted file")
+	return cmd
+}
+
+func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) error {
+	ctx := cmd.Context()
+	out := newProgress(cmd.ErrOrStderr())
+	key, _, err := client.LoadOrCreateIdentity(cctx.HomeDir)
+	if err != nil {
+		return err
+	}
+	d, err := storagetypes.NewQueryClient(cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
+	if err != nil {
+		return err
+	}
+	root, err := merkle.HashFromBytes(d.Deal.Root)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-download-*")
+	if err != nil {
+		return err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	defer os.Remove(tmpPath)
+
+	var errs []error
+	for _, r := range d.Replicas {
+		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			continue
+		}
+		endpoint, err := providerEndpoint(ctx, cctx, r.Provider)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := download(ctx, out, endpoint, id, tmpPath, d.Deal.Size_); err != nil {
+			out.Linef("provider %s failed: %v; trying the next", endpoint, err)
+			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
+			continue
+		}
+		if err := client.VerifyFile(tmpPath, root, d.Deal.Size_, int(d.Deal.ChunkSize)); err != nil {
+			out.Linef("provider %s sent data that does not verify: %v; trying the next", endpoint, err)
+			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
+			continue
+		}
+		if err := client.Unseal(tmpPath, outPath, key); err != nil {
+			return err
+		}
+		out.Linef("verified against the deal's root and decrypted into %s", outPath)
+		return nil
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("deal %d has no committed replica to download from", id)
+	}
+	return fmt.Errorf("no provider served deal %d intact: %w", id, errors.Join(errs...))
+}
+
+func download(ctx context.Context, out *progress, endpoint string, id uint64, path string, size uint64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := server.NewClient(nil).Download(ctx, endpoint, id, out.Writer(f, size, "download")); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func lsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "ls [owner]",
+		Short:   "List your deals (or an owner's)",
+		Example: "stratusd storage ls --from alice",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cctx, err := sdkclient.GetClientQueryContext(cmd)
+			if err != nil {
+				return err
+			}
+			owner := ""
+			if len(args) == 1 {
+				owner = args[0]
+			} else {
+				from, _ := cmd.Flags().GetString(flags.FlagFrom)
+				if from == "" {
+					return errors.New("give an owner address or --from a key")
+				}
+				addr, _, _, err := sdkclient.GetFromFields(cctx, cctx.Keyring, from)
+				if err != nil {
+					return err
+				}
+				owner = addr.String()
+			}
+			res, err := storagetypes.NewQueryClient(cctx).DealsByOwner(cmd.Context(), &storagetypes.QueryDealsByOwnerRequest{Owner: owner})
+			if err != nil {
+				return err
+			}
+			if len(res.Deals) == 0 {
+				cmd.Printf("%s has no deals\n", owner)
+				return nil
+			}
+			cmd.Printf("%-6s %-10s %-10s %-9s %-10s %s\n", "DEAL", "STATUS", "SIZE", "REPLICAS", "ENDS", "ESCROW")
+			for _, d := range res.Deals {
+				cmd.Printf("%-6d %-10s %-10s %-9d %-10d %s\n", d.Id, shortStatus(d.Status.String()), humanBytes(d.Size_), d.Replicas, d.EndHeight, d.Escrow)
+			}
+			return nil
+		},
+	}
+	flags.AddQueryFlagsToCmd(cmd)
+	cmd.Flags().String(flags.FlagFrom, "", "key whose deals to list")
+	cmd.Flags().String(flags.FlagKeyringBackend, flags.DefaultKeyringBackend, "keyring backend")
+	return cmd
+}
+
+func dealStatusCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status [deal-id]",
+		Short: "Show a deal: its replicas, their payments and missed proofs, and the escrow left",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cctx, err := sdkclient.GetClientQueryContext(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("deal id %q: %w", args[0], err)
+			}
+			q := storagetypes.NewQueryClient(cctx)
+			d, err := q.Deal(cmd.Context(), &storagetypes.QueryDealRequest{DealId: id})
+			if err != nil {
+				return err
+			}
+			w, err := q.Window(cmd.Context(), &storagetypes.QueryWindowRequest{})
+			if err != nil {
+				return err
+			}
+			deal := d.Deal
+			cmd.Printf("deal %d  %s  owner %s\n", deal.Id, shortStatus(deal.Status.String()), deal.Owner)
+			cmd.Printf("size %s (%d bytes), root %x\n", humanBytes(deal.Size_), deal.Size_, deal.Root)
+			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, deal.MaxPrice)
+			cmd.Printf("proof window %d (closes at %d)\n", w.Window.Number, w.Window.CloseHeight)
+			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED")
+			for _, r := range d.Replicas {
+				cmd.Printf("%-5d %-46s %-10s %-12s %-12d %d\n", r.Slot, orDash(r.Provider), shortStatus(r.Status.String()), r.Paid.String()+app.BondDenom, r.PaidUntil, r.Missed)
+			}
+			return nil
+		},
+	}
+	flags.AddQueryFlagsToCmd(cmd)
+	return cmd
+}
+
+func shortStatus(s string) string {
+	for _, p := range []string{"DEAL_STATUS_", "REPLICA_STATUS_"} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return strings.ToLower(s)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanBytes(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v := sdkmath.LegacyNewDec(int64(n))
+	i := 0
+	for i < len(units)-1 && v.GTE(sdkmath.LegacyNewDec(1024)) {
+		v = v.QuoInt64(1024)
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, _ := v.Float64()
+	return fmt.Sprintf("%.1f %s", f, units[i])
+}
