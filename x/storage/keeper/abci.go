@@ -56,11 +56,14 @@ func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params type
 		if err != nil {
 			return err
 		}
+		if !isLive(d) {
+			continue // failed by an earlier timeout of this block, which removed its slots
+		}
 		r, err := k.Replicas.Get(ctx, collections.Join(key.K2(), key.K3()))
 		if err != nil {
 			return err
 		}
-		if !isLive(d) || r.Status != types.ReplicaStatus_REPLICA_STATUS_ASSIGNED {
+		if r.Status != types.ReplicaStatus_REPLICA_STATUS_ASSIGNED {
 			continue
 		}
 		d.Reassignments++
