@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/testutil/localnet"
+)
+
+type replicaJSON struct {
+	Provider string `json:"provider"`
+	Status   string `json:"status"`
+	Paid     string `json:"paid"`
+	Missed   uint32 `json:"missed"`
+}
+
+type dealJSON struct {
+	Deal struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Replicas uint32 `json:"replicas"`
+		Escrow   struct {
+			Amount string `json:"amount"`
+		} `json:"escrow"`
+	} `json:"deal"`
+	Replicas []replicaJSON `json:"replicas"`
+}
+
+func queryDeal(t *testing.T, ln *localnet.Net, id uint64) dealJSON {
+	t.Helper()
+	out := ln.MustRun("q", "storage", "deal", strconv.FormatUint(id, 10), "-o", "json")
+	var d dealJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+	return d
+}
+
+func committed(d dealJSON) []string {
+	var out []string
+	for _, r := range d.Replicas {
+		if r.Status == "REPLICA_STATUS_COMMITTED" {
+			out = append(out, r.Provider)
+		}
+	}
+	return out
+}
+
+// waitDeal polls the deal until cond holds, failing with the logs after timeout.
+func waitDeal(t *testing.T, ln *localnet.Net, id uint64, timeout time.Duration, what string, cond func(dealJSON) bool) dealJSON {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		d := queryDeal(t, ln, id)
+		if cond(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deal %d: %s not reached within %s; deal: %+v\n%s", id, what, timeout, d, ln.Logs())
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func writeRandomFile(t *testing.T, size int) string {
+	t.Helper()
+	b := make([]byte, size)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "file.bin")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	return path
+}
+
+func put(t *testing.T, ln *localnet.Net, path string) uint64 {
+	t.Helper()
+	out, errOut, err := ln.Run("storage", "put", path, "--from", "alice", "--duration", "5000", "--replicas", "3")
+	require.NoError(t, err, "storage put: %s\n%s\n%s", out, errOut, ln.Logs())
+	id, err := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+	require.NoError(t, err, "put printed %q", out)
+	return id
+}
+
+func getAndCompare(t *testing.T, ln *localnet.Net, id uint64, original string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "copy.bin")
+	stdout, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", out)
+	require.NoError(t, err, "storage get: %s\n%s", stdout, errOut)
+	want, err := os.ReadFile(original)
+	require.NoError(t, err)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "downloaded file differs from the original")
+}
+
+func providerIndex(t *testing.T, ln *localnet.Net, addr string) int {
+	t.Helper()
+	for i := 1; i <= ln.Providers; i++ {
+		if ln.Address(fmt.Sprintf("provider%d", i)) == addr {
+			return i
+		}
+	}
+	t.Fatalf("%s is not a localnet provider", addr)
+	return 0
+}
+
+func stopProvider(t *testing.T, ln *localnet.Net, i int) {
+	t.Helper()
+	bz, err := os.ReadFile(filepath.Join(ln.Dir, fmt.Sprintf("provider%d.pid", i)))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(bz)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
+	for range 50 {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// restartProvider starts provider i again on its home; the test's cleanup
+// and the localnet's stop both end it.
+func restartProvider(t *testing.T, ln *localnet.Net, i int) {
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(ln.Dir, fmt.Sprintf("provider%d.log", i)), os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	cmd := exec.Command(ln.ProviderBin, "start", "--home", ln.ProviderHome(i))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(filepath.Join(ln.Dir, fmt.Sprintf("provider%d.pid", i)), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600))
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	})
+}
+
+func sumPaid(d dealJSON) int64 {
+	var total int64
+	for _, r := range d.Replicas {
+		v, _ := strconv.ParseInt(r.Paid, 10, 64)
+		total += v
+	}
+	return total
+}
+
+// TestStorageEndToEnd runs the storage service through real processes: a
+// validator, four provider daemons and the stratusd CLI.
+func TestStorageEndToEnd(t *testing.T) {
+	ln := localnet.Start(t, bins, 1, 4)
+	file := writeRandomFile(t, 10<<20)
+
+	// 1. put 10 MiB with 3 replicas; every replica commits; get is identical.
+	id := put(t, ln, file)
+	d := queryDeal(t, ln, id)
+	require.Len(t, committed(d), 3, "put returns only once every replica is committed")
+	require.Equal(t, "DEAL_STATUS_ACTIVE", d.Deal.Status)
+	getAndCompare(t, ln, id, file)
+
+	// 2. windows of proofs pass and providers get paid.
+	startPaid := sumPaid(d)
+	h := ln.Height(0)
+	ln.WaitHeight(0, h+25, 90*time.Second) // two and a half proof windows
+	d = queryDeal(t, ln, id)
+	for _, r := range d.Replicas {
+		require.Zero(t, r.Missed, "replica %s missed a proof", r.Provider)
+	}
+	require.Greater(t, sumPaid(d), startPaid, "earnings grow as proofs are accepted")
+
+	// 5. wrong or truncated uploads are refused and nothing is stored.
+	small := writeRandomFile(t, 5000)
+	bz, err := os.ReadFile(small)
+	require.NoError(t, err)
+	root, err := merkle.Root(bz, 1024)
+	require.NoError(t, err)
+	res := ln.Tx("storage", "create-deal", root.String(), "5000", "1", "100", "1000ustrat", "--from", "alice")
+	require.EqualValues(t, 0, res["code"], res)
+	var newID uint64
+	for i := id + 1; i < id+10; i++ {
+		if _, _, err := ln.Run("q", "storage", "deal", strconv.FormatUint(i, 10)); err == nil {
+			newID = i
+		}
+	}
+	require.NotZero(t, newID)
+	target := queryDeal(t, ln, newID).Replicas[0].Provider
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, target)))
+	c := server.NewClient(nil)
+	ctx := context.Background()
+
+	wrong := bytes.Clone(bz)
+	wrong[10] ^= 1
+	var apiErr *server.APIError
+	err = c.Upload(ctx, endpoint, newID, bytes.NewReader(wrong), uint64(len(wrong)))
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, 422, apiErr.Status)
+	err = c.Upload(ctx, endpoint, newID, bytes.NewReader(bz[:4000]), 4000)
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, 400, apiErr.Status)
+	err = c.Download(ctx, endpoint, newID, new(bytes.Buffer))
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, 404, apiErr.Status, "nothing was stored")
+	// The right bytes are accepted and the replica commits.
+	require.NoError(t, c.Upload(ctx, endpoint, newID, bytes.NewReader(bz), uint64(len(bz))))
+	waitDeal(t, ln, newID, time.Minute, "commit after the correct upload", func(d dealJSON) bool { return len(committed(d)) == 1 })
+
+	// 6. a provider restarted keeps proving without losing anything.
+	holder := providerIndex(t, ln, d.Replicas[0].Provider)
+	stopProvider(t, ln, holder)
+	restartProvider(t, ln, holder)
+	h = ln.Height(0)
+	ln.WaitHeight(0, h+22, 90*time.Second)
+	d = queryDeal(t, ln, id)
+	require.Len(t, committed(d), 3)
+	for _, r := range d.Replicas {
+		require.Zero(t, r.Missed, "replica %s missed a proof after a restart", r.Provider)
+	}
+
+	// 3. kill a provider: its replica is dropped after max_missed windows and
+	// repaired onto the spare provider; get still works.
+	victim := d.Replicas[1].Provider
+	stopProvider(t, ln, providerIndex(t, ln, victim))
+	d = waitDeal(t, ln, id, 4*time.Minute, "repair away from the stopped provider", func(d dealJSON) bool {
+		c := committed(d)
+		for _, p := range c {
+			if p == victim {
+				return false
+			}
+		}
+		return len(c) == 3
+	})
+	getAndCompare(t, ln, id, file)
+
+}
