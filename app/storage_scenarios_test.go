@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"math/big"
 	"math/rand"
 	"strings"
@@ -12,10 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
 	sdkmath "cosmossdk.io/math"
 
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/merkle"
@@ -835,5 +838,188 @@ func TestStorageScenarioRevokedProviderReplicasReassigned(t *testing.T) {
 	}
 	s.silent = []sdk.AccAddress{s.addr(revoked.Provider)}
 	s.advanceTo(t, c.Height+12)
+	s.requireAccounted(t)
+}
+
+// callStorageMsgServer runs msg through x/storage's message server.
+func callStorageMsgServer(ctx sdk.Context, ms storagetypes.MsgServer, msg sdk.Msg) error {
+	var err error
+	switch m := msg.(type) {
+	case *storagetypes.MsgCreateDeal:
+		_, err = ms.CreateDeal(ctx, m)
+	case *storagetypes.MsgCommitReplica:
+		_, err = ms.CommitReplica(ctx, m)
+	case *storagetypes.MsgSubmitProofs:
+		_, err = ms.SubmitProofs(ctx, m)
+	case *storagetypes.MsgExtendDeal:
+		_, err = ms.ExtendDeal(ctx, m)
+	case *storagetypes.MsgCancelDeal:
+		_, err = ms.CancelDeal(ctx, m)
+	case *storagetypes.MsgClaimEarnings:
+		_, err = ms.ClaimEarnings(ctx, m)
+	case *storagetypes.MsgUpdateParams:
+		_, err = ms.UpdateParams(ctx, m)
+	default:
+		panic(fmt.Sprintf("not a storage msg: %T", msg))
+	}
+	return err
+}
+
+// stateSnapshot is everything a storage message may touch.
+type stateSnapshot struct {
+	storage   *storagetypes.GenesisState
+	providers *providertypes.GenesisState
+	balances  map[string]sdkmath.Int
+	escrow    sdkmath.Int
+	supply    sdkmath.Int
+}
+
+func (s *scenario) snapshot(t *testing.T) stateSnapshot {
+	t.Helper()
+	ctx := s.c.Ctx()
+	st, err := s.c.App.StorageKeeper.ExportGenesis(ctx)
+	require.NoError(t, err)
+	pr, err := s.c.App.ProviderKeeper.ExportGenesis(ctx)
+	require.NoError(t, err)
+	return stateSnapshot{storage: st, providers: pr, balances: s.balances(), escrow: s.moduleBalance(), supply: s.totalSupply()}
+}
+
+// rejects requires that msg fails with want at the message server
+// (require.ErrorIs) and as a transaction signed by signer (ABCI code and
+// codespace), and that the transaction changes no state. The block it runs
+// in is never one that closes a window.
+func (s *scenario) rejects(t *testing.T, signer apptest.Account, msg sdk.Msg, want *errorsmod.Error) {
+	t.Helper()
+	ms := storagekeeper.NewMsgServerImpl(s.c.App.StorageKeeper)
+	err := s.c.Exec(func(ctx sdk.Context) error { return callStorageMsgServer(ctx, ms, msg) })
+	require.ErrorIs(t, err, want)
+
+	w, err := s.c.App.StorageKeeper.CurrentWindow(s.c.Ctx())
+	require.NoError(t, err)
+	if s.c.Height+1 >= w.CloseHeight {
+		s.block(t)
+	}
+	before := s.snapshot(t)
+	results, _ := s.block(t, s.signTx(t, signer, msg))
+	require.Equal(t, want.ABCICode(), results[0].Code, results[0].Log)
+	require.Equal(t, want.Codespace(), results[0].Codespace)
+	require.Equal(t, before, s.snapshot(t), "a rejected %T changed state", msg)
+}
+
+// Every message's bad inputs get typed errors and change nothing.
+func TestStorageBadInputsChangeNothing(t *testing.T) {
+	s := newScenario(t, 1_000_000_000, 1_000_000_000)
+	c := s.c
+	user, other := s.user.Address.String(), s.other.Address.String()
+	// Long windows so the proof errors all fit in one; only new replicas are
+	// challenged, so a window after the first has nothing to prove.
+	p := scenarioParams()
+	p.ProofWindow, p.CommitTimeout, p.ChallengesPerWindow = 40, 1000, 0
+	s.setParams(t, p)
+	deal := s.createDeal(t, 1, 1000, 2_000_000_000)
+	assigned := s.acct(deal.Providers[0])
+	var idle apptest.Account
+	for _, p := range s.providers {
+		if !p.Address.Equals(assigned.Address) {
+			idle = p
+		}
+	}
+
+	create := func(edit func(m *storagetypes.MsgCreateDeal)) *storagetypes.MsgCreateDeal {
+		m := &storagetypes.MsgCreateDeal{
+			Owner: user, Root: make([]byte, 32), Size_: fileSize, Replicas: 1, DurationBlocks: 100, MaxPrice: decCoin(2_000_000_000),
+		}
+		edit(m)
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		msg  *storagetypes.MsgCreateDeal
+		want *errorsmod.Error
+	}{
+		{"zero size", create(func(m *storagetypes.MsgCreateDeal) { m.Size_ = 0 }), storagetypes.ErrInvalidSize},
+		{"size above max", create(func(m *storagetypes.MsgCreateDeal) { m.Size_ = p.MaxDealSize + 1 }), storagetypes.ErrInvalidSize},
+		{"short root", create(func(m *storagetypes.MsgCreateDeal) { m.Root = make([]byte, 31) }), storagetypes.ErrInvalidRoot},
+		{"long root", create(func(m *storagetypes.MsgCreateDeal) { m.Root = make([]byte, 33) }), storagetypes.ErrInvalidRoot},
+		{"zero replicas", create(func(m *storagetypes.MsgCreateDeal) { m.Replicas = 0 }), storagetypes.ErrInvalidReplicas},
+		{"replicas above max", create(func(m *storagetypes.MsgCreateDeal) { m.Replicas = p.MaxReplicas + 1 }), storagetypes.ErrInvalidReplicas},
+		{"duration below min", create(func(m *storagetypes.MsgCreateDeal) { m.DurationBlocks = p.MinDurationBlocks - 1 }), storagetypes.ErrInvalidDuration},
+		{"price in another denom", create(func(m *storagetypes.MsgCreateDeal) {
+			m.MaxPrice = sdk.NewDecCoin("uatom", sdkmath.NewInt(2_000_000_000))
+		}), storagetypes.ErrInvalidPrice},
+		{"zero price", create(func(m *storagetypes.MsgCreateDeal) { m.MaxPrice = decCoin(0) }), storagetypes.ErrInvalidPrice},
+		{"more replicas than providers", create(func(m *storagetypes.MsgCreateDeal) { m.Replicas = 3 }), storagetypes.ErrNoProviders},
+		{"max price below every provider", create(func(m *storagetypes.MsgCreateDeal) { m.MaxPrice = decCoin(999_999_999) }), storagetypes.ErrNoProviders},
+		{"escrow above balance", create(func(m *storagetypes.MsgCreateDeal) { m.MaxPrice = decCoin(10_000_000_000_000_000) }), storagetypes.ErrInsufficientFunds},
+	} {
+		t.Run("create/"+tc.name, func(t *testing.T) { s.rejects(t, s.user, tc.msg, tc.want) })
+	}
+
+	id := deal.DealId
+	s.rejects(t, idle, &storagetypes.MsgCommitReplica{Provider: idle.Address.String(), DealId: id}, storagetypes.ErrNotAssigned)
+	s.rejects(t, assigned, &storagetypes.MsgCommitReplica{Provider: assigned.Address.String(), DealId: 99}, storagetypes.ErrDealNotFound)
+	s.commit(t, assigned.Address.String(), id)
+	s.rejects(t, assigned, &storagetypes.MsgCommitReplica{Provider: assigned.Address.String(), DealId: id}, storagetypes.ErrAlreadyCommitted)
+
+	s.rejects(t, s.other, &storagetypes.MsgExtendDeal{Owner: other, DealId: id, AdditionalBlocks: 10}, storagetypes.ErrNotDealOwner)
+	s.rejects(t, s.user, &storagetypes.MsgExtendDeal{Owner: user, DealId: id}, storagetypes.ErrInvalidDuration)
+	s.rejects(t, s.user, &storagetypes.MsgExtendDeal{Owner: user, DealId: 99, AdditionalBlocks: 10}, storagetypes.ErrDealNotFound)
+	s.rejects(t, s.user, &storagetypes.MsgExtendDeal{Owner: user, DealId: id, AdditionalBlocks: p.MaxDurationBlocks}, storagetypes.ErrInvalidDuration)
+	s.rejects(t, s.other, &storagetypes.MsgCancelDeal{Owner: other, DealId: id}, storagetypes.ErrNotDealOwner)
+
+	s.rejects(t, idle, &storagetypes.MsgClaimEarnings{Provider: idle.Address.String()}, storagetypes.ErrNothingToClaim)
+	s.rejects(t, idle, &storagetypes.MsgClaimEarnings{Provider: idle.Address.String(), DealIds: []uint64{id}}, storagetypes.ErrNotAssigned)
+
+	s.rejects(t, s.other, &storagetypes.MsgUpdateParams{Authority: other, Params: p}, sdkerrors.ErrUnauthorized)
+	bad := p
+	bad.ProofWindow = 1
+	s.rejects(t, c.Authority, &storagetypes.MsgUpdateParams{Authority: c.Authority.Address.String(), Params: bad}, storagetypes.ErrInvalidParams)
+
+	// Proofs: wait for the window that challenges the new replica, with
+	// enough of it left for every case.
+	for len(s.openChallenges(t, assigned.Address)) == 0 {
+		s.block(t)
+	}
+	w, err := c.App.StorageKeeper.CurrentWindow(c.Ctx())
+	require.NoError(t, err)
+	require.Greater(t, w.CloseHeight, c.Height+25)
+	challenge := s.openChallenges(t, assigned.Address)[0]
+	good := s.proof(t, id, challenge.LeafIndex)
+	otherLeaf := s.proof(t, id, (challenge.LeafIndex+1)%merkle.LeafCount(fileSize, 1024))
+	shortHash := s.proof(t, id, challenge.LeafIndex)
+	shortHash.AuditPath[0] = shortHash.AuditPath[0][:31]
+	unchallenged := good
+	unchallenged.DealId = 99
+	prove := func(proofs ...storagetypes.StorageProof) *storagetypes.MsgSubmitProofs {
+		return &storagetypes.MsgSubmitProofs{Provider: assigned.Address.String(), Proofs: proofs}
+	}
+	s.rejects(t, assigned, prove(unchallenged), storagetypes.ErrNotChallenged)
+	s.rejects(t, assigned, prove(otherLeaf), storagetypes.ErrWrongLeafIndex)
+	s.rejects(t, assigned, prove(good, good), storagetypes.ErrDuplicateProof)
+	s.rejects(t, assigned, prove(shortHash), storagetypes.ErrMalformedProof)
+	s.rejects(t, assigned, prove(), storagetypes.ErrMalformedProof)
+	// A good proof in a message that fails answers nothing.
+	s.rejects(t, assigned, prove(good, unchallenged), storagetypes.ErrNotChallenged)
+	require.Len(t, s.openChallenges(t, assigned.Address), 1)
+	s.rejects(t, idle, &storagetypes.MsgSubmitProofs{Provider: idle.Address.String(), Proofs: []storagetypes.StorageProof{good}},
+		storagetypes.ErrNotChallenged)
+
+	results, _ := s.block(t, s.signTx(t, assigned, prove(good)))
+	require.Zero(t, results[0].Code, results[0].Log)
+	s.rejects(t, assigned, prove(good), storagetypes.ErrAlreadyProven)
+
+	// After the window closes the challenge is gone: a late proof is refused.
+	for c.Height < w.CloseHeight {
+		s.block(t)
+	}
+	s.rejects(t, assigned, prove(good), storagetypes.ErrNotChallenged)
+	require.Equal(t, sdkmath.NewInt(providerStake), s.stake(t, assigned.Address), "the answered challenge was no fault")
+
+	// A cancelled deal takes no more messages.
+	res, _ := s.deliver(t, s.user, &storagetypes.MsgCancelDeal{Owner: user, DealId: id})
+	require.Zero(t, res.Code, res.Log)
+	s.rejects(t, s.user, &storagetypes.MsgCancelDeal{Owner: user, DealId: id}, storagetypes.ErrDealNotLive)
+	s.rejects(t, s.user, &storagetypes.MsgExtendDeal{Owner: user, DealId: id, AdditionalBlocks: 10}, storagetypes.ErrDealNotLive)
+	s.rejects(t, assigned, &storagetypes.MsgCommitReplica{Provider: assigned.Address.String(), DealId: id}, storagetypes.ErrDealNotLive)
 	s.requireAccounted(t)
 }
