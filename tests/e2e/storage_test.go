@@ -247,3 +247,47 @@ func TestStorageEndToEnd(t *testing.T) {
 	getAndCompare(t, ln, id, file)
 
 }
+
+func providerStake(t *testing.T, ln *localnet.Net, addr string) int64 {
+	t.Helper()
+	out := ln.MustRun("q", "provider", "provider", addr, "-o", "json")
+	var res struct {
+		Provider struct {
+			Stake string `json:"stake"`
+		} `json:"provider"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	v, err := strconv.ParseInt(res.Provider.Stake, 10, 64)
+	require.NoError(t, err)
+	return v
+}
+
+// TestCorruptedReplicaIsSlashedAndRepaired flips one byte of a provider's
+// stored copy: its next proof is wrong, so it is slashed, its replica is
+// dropped, and the slot is repaired onto the spare provider.
+func TestCorruptedReplicaIsSlashedAndRepaired(t *testing.T) {
+	ln := localnet.Start(t, bins, 1, 4)
+	file := writeRandomFile(t, 1000) // one leaf: every challenge hits the flipped byte
+	id := put(t, ln, file)
+	d := queryDeal(t, ln, id)
+	cheat := d.Replicas[0].Provider
+	stakeBefore := providerStake(t, ln, cheat)
+
+	path := filepath.Join(ln.ProviderHome(providerIndex(t, ln, cheat)), "data", "deals", strconv.FormatUint(id, 10), "data")
+	bz, err := os.ReadFile(path)
+	require.NoError(t, err)
+	bz[500] ^= 0x01
+	require.NoError(t, os.WriteFile(path, bz, 0o600))
+
+	d = waitDeal(t, ln, id, 3*time.Minute, "the corrupted replica replaced", func(d dealJSON) bool {
+		c := committed(d)
+		for _, p := range c {
+			if p == cheat {
+				return false
+			}
+		}
+		return len(c) == 3
+	})
+	require.Less(t, providerStake(t, ln, cheat), stakeBefore, "the provider that sent a wrong proof was slashed")
+	getAndCompare(t, ln, id, file)
+}
