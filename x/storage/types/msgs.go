@@ -43,6 +43,11 @@ func (m *MsgCreateDeal) ValidateBasic() error {
 	if m.DurationBlocks == 0 {
 		return errorsmod.Wrap(ErrInvalidDuration, "duration must be positive")
 	}
+	// A max_price sent without an amount decodes to a nil Dec, which
+	// Validate would dereference.
+	if m.MaxPrice.Amount.IsNil() {
+		return errorsmod.Wrap(ErrInvalidPrice, "max_price has no amount")
+	}
 	if err := m.MaxPrice.Validate(); err != nil || !m.MaxPrice.IsPositive() {
 		return errorsmod.Wrapf(ErrInvalidPrice, "max_price %s must be a positive amount", m.MaxPrice)
 	}
