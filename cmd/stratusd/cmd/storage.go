@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -136,6 +137,7 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 		return fmt.Errorf("uploading to %s (%s): %w", deal.Providers[0], endpoint, err)
 	}
 	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), endpoint)
+	uploaded := map[string]bool{deal.Providers[0]: true}
 
 	deadline := time.Now().Add(timeout)
 	q := storagetypes.NewQueryClient(cctx)
@@ -157,6 +159,29 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 		}
 		if committed == int(d.Deal.Replicas) {
 			break
+		}
+		// If the provider we uploaded to missed its commit deadline before
+		// anyone else copied the file, its replacement has nothing to fetch
+		// from (an empty source): upload to it as well.
+		if committed == 0 {
+			for _, r := range d.Replicas {
+				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || r.Source != "" || uploaded[r.Provider] {
+					continue
+				}
+				ep, err := providerEndpoint(ctx, cctx, r.Provider)
+				if err != nil {
+					return err
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+				if err := server.NewClient(nil).Upload(ctx, ep, deal.DealId, f, sealed.Size); err != nil {
+					out.Linef("re-upload to %s failed: %v; will retry", ep, err)
+					continue
+				}
+				uploaded[r.Provider] = true
+				out.Linef("the first provider missed its deadline; uploaded again to %s", ep)
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
