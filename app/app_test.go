@@ -4,16 +4,11 @@ import (
 	"encoding/json"
 	"testing"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-	dbm "github.com/cosmos/cosmos-db"
 	"github.com/stretchr/testify/require"
 
-	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
-	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/ed25519"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 	"github.com/cosmos/cosmos-sdk/x/authz"
@@ -127,23 +122,9 @@ func TestGenesisExportImportRoundTrip(t *testing.T) {
 	require.Zero(t, c.DeliverTx(c.Accounts[1], createValidatorMsg(t, c.Accounts[1].Address)).Code)
 	c.NextBlock()
 
-	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
-	require.NoError(t, err)
-	require.Len(t, exported.Validators, 2)
-
 	// Import into a fresh app, as `stratusd init` + the exported genesis would.
-	imported := app.New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()),
-		baseapp.SetChainID(apptest.ChainID))
-	cp := exported.ConsensusParams
-	_, err = imported.InitChain(&abci.RequestInitChain{
-		ChainId: apptest.ChainID, AppStateBytes: exported.AppState, ConsensusParams: &cp,
-		InitialHeight: exported.Height, Time: c.Time,
-	})
-	require.NoError(t, err)
-	_, err = imported.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: c.Time})
-	require.NoError(t, err)
-	_, err = imported.Commit()
-	require.NoError(t, err)
+	exported, imported := c.Reimport()
+	require.Len(t, exported.Validators, 2)
 
 	reexported, err := imported.ExportAppStateAndValidators(false, nil, nil)
 	require.NoError(t, err)

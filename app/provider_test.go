@@ -3,15 +3,10 @@ package app_test
 import (
 	"testing"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-	dbm "github.com/cosmos/cosmos-db"
 	"github.com/stretchr/testify/require"
 
-	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
-	"github.com/cosmos/cosmos-sdk/baseapp"
-	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
 
@@ -186,20 +181,7 @@ func TestProviderGenesisExportImport(t *testing.T) {
 	require.Zero(t, c.DeliverTx(c.Accounts[1], registerProviderMsg(c.Accounts[1].Address, 3000*strat)).Code)
 	require.Zero(t, c.DeliverTx(c.Accounts[1], &providertypes.MsgUnbondProvider{Provider: c.Accounts[1].Address.String()}).Code)
 
-	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
-	require.NoError(t, err)
-	imported := app.New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()),
-		baseapp.SetChainID(apptest.ChainID))
-	cp := exported.ConsensusParams
-	_, err = imported.InitChain(&abci.RequestInitChain{
-		ChainId: apptest.ChainID, AppStateBytes: exported.AppState, ConsensusParams: &cp,
-		InitialHeight: exported.Height, Time: c.Time,
-	})
-	require.NoError(t, err)
-	_, err = imported.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: c.Time})
-	require.NoError(t, err)
-	_, err = imported.Commit()
-	require.NoError(t, err)
+	_, imported := c.Reimport()
 
 	ctx := imported.NewContextLegacy(true, c.Ctx().BlockHeader())
 	require.NoError(t, imported.ProviderKeeper.StakeInvariant(ctx))

@@ -21,6 +21,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
+	servertypes "github.com/cosmos/cosmos-sdk/server/types"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
@@ -184,4 +185,26 @@ func (c *Chain) Exec(fn func(ctx sdk.Context) error) error {
 	}
 	c.NextBlock()
 	return err
+}
+
+// Reimport exports the chain's state as a genesis (as `stratusd export`
+// does) and starts a fresh app from it, one block in. It returns the export
+// and the new app.
+func (c *Chain) Reimport() (servertypes.ExportedApp, *app.App) {
+	c.t.Helper()
+	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(c.t, err)
+	imported := app.New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.NewAppOptionsWithFlagHome(c.t.TempDir()),
+		baseapp.SetChainID(ChainID))
+	cp := exported.ConsensusParams
+	_, err = imported.InitChain(&abci.RequestInitChain{
+		ChainId: ChainID, AppStateBytes: exported.AppState, ConsensusParams: &cp,
+		InitialHeight: exported.Height, Time: c.Time,
+	})
+	require.NoError(c.t, err)
+	_, err = imported.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: c.Time})
+	require.NoError(c.t, err)
+	_, err = imported.Commit()
+	require.NoError(c.t, err)
+	return exported, imported
 }
