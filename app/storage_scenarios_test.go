@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"math/rand"
@@ -9,13 +10,16 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
+	"github.com/cosmos/cosmos-sdk/baseapp"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
@@ -1022,4 +1026,109 @@ func TestStorageBadInputsChangeNothing(t *testing.T) {
 	s.rejects(t, s.user, &storagetypes.MsgExtendDeal{Owner: user, DealId: id, AdditionalBlocks: 10}, storagetypes.ErrDealNotLive)
 	s.rejects(t, assigned, &storagetypes.MsgCommitReplica{Provider: assigned.Address.String(), DealId: id}, storagetypes.ErrDealNotLive)
 	s.requireAccounted(t)
+}
+
+// A chain with live deals, replicas in every status, an open window with
+// answered and unanswered challenges, and replicas committed since it
+// opened exports and imports into a fresh app unchanged, escrow intact.
+func TestStorageGenesisExportImportRoundTrip(t *testing.T) {
+	s := newScenario(t, 1_000_000_000, 1_000_000_000, 1_000_000_000)
+	c := s.c
+	p := scenarioParams()
+	p.ProofWindow = 12
+	s.setParams(t, p)
+
+	full := s.createDeal(t, 3, 500, 2_000_000_000)
+	s.commitAll(t, full.DealId)
+	cancelled := s.createDeal(t, 1, 500, 2_000_000_000)
+	res, _ := s.deliver(t, s.user, &storagetypes.MsgCancelDeal{Owner: s.user.Address.String(), DealId: cancelled.DealId})
+	require.Zero(t, res.Code, res.Log)
+	// Revoking a provider of the 3-replica deal leaves its slot OPEN: the
+	// other two providers already hold the deal.
+	revoked := s.replica(t, full.DealId, 2).Provider
+	res, _ = s.deliver(t, c.Authority, &membershiptypes.MsgRevokeRole{
+		Authority: c.Authority.Address.String(), Address: revoked, Role: membershiptypes.Role_ROLE_PROVIDER,
+	})
+	require.Zero(t, res.Code, res.Log)
+	s.silent = []sdk.AccAddress{s.addr(revoked)}
+	require.Equal(t, storagetypes.ReplicaStatus_REPLICA_STATUS_OPEN, s.replica(t, full.DealId, 2).Status)
+
+	// Just after a window opens: a deal that stays assigned, and one whose
+	// replica is committed in this window (challenged only in the next).
+	for {
+		s.proveBlock(t)
+		w, err := c.App.StorageKeeper.CurrentWindow(c.Ctx())
+		require.NoError(t, err)
+		if w.OpenHeight == c.Height && w.Challenges > 0 {
+			break
+		}
+	}
+	// One provider leaves its challenge unanswered for now.
+	s.silent = append(s.silent, s.addr(s.replica(t, full.DealId, 0).Provider))
+	assigned := s.createDeal(t, 1, 500, 2_000_000_000)
+	fresh := s.createDeal(t, 1, 500, 2_000_000_000)
+	s.commitAll(t, fresh.DealId)
+
+	gs, err := c.App.StorageKeeper.ExportGenesis(c.Ctx())
+	require.NoError(t, err)
+	statuses := map[storagetypes.ReplicaStatus]int{}
+	for _, r := range gs.Replicas {
+		statuses[r.Status]++
+	}
+	require.Positive(t, statuses[storagetypes.ReplicaStatus_REPLICA_STATUS_OPEN])
+	require.Positive(t, statuses[storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED])
+	require.Positive(t, statuses[storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED])
+	require.Equal(t, storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED, s.replica(t, assigned.DealId, 0).Status)
+	require.NotEmpty(t, gs.NewReplicas)
+	require.Greater(t, gs.Window.CloseHeight, c.Height, "the window is still open")
+	answered := map[bool]int{}
+	for _, ch := range gs.Challenges {
+		answered[ch.Answered]++
+	}
+	require.Positive(t, answered[true])
+	require.Positive(t, answered[false])
+	dealStatuses := map[storagetypes.DealStatus]bool{}
+	for _, d := range gs.Deals {
+		dealStatuses[d.Status] = true
+	}
+	require.True(t, dealStatuses[storagetypes.DealStatus_DEAL_STATUS_CANCELLED])
+	require.True(t, dealStatuses[storagetypes.DealStatus_DEAL_STATUS_ACTIVE])
+	require.True(t, dealStatuses[storagetypes.DealStatus_DEAL_STATUS_PENDING])
+	s.requireConserved(t)
+
+	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	imported := app.New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()),
+		baseapp.SetChainID(apptest.ChainID))
+	cp := exported.ConsensusParams
+	_, err = imported.InitChain(&abci.RequestInitChain{
+		ChainId: apptest.ChainID, AppStateBytes: exported.AppState, ConsensusParams: &cp,
+		InitialHeight: exported.Height, Time: c.Time,
+	})
+	require.NoError(t, err)
+	_, err = imported.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: c.Time})
+	require.NoError(t, err)
+	_, err = imported.Commit()
+	require.NoError(t, err)
+
+	ctx := imported.NewContextLegacy(true, c.Ctx().BlockHeader())
+	require.NoError(t, imported.StorageKeeper.EscrowInvariant(ctx))
+	require.NoError(t, imported.ProviderKeeper.StakeInvariant(ctx))
+	reexported, err := imported.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	var before, after map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(exported.AppState, &before))
+	require.NoError(t, json.Unmarshal(reexported.AppState, &after))
+	for _, module := range []string{storagetypes.ModuleName, providertypes.ModuleName} {
+		require.JSONEq(t, string(before[module]), string(after[module]), "module %s changed across export/import", module)
+	}
+	got, err := imported.StorageKeeper.ExportGenesis(ctx)
+	require.NoError(t, err)
+	require.Equal(t, gs, got)
+
+	// The imported chain goes on: the fresh replica is challenged at the
+	// next window like on the original chain.
+	dense, err := imported.StorageKeeper.DenseCountOrZero(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(statuses[storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED]), dense)
 }
