@@ -64,3 +64,17 @@ func LoadOrCreateIdentity(home string) (id *age.X25519Identity, created bool, er
 	}
 	return id, true, f.Close()
 }
+
+// ErrNoIdentity is returned when the client home has no storage key.
+var ErrNoIdentity = errors.New("no storage key in the client home")
+
+// LoadIdentity returns the existing age identity in home; it never creates
+// one, so reading files on a machine without the key fails clearly.
+func LoadIdentity(home string) (*age.X25519Identity, error) {
+	path := filepath.Join(home, KeyFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is missing; copy the key you stored the file with there", ErrNoIdentity, path)
+	}
+	id, _, err := LoadOrCreateIdentity(home)
+	return id, err
+}

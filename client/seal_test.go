@@ -77,3 +77,16 @@ func TestSealVerifyUnsealRoundTrip(t *testing.T) {
 	}
 	require.NoError(t, sealed.Remove())
 }
+
+func TestLoadIdentityNeverCreates(t *testing.T) {
+	home := t.TempDir()
+	_, err := LoadIdentity(home)
+	require.ErrorIs(t, err, ErrNoIdentity)
+	_, err = os.Stat(filepath.Join(home, KeyFile))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	created, _, err := LoadOrCreateIdentity(home)
+	require.NoError(t, err)
+	loaded, err := LoadIdentity(home)
+	require.NoError(t, err)
+	require.Equal(t, created.String(), loaded.String())
+}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +23,9 @@ type TxError struct {
 }
 
 func (e *TxError) Error() string {
+	if e.Hash == "" {
+		return "the chain refused the transaction in simulation: " + e.Log
+	}
 	return fmt.Sprintf("transaction %s failed: %s code %d: %s", e.Hash, e.Codespace, e.Code, e.Log)
 }
 
@@ -118,5 +120,5 @@ func simulationError(err error) error {
 	if i := strings.Index(msg, "desc = "); i >= 0 {
 		msg = msg[i+len("desc = "):]
 	}
-	return &TxError{Hash: hex.EncodeToString(nil), Codespace: "simulation", Log: msg}
+	return &TxError{Log: msg}
 }

@@ -38,7 +38,7 @@ else
   exit 1
 fi
 
-step "what providers hold (stratusd storage ls --from alice)"
+step "your deals (stratusd storage ls --from alice)"
 "${CLI[@]}" storage ls --from alice
 
 echo

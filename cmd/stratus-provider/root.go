@@ -360,7 +360,7 @@ func statusCmd() *cobra.Command {
 				cmd.Printf("on chain   %s, stake %s%s, storage %d/%d bytes, faults %d, endpoint %s\n",
 					p.Status, p.Stake, app.BondDenom, p.StorageUsed, p.StorageCapacity, p.Faults, p.Endpoint)
 			}
-			st, err := store.Open(c.StoreDir(h))
+			st, err := store.Inspect(c.StoreDir(h))
 			if err != nil {
 				return err
 			}

@@ -73,6 +73,15 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// Inspect opens an existing store for reading without touching uploads in
+// progress (Open empties tmp/, which would break a running daemon's upload).
+func Inspect(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "deals")); err != nil {
+		return nil, fmt.Errorf("no store at %s: %w", dir, err)
+	}
+	return &Store{dir: dir}, nil
+}
+
 func (s *Store) dealDir(id uint64) string {
 	return filepath.Join(s.dir, "deals", strconv.FormatUint(id, 10))
 }

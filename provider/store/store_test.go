@@ -160,3 +160,19 @@ func TestVerifyDetectsCorruptionOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	require.Error(t, merkle.VerifyProof(exp.Root, merkle.LeafCount(exp.Size, 1024), idx, leaf, path2))
 }
+
+func TestInspectLeavesUploadsInProgressAlone(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Inspect(dir)
+	require.Error(t, err, "no store yet")
+	_, err = Open(dir)
+	require.NoError(t, err)
+	inProgress := filepath.Join(dir, "tmp", "5-abc")
+	require.NoError(t, os.MkdirAll(inProgress, 0o750))
+	s, err := Inspect(dir)
+	require.NoError(t, err)
+	_, err = s.List()
+	require.NoError(t, err)
+	_, err = os.Stat(inProgress)
+	require.NoError(t, err, "Inspect must not delete uploads in progress")
+}

@@ -69,7 +69,14 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 				return fmt.Errorf("--max-price %q: %w", priceS, err)
 			}
 			timeout, _ := f.GetDuration("wait-timeout")
-			return put(cmd, cctx, txf.WithSimulateAndExecute(true).WithGasAdjustment(1.5), args[0], replicas, duration, maxPrice, timeout)
+			// Simulate for gas unless --gas gives a number; 1.5 headroom unless --gas-adjustment says otherwise.
+			if g, _ := f.GetString(flags.FlagGas); !f.Changed(flags.FlagGas) || g == flags.GasFlagAuto {
+				txf = txf.WithSimulateAndExecute(true)
+			}
+			if !f.Changed(flags.FlagGasAdjustment) {
+				txf = txf.WithGasAdjustment(1.5)
+			}
+			return put(cmd, cctx, txf, args[0], replicas, duration, maxPrice, timeout)
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
@@ -255,7 +262,7 @@ output name only ever appears once the whole file is verified and decrypted.`,
 func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) error {
 	ctx := cmd.Context()
 	out := newProgress(cmd.ErrOrStderr())
-	key, _, err := client.LoadOrCreateIdentity(cctx.HomeDir)
+	key, err := client.LoadIdentity(cctx.HomeDir)
 	if err != nil {
 		return err
 	}
@@ -348,6 +355,9 @@ func lsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cctx.OutputFormat == flags.OutputFormatJSON {
+				return cctx.PrintProto(res)
+			}
 			if len(res.Deals) == 0 {
 				cmd.Printf("%s has no deals\n", owner)
 				return nil
@@ -388,10 +398,13 @@ func dealStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cctx.OutputFormat == flags.OutputFormatJSON {
+				return cctx.PrintProto(d)
+			}
 			deal := d.Deal
 			cmd.Printf("deal %d  %s  owner %s\n", deal.Id, shortStatus(deal.Status.String()), deal.Owner)
 			cmd.Printf("size %s (%d bytes), root %x\n", humanBytes(deal.Size_), deal.Size_, deal.Root)
-			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, deal.MaxPrice)
+			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s%s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, trimDec(deal.MaxPrice.Amount.String()), deal.MaxPrice.Denom)
 			cmd.Printf("proof window %d (closes at %d)\n", w.Window.Number, w.Window.CloseHeight)
 			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED")
 			for _, r := range d.Replicas {
@@ -431,4 +444,12 @@ func humanBytes(n uint64) string {
 	}
 	f, _ := v.Float64()
 	return fmt.Sprintf("%.1f %s", f, units[i])
+}
+
+// trimDec drops a decimal's trailing zeros ("1000.000000000000000000" -> "1000").
+func trimDec(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
