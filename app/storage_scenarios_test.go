@@ -10,16 +10,13 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
-	"cosmossdk.io/log/v2"
 	sdkmath "cosmossdk.io/math"
 
-	"github.com/cosmos/cosmos-sdk/baseapp"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
@@ -1096,20 +1093,7 @@ func TestStorageGenesisExportImportRoundTrip(t *testing.T) {
 	require.True(t, dealStatuses[storagetypes.DealStatus_DEAL_STATUS_PENDING])
 	s.requireConserved(t)
 
-	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
-	require.NoError(t, err)
-	imported := app.New(log.NewNopLogger(), dbm.NewMemDB(), true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()),
-		baseapp.SetChainID(apptest.ChainID))
-	cp := exported.ConsensusParams
-	_, err = imported.InitChain(&abci.RequestInitChain{
-		ChainId: apptest.ChainID, AppStateBytes: exported.AppState, ConsensusParams: &cp,
-		InitialHeight: exported.Height, Time: c.Time,
-	})
-	require.NoError(t, err)
-	_, err = imported.FinalizeBlock(&abci.RequestFinalizeBlock{Height: exported.Height, Time: c.Time})
-	require.NoError(t, err)
-	_, err = imported.Commit()
-	require.NoError(t, err)
+	exported, imported := c.Reimport()
 
 	ctx := imported.NewContextLegacy(true, c.Ctx().BlockHeader())
 	require.NoError(t, imported.StorageKeeper.EscrowInvariant(ctx))
