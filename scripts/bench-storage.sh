@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# `stratusd storage put` and `storage get` of one large file on a throwaway
+# localnet, against a plain HTTP upload and download (curl to a trivial
+# sink) of the same file over loopback. See docs/benchmarks.md.
+#
+#   scripts/bench-storage.sh
+#
+# SIZE_MIB (default 1024) sets the file size. The binaries are built with
+# `make build` unless STRATUSD and STRATUS_PROVIDER name built ones. The
+# localnet lives in a temp dir on ports shifted by PORT_OFFSET (default
+# 20000), beside any other localnet, and is stopped and deleted at the end.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SIZE_MIB=${SIZE_MIB:-1024}
+export PORT_OFFSET=${PORT_OFFSET:-20000}
+
+die() { printf 'bench-storage: %s\n' "$*" >&2; exit 1; }
+for tool in curl go make head awk cmp date; do
+  command -v "$tool" > /dev/null || die "$tool is not installed; it is needed to run this benchmark"
+done
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MIB must be a positive number, not '$SIZE_MIB'"
+
+if [[ -z ${STRATUSD:-} && -z ${STRATUS_PROVIDER:-} ]]; then
+  echo "building (make build)"
+  make build > /dev/null || die "make build failed"
+fi
+export STRATUSD=${STRATUSD:-$ROOT/build/stratusd}
+export STRATUS_PROVIDER=${STRATUS_PROVIDER:-$ROOT/build/stratus-provider}
+[[ -x $STRATUSD ]] || die "$STRATUSD is not an executable; run 'make build' or set STRATUSD"
+[[ -x $STRATUS_PROVIDER ]] || die "$STRATUS_PROVIDER is not an executable; run 'make build' or set STRATUS_PROVIDER"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/stratus-bench-storage.XXXXXX")
+export LOCALNET_DIR=$WORK/localnet
+SINK_PID=""
+cleanup() {
+  local rc=$?
+  if [[ -n $SINK_PID ]]; then
+    kill "$SINK_PID" 2> /dev/null || true
+    wait "$SINK_PID" 2> /dev/null || true
+  fi
+  if [[ -d $LOCALNET_DIR ]]; then
+    "$ROOT/scripts/localnet.sh" stop > /dev/null || echo "bench-storage: stopping the localnet in $LOCALNET_DIR failed" >&2
+  fi
+  if [[ $rc -ne 0 && -n ${KEEP_ON_FAILURE:-} ]]; then
+    echo "bench-storage: failed; logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The client's put temp file (the ciphertext) goes to TMPDIR: keep it in WORK.
+export TMPDIR=$WORK
+CLI=("$STRATUSD" --home "$LOCALNET_DIR/client")
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+mbs() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.0f", n / s / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+# stamp prefixes each line with the wall-clock time (UTC, as the provider
+# logs are), to see where the time of a put or get goes.
+stamp() { while IFS= read -r line; do printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$line"; done; }
+
+FILE=$WORK/plain.bin
+BYTES=$((SIZE_MIB * 1024 * 1024))
+echo "writing $SIZE_MIB MiB of random bytes"
+head -c "$BYTES" /dev/urandom > "$FILE"
+go build -o "$WORK/httpsink" ./scripts/httpsink || die "building scripts/httpsink failed"
+
+echo "starting a localnet in $LOCALNET_DIR (PORT_OFFSET=$PORT_OFFSET)"
+"$ROOT/scripts/localnet.sh" start > "$WORK/localnet-start.log" 2>&1 \
+  || die "the localnet did not start: $(tail -n 5 "$WORK/localnet-start.log")"
+
+cat "$FILE" > /dev/null # into the page cache before anything is timed
+
+echo
+echo "== storage put"
+t0=$(now)
+"${CLI[@]}" storage put "$FILE" --from alice --replicas 3 --duration 2000 \
+  > "$WORK/put.out" 2> >(stamp | tee "$WORK/put.err" >&2) || die "storage put failed"
+t1=$(now)
+wait # the stamp process substitution
+id=$(tail -n 1 "$WORK/put.out")
+[[ $id =~ ^[0-9]+$ ]] || die "storage put printed no deal id: $(cat "$WORK/put.out")"
+put=$(sub "$t1" "$t0")
+echo "provider log lines for deal $id:"
+grep -H "deal=$id " "$LOCALNET_DIR"/provider*.log \
+  | sed 's|^.*/\(provider[0-9]*\)\.log:time=[0-9-]*T\([^ ]*\)Z|  \2 \1|' | sort || true
+
+echo
+echo "== storage get"
+t0=$(now)
+"${CLI[@]}" storage get "$id" -o "$WORK/get.bin" 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
+t1=$(now)
+wait
+get=$(sub "$t1" "$t0")
+cmp -s "$FILE" "$WORK/get.bin" || die "storage get returned different bytes from the file put"
+rm -f "$WORK/get.bin"
+
+echo
+echo "== plain HTTP (curl to scripts/httpsink)"
+"$WORK/httpsink" -file "$FILE" > "$WORK/sink.addr" 2> "$WORK/sink.log" &
+SINK_PID=$!
+addr=""
+for _ in $(seq 1 50); do
+  addr=$(head -n 1 "$WORK/sink.addr")
+  [[ -n $addr ]] && break
+  kill -0 "$SINK_PID" 2> /dev/null || die "httpsink exited: $(cat "$WORK/sink.log")"
+  sleep 0.1
+done
+[[ -n $addr ]] || die "httpsink printed no address"
+t0=$(now)
+curl -sSf -T "$FILE" "http://$addr/upload" -o /dev/null || die "curl upload to httpsink failed"
+t1=$(now)
+hput=$(sub "$t1" "$t0")
+t0=$(now)
+curl -sSf "http://$addr/download" -o "$WORK/curl.bin" || die "curl download from httpsink failed"
+t1=$(now)
+hget=$(sub "$t1" "$t0")
+[[ $(stat -c %s "$WORK/curl.bin") -eq $BYTES ]] || die "curl downloaded $(stat -c %s "$WORK/curl.bin") bytes, not $BYTES"
+
+echo
+printf 'file               %d MiB (%d bytes)\n' "$SIZE_MIB" "$BYTES"
+printf '%-18s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
+  "curl upload" "$hput" "$(mbs "$hput" "$BYTES")" \
+  "storage get" "$get" "$(mbs "$get" "$BYTES")" \
+  "curl download" "$hget" "$(mbs "$hget" "$BYTES")"
+printf 'ratio put / upload     %s\n' "$(ratio "$put" "$hput")"
+printf 'ratio get / download   %s\n' "$(ratio "$get" "$hget")"
