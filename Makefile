@@ -17,7 +17,7 @@ ldflags := -X github.com/cosmos/cosmos-sdk/version.Name=stratus \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
 BUILD_FLAGS := -ldflags '$(ldflags)'
 
-.PHONY: all help build install test test-unit test-e2e test-race bench lint vet fmt \
+.PHONY: all help build install test test-unit test-e2e test-race bench bench-client bench-storage lint vet fmt \
 	proto-tools proto-gen proto-check proto-lint localnet localnet-stop localnet-reset demo clean
 
 all: build
@@ -44,6 +44,12 @@ test-e2e: build ## real-process tests (validators and CLI on loopback)
 
 bench: ## benchmarks; see docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-client: build ## client sealing (encrypt + hash) against sha256sum, 1 GiB
+	./scripts/bench-client.sh
+
+bench-storage: build ## storage put/get of 1 GiB on a localnet against plain HTTP
+	./scripts/bench-storage.sh
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
@@ -227,9 +229,11 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 			f.mu.Unlock()
 		}()
 		if err := f.fetchFromPeers(ctx, r); err != nil {
-			if !errors.Is(err, errNoSource) {
-				f.log.Warn("replication failed; will retry", "deal", r.DealId, "err", err)
+			if errors.Is(err, errNoSource) {
+				f.log.Debug("no replica to copy from yet", "deal", r.DealId)
+				return
 			}
+			f.log.Warn("replication failed; will retry", "deal", r.DealId, "err", err)
 			f.countReplication(metrics.ReplicationFailed)
 			return
 		}
@@ -264,6 +268,7 @@ func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) e
 	}
 	expect := store.Expect{Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
 	var errs []error
+	notYet := 0
 	for _, src := range sources {
 		ep, err := f.node.Endpoint(ctx, src)
 		if err != nil {
@@ -278,7 +283,14 @@ func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) e
 			f.log.Info("replica fetched and verified", "deal", r.DealId, "from", src, "bytes", d.Size_)
 			return nil
 		}
+		var apiErr *server.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+			notYet++ // the source has not received the upload yet
+		}
 		errs = append(errs, fmt.Errorf("from %s: %w", src, err))
+	}
+	if notYet == len(sources) {
+		return errNoSource
 	}
 	return errors.Join(errs...)
 }
