@@ -478,6 +478,8 @@ func TestConcurrentUploadLimit(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	client := server.NewClient(hc)
 	pr, pw := io.Pipe()
+	// On failure, end the held upload so the server can shut down.
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	done := make(chan error, 1)
 	go func() { done <- client.Upload(context.Background(), e.url, 1, pr, uint64(len(first))) }()
 	_, err := pw.Write(first[:chunkSize])
@@ -506,6 +508,8 @@ func TestSecondUploadOfTheSameDealWhileOneRunsIsConflict(t *testing.T) {
 	data, _ := e.addDeal(1, 8*chunkSize, true)
 	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
 	pr, pw := io.Pipe()
+	// On failure, end the held upload so the server can shut down.
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	done := make(chan error, 1)
 	go func() {
 		done <- server.NewClient(hc).Upload(context.Background(), e.url, 1, pr, uint64(len(data)))
