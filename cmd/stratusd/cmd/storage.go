@@ -2,10 +2,10 @@ package cmd
 
 import (
 	"context"
-	"io"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 
 	"os"
 	"path/filepath"
