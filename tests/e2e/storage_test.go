@@ -231,6 +231,17 @@ func TestStorageEndToEnd(t *testing.T) {
 		require.Zero(t, r.Missed, "replica %s missed a proof after a restart", r.Provider)
 	}
 
+	// The daemons also survive a restart of the node they follow: they retry
+	// until it is back and carry on proving.
+	restartNode(t, ln, 0)
+	h = ln.Height(0)
+	ln.WaitHeight(0, h+22, 90*time.Second)
+	d = queryDeal(t, ln, id)
+	require.Len(t, committed(d), 3)
+	for _, r := range d.Replicas {
+		require.Zero(t, r.Missed, "replica %s missed a proof across a node restart", r.Provider)
+	}
+
 	// 3. kill a provider: its replica is dropped after max_missed windows and
 	// repaired onto the spare provider; get still works.
 	victim := d.Replicas[1].Provider
@@ -290,4 +301,33 @@ func TestCorruptedReplicaIsSlashedAndRepaired(t *testing.T) {
 	})
 	require.Less(t, providerStake(t, ln, cheat), stakeBefore, "the provider that sent a wrong proof was slashed")
 	getAndCompare(t, ln, id, file)
+}
+
+// restartNode stops validator i and starts it again on its data.
+func restartNode(t *testing.T, ln *localnet.Net, i int) {
+	t.Helper()
+	pidFile := filepath.Join(ln.Dir, fmt.Sprintf("node%d.pid", i))
+	bz, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(bz)))
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
+	for range 100 {
+		if syscall.Kill(pid, 0) != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // the daemons see the node gone
+	logf, err := os.OpenFile(filepath.Join(ln.Dir, fmt.Sprintf("node%d.log", i)), os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	cmd := exec.Command(ln.Bin, "start", "--home", ln.NodeHome(i))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	require.NoError(t, os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600))
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	})
 }
