@@ -60,30 +60,6 @@ func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Se
 // ErrVerify is returned when downloaded bytes do not match the deal.
 var ErrVerify = errors.New("downloaded data does not match the deal's merkle root")
 
-// VerifyFile checks that the file at path has the deal's size and root.
-func VerifyFile(path string, root merkle.Hash, size uint64, chunkSize int) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, err := merkle.NewBuilder(chunkSize)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(b, f)
-	if err != nil {
-		return err
-	}
-	if uint64(n) != size {
-		return fmt.Errorf("%w: %d bytes, the deal has %d", ErrVerify, n, size)
-	}
-	if got := b.Root(); got != root {
-		return fmt.Errorf("%w: root %s, the deal has %s", ErrVerify, got, root)
-	}
-	return nil
-}
-
 // Unseal decrypts the verified ciphertext at path into outPath, through a
 // temp file renamed into place only once decryption succeeded, so the
 // output name never holds unverified or partial bytes.
@@ -131,4 +107,52 @@ func dirOf(path string) string {
 		}
 	}
 	return "."
+}
+
+// Verifier hashes bytes as they stream past (a download) so no second
+// read is needed to check them against a deal's root and size.
+type Verifier struct {
+	b    *merkle.Builder
+	root merkle.Hash
+	size uint64
+}
+
+// NewVerifier checks a stream against root and size.
+func NewVerifier(root merkle.Hash, size uint64, chunkSize int) (*Verifier, error) {
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{b: b, root: root, size: size}, nil
+}
+
+// Write hashes p; it never fails.
+func (v *Verifier) Write(p []byte) (int, error) { return v.b.Write(p) }
+
+// Check reports whether everything written has the expected size and root.
+func (v *Verifier) Check() error {
+	if n := v.b.Size(); n != v.size {
+		return fmt.Errorf("%w: %d bytes, the deal has %d", ErrVerify, n, v.size)
+	}
+	if got := v.b.Root(); got != v.root {
+		return fmt.Errorf("%w: root %s, the deal has %s", ErrVerify, got, v.root)
+	}
+	return nil
+}
+
+// VerifyFile checks that the file at path has the deal's size and root.
+func VerifyFile(path string, root merkle.Hash, size uint64, chunkSize int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	v, err := NewVerifier(root, size, chunkSize)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(v, f); err != nil {
+		return err
+	}
+	return v.Check()
 }

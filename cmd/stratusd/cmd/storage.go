@@ -291,12 +291,16 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 			errs = append(errs, err)
 			continue
 		}
-		if err := download(ctx, out, endpoint, id, tmpPath, d.Deal.Size_); err != nil {
+		verifier, err := client.NewVerifier(root, d.Deal.Size_, int(d.Deal.ChunkSize))
+		if err != nil {
+			return err
+		}
+		if err := download(ctx, out, endpoint, id, tmpPath, d.Deal.Size_, verifier); err != nil {
 			out.Linef("provider %s failed: %v; trying the next", endpoint, err)
 			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
 			continue
 		}
-		if err := client.VerifyFile(tmpPath, root, d.Deal.Size_, int(d.Deal.ChunkSize)); err != nil {
+		if err := verifier.Check(); err != nil {
 			out.Linef("provider %s sent data that does not verify: %v; trying the next", endpoint, err)
 			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
 			continue
@@ -313,16 +317,18 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 	return fmt.Errorf("no provider served deal %d intact: %w", id, errors.Join(errs...))
 }
 
-func download(ctx context.Context, out *progress, endpoint string, id uint64, path string, size uint64) error {
+// download streams a deal's ciphertext into path (a temp file, never the
+// output name), hashing it on the way through verifier.
+func download(ctx context.Context, out *progress, endpoint string, id uint64, path string, size uint64, verifier io.Writer) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := server.NewClient(nil).Download(ctx, endpoint, id, out.Writer(f, size, "download")); err != nil {
+	if err := server.NewClient(nil).Download(ctx, endpoint, id, out.Writer(io.MultiWriter(f, verifier), size, "download")); err != nil {
 		return err
 	}
-	return f.Sync()
+	return f.Close()
 }
 
 func lsCmd() *cobra.Command {
