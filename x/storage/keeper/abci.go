@@ -42,13 +42,9 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 }
 
 func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params types.Params) error {
-	var due []collections.Triple[int64, uint64, uint32]
-	rng := new(collections.Range[collections.Triple[int64, uint64, uint32]]).
-		EndExclusive(collections.Join3(h+1, uint64(0), uint32(0)))
-	if err := k.CommitDeadlines.Walk(ctx, rng, func(key collections.Triple[int64, uint64, uint32]) (bool, error) {
-		due = append(due, key)
-		return false, nil
-	}); err != nil {
+	due, err := collectKeys(ctx, k.CommitDeadlines, new(collections.Range[collections.Triple[int64, uint64, uint32]]).
+		EndExclusive(collections.Join3(h+1, uint64(0), uint32(0))), 0)
+	if err != nil {
 		return err
 	}
 	for _, key := range due {
@@ -74,7 +70,7 @@ func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params type
 			}); err != nil {
 				return err
 			}
-			if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_FAILED, h); err != nil {
+			if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_FAILED); err != nil {
 				return err
 			}
 			continue
@@ -87,12 +83,9 @@ func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params type
 }
 
 func (k *Keeper) processExpiries(ctx context.Context, h int64) error {
-	var due []collections.Pair[int64, uint64]
-	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0)))
-	if err := k.DealsByEnd.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
-		due = append(due, key)
-		return false, nil
-	}); err != nil {
+	due, err := collectKeys(ctx, k.DealsByEnd,
+		new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0))), 0)
+	if err != nil {
 		return err
 	}
 	for _, key := range due {
@@ -100,7 +93,7 @@ func (k *Keeper) processExpiries(ctx context.Context, h int64) error {
 		if err != nil {
 			return err
 		}
-		if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_ENDED, d.EndHeight); err != nil {
+		if _, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_ENDED); err != nil {
 			return err
 		}
 	}
@@ -108,11 +101,8 @@ func (k *Keeper) processExpiries(ctx context.Context, h int64) error {
 }
 
 func (k *Keeper) retryOpenSlots(ctx context.Context, params types.Params) error {
-	var open []ReplicaKey
-	if err := k.OpenSlots.Walk(ctx, nil, func(key ReplicaKey) (bool, error) {
-		open = append(open, key)
-		return len(open) >= int(params.MaxRepairsPerBlock), nil
-	}); err != nil {
+	open, err := collectKeys(ctx, k.OpenSlots, nil, int(params.MaxRepairsPerBlock))
+	if err != nil {
 		return err
 	}
 	for _, key := range open {
@@ -128,4 +118,15 @@ func (k *Keeper) retryOpenSlots(ctx context.Context, params types.Params) error 
 		}
 	}
 	return nil
+}
+
+// collectKeys reads the keys of set in rng (at most limit; 0: all) before
+// the caller changes the set, which a live iterator must not see.
+func collectKeys[K any](ctx context.Context, set collections.KeySet[K], rng collections.Ranger[K], limit int) ([]K, error) {
+	var out []K
+	err := set.Walk(ctx, rng, func(key K) (bool, error) {
+		out = append(out, key)
+		return limit > 0 && len(out) >= limit, nil
+	})
+	return out, err
 }

@@ -102,11 +102,8 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 			return err
 		}
 	}
-	var fresh []ReplicaKey
-	if err := k.NewReplicas.Walk(ctx, nil, func(key ReplicaKey) (bool, error) {
-		fresh = append(fresh, key)
-		return false, nil
-	}); err != nil {
+	fresh, err := collectKeys(ctx, k.NewReplicas, nil, 0)
+	if err != nil {
 		return err
 	}
 	for _, key := range fresh {

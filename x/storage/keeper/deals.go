@@ -368,18 +368,15 @@ func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, ext
 	return k.assignProvider(ctx, d, slot, picked[0], source, params, true)
 }
 
-// endDeal settles every replica up to height, releases capacity, refunds
+// endDeal settles every replica up to now (capped at the deal's end), releases capacity, refunds
 // the rest of the escrow to the owner and closes the deal with status.
-func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealStatus, height int64) (sdk.Coin, error) {
+func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealStatus) (sdk.Coin, error) {
 	replicas, err := k.DealReplicas(ctx, d.Id)
 	if err != nil {
 		return sdk.Coin{}, err
 	}
 	for _, r := range replicas {
-		r := r
-		if err := k.settle(ctx, &d, &r, height); err != nil {
-			return sdk.Coin{}, err
-		}
+		// vacate settles up to now, which settle caps at the deal's end.
 		if err := k.vacate(ctx, &d, &r); err != nil {
 			return sdk.Coin{}, err
 		}
@@ -453,7 +450,7 @@ func (k *Keeper) CancelDeal(ctx context.Context, msg *types.MsgCancelDeal) (*typ
 	if err != nil {
 		return nil, err
 	}
-	refund, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_CANCELLED, sdk.UnwrapSDKContext(ctx).BlockHeight())
+	refund, err := k.endDeal(ctx, d, types.DealStatus_DEAL_STATUS_CANCELLED)
 	if err != nil {
 		return nil, err
 	}
