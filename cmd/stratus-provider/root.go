@@ -364,11 +364,7 @@ func statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ids, err := st.List()
-			if err != nil {
-				return err
-			}
-			used, err := st.UsedBytes()
+			deals, used, err := st.Usage()
 			if err != nil {
 				return err
 			}
@@ -376,7 +372,7 @@ func statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cmd.Printf("store      %s: %d deals, %d bytes\nreplicas   %d assigned to this provider on chain\n", c.StoreDir(h), len(ids), used, len(replicas))
+			cmd.Printf("store      %s: %d deals, %d bytes\nreplicas   %d assigned to this provider on chain\n", c.StoreDir(h), deals, used, len(replicas))
 			return nil
 		},
 	}

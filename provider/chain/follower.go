@@ -141,9 +141,6 @@ func (f *Follower) Step(ctx context.Context, h int64) error {
 		f.replicate(ctx, r)
 	}
 	f.collectGarbage(ctx, mine)
-	if f.metrics != nil {
-		f.updateStoreMetrics()
-	}
 	if f.cfg.ClaimEvery > 0 && h-f.lastClaim >= f.cfg.ClaimEvery {
 		f.claim(ctx, replicas, h)
 	}
@@ -379,17 +376,4 @@ func (f *Follower) countReplication(result string) {
 	if f.metrics != nil {
 		f.metrics.Replications.WithLabelValues(result).Inc()
 	}
-}
-
-func (f *Follower) updateStoreMetrics() {
-	ids, err := f.store.List()
-	if err != nil {
-		return
-	}
-	used, err := f.store.UsedBytes()
-	if err != nil {
-		return
-	}
-	f.metrics.DealsStored.Set(float64(len(ids)))
-	f.metrics.BytesStored.Set(float64(used))
 }

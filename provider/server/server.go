@@ -175,19 +175,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 // on, sets the gauges from them. The store is the truth: the chain loop
 // may delete deals behind the server's back.
 func (s *Server) refreshGauges() (deals int, bytes uint64, err error) {
-	ids, err := s.store.List()
+	deals, bytes, err = s.store.Usage()
 	if err != nil {
 		return 0, 0, err
-	}
-	for _, id := range ids {
-		meta, err := s.store.Stat(id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since List
-		} else if err != nil {
-			return 0, 0, err
-		}
-		deals++
-		bytes += meta.Size
 	}
 	if m := s.opts.Metrics; m != nil {
 		m.DealsStored.Set(float64(deals))

@@ -317,19 +317,26 @@ func (s *Store) List() ([]uint64, error) {
 	return ids, nil
 }
 
-// UsedBytes is the total size of the stored deals' data.
-func (s *Store) UsedBytes() (uint64, error) {
-	ids, err := s.List()
+// Usage counts the stored deals and their bytes in one pass over the
+// store; a deal deleted during the pass is not counted.
+func (s *Store) Usage() (deals int, bytes uint64, err error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, "deals"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var total uint64
-	for _, id := range ids {
-		m, err := s.Stat(id)
-		if err != nil {
-			return 0, err
+	for _, e := range entries {
+		id, perr := strconv.ParseUint(e.Name(), 10, 64)
+		if perr != nil || !e.IsDir() {
+			continue
 		}
-		total += m.Size
+		m, err := s.Stat(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return 0, 0, err
+		}
+		deals++
+		bytes += m.Size
 	}
-	return total, nil
+	return deals, bytes, nil
 }

@@ -70,8 +70,9 @@ func TestPutProofReadBack(t *testing.T) {
 	ids, err := s.List()
 	require.NoError(t, err)
 	require.Equal(t, []uint64{7}, ids)
-	used, err := s.UsedBytes()
+	deals, used, err := s.Usage()
 	require.NoError(t, err)
+	require.Equal(t, 1, deals)
 	require.Equal(t, uint64(len(data)), used)
 
 	// Idempotent: the same deal again succeeds without reading.
