@@ -80,6 +80,9 @@ import (
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
 	stratusante "github.com/stratusnet/stratus/app/ante"
+	"github.com/stratusnet/stratus/x/compute"
+	computekeeper "github.com/stratusnet/stratus/x/compute/keeper"
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	"github.com/stratusnet/stratus/x/membership"
 	membershipkeeper "github.com/stratusnet/stratus/x/membership/keeper"
 	membershiptypes "github.com/stratusnet/stratus/x/membership/types"
@@ -105,6 +108,8 @@ var maccPerms = map[string][]string{
 	providertypes.ModuleName: {authtypes.Burner},
 	// x/storage escrows deal payments.
 	storagetypes.ModuleName: nil,
+	// x/compute escrows job payments.
+	computetypes.ModuleName: nil,
 }
 
 var _ servertypes.Application = (*App)(nil)
@@ -142,6 +147,7 @@ type App struct {
 	MembershipKeeper      *membershipkeeper.Keeper
 	ProviderKeeper        *providerkeeper.Keeper
 	StorageKeeper         *storagekeeper.Keeper
+	ComputeKeeper         *computekeeper.Keeper
 
 	ModuleManager      *module.Manager
 	BasicModuleManager module.BasicManager
@@ -183,6 +189,7 @@ func New(
 		distrtypes.StoreKey, govtypes.StoreKey, consensustypes.StoreKey, upgradetypes.StoreKey,
 		evidencetypes.StoreKey, authzkeeper.StoreKey, feegrant.StoreKey,
 		membershiptypes.StoreKey, providertypes.StoreKey, storagetypes.StoreKey,
+		computetypes.StoreKey,
 	)
 	if err := bApp.RegisterStreamingServices(appOpts, keys); err != nil {
 		panic(err)
@@ -275,6 +282,10 @@ func New(
 	// A provider that stops taking work has its replicas reassigned.
 	app.ProviderKeeper.SetHooks(providertypes.MultiProviderHooks{app.StorageKeeper.ProviderHooks()})
 
+	app.ComputeKeeper = computekeeper.NewKeeper(appCodec,
+		runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, govAuthority, BondDenom,
+		app.ProviderKeeper, app.StorageKeeper, app.BankKeeper, app.AccountKeeper)
+
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),
 		auth.NewAppModule(appCodec, app.AccountKeeper, authsims.RandomGenesisAccounts, nil),
@@ -291,6 +302,7 @@ func New(
 		membership.NewAppModule(appCodec, app.MembershipKeeper),
 		provider.NewAppModule(appCodec, app.ProviderKeeper),
 		storage.NewAppModule(appCodec, app.StorageKeeper),
+		compute.NewAppModule(appCodec, app.ComputeKeeper),
 	)
 
 	app.BasicModuleManager = module.NewBasicManagerFromManager(app.ModuleManager,
@@ -310,14 +322,14 @@ func New(
 	// x/bank must be first (SDK v0.54).
 	app.ModuleManager.SetOrderEndBlockers(
 		banktypes.ModuleName, govtypes.ModuleName, stakingtypes.ModuleName,
-		feegrant.ModuleName, genutiltypes.ModuleName, storagetypes.ModuleName, providertypes.ModuleName,
+		feegrant.ModuleName, genutiltypes.ModuleName, computetypes.ModuleName, storagetypes.ModuleName, providertypes.ModuleName,
 	)
 	// membership precedes genutil: the gentxs are checked by the membership
 	// ante gate, so the genesis validators must already be members.
 	genesisOrder := []string{
 		consensustypes.ModuleName, authtypes.ModuleName, banktypes.ModuleName, distrtypes.ModuleName,
 		stakingtypes.ModuleName, slashingtypes.ModuleName, govtypes.ModuleName,
-		membershiptypes.ModuleName, providertypes.ModuleName, storagetypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
+		membershiptypes.ModuleName, providertypes.ModuleName, storagetypes.ModuleName, computetypes.ModuleName, genutiltypes.ModuleName, evidencetypes.ModuleName,
 		authz.ModuleName, feegrant.ModuleName, upgradetypes.ModuleName,
 	}
 	app.ModuleManager.SetOrderInitGenesis(genesisOrder...)

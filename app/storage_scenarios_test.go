@@ -24,6 +24,7 @@ import (
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/testutil/apptest"
+	computekeeper "github.com/stratusnet/stratus/x/compute/keeper"
 	membershiptypes "github.com/stratusnet/stratus/x/membership/types"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	storagekeeper "github.com/stratusnet/stratus/x/storage/keeper"
@@ -168,12 +169,12 @@ func decodeResponse(t *testing.T, res *abci.ExecTxResult, out proto.Message) {
 	require.NoError(t, proto.Unmarshal(data.MsgResponses[0].Value, out))
 }
 
-// typedEvents parses the x/storage events of type T out of events.
+// typedEvents parses the Stratus events of type T out of events.
 func typedEvents[T proto.Message](t *testing.T, events []abci.Event) []T {
 	t.Helper()
 	var out []T
 	for _, ev := range events {
-		if !strings.HasPrefix(ev.Type, "stratus.storage.v1.") {
+		if !strings.HasPrefix(ev.Type, "stratus.") {
 			continue
 		}
 		// The SDK tags block events with a plain-string "mode" attribute.
@@ -891,8 +892,12 @@ func (s *scenario) snapshot(t *testing.T) stateSnapshot {
 // in is never one that closes a window.
 func (s *scenario) rejects(t *testing.T, signer apptest.Account, msg sdk.Msg, want *errorsmod.Error) {
 	t.Helper()
-	ms := storagekeeper.NewMsgServerImpl(s.c.App.StorageKeeper)
-	err := s.c.Exec(func(ctx sdk.Context) error { return callStorageMsgServer(ctx, ms, msg) })
+	err := s.c.Exec(func(ctx sdk.Context) error {
+		if strings.HasPrefix(sdk.MsgTypeURL(msg), "/stratus.compute.") {
+			return callComputeMsgServer(ctx, computekeeper.NewMsgServerImpl(s.c.App.ComputeKeeper), msg)
+		}
+		return callStorageMsgServer(ctx, storagekeeper.NewMsgServerImpl(s.c.App.StorageKeeper), msg)
+	})
 	require.ErrorIs(t, err, want)
 
 	w, err := s.c.App.StorageKeeper.CurrentWindow(s.c.Ctx())

@@ -44,6 +44,15 @@ func (s storageNet) requireConserved(t *testing.T) {
 	t.Helper()
 	require.NoError(t, s.c.App.StorageKeeper.EscrowInvariant(s.c.Ctx()))
 	require.NoError(t, s.c.App.ProviderKeeper.StakeInvariant(s.c.Ctx()))
+	require.NoError(t, s.c.App.ComputeKeeper.EscrowInvariant(s.c.Ctx()))
+	// Every reserved compute slot belongs to an executor still to act.
+	used, err := s.c.App.ComputeKeeper.SlotsInUse(s.c.Ctx())
+	require.NoError(t, err)
+	for _, p := range s.providers {
+		pr, err := s.c.App.ProviderKeeper.GetProvider(s.c.Ctx(), p.Address)
+		require.NoError(t, err)
+		require.Equal(t, used[p.Address.String()], pr.ComputeSlotsUsed, "compute slots of %s", p.Address)
+	}
 }
 
 func (s storageNet) account(addr string) apptest.Account {

@@ -45,6 +45,46 @@ func pickSeed(ctx sdk.Context, dealID uint64, slot uint32, attempt uint32) []byt
 // providers and reserves their capacity. Every check happens before any
 // write, and the message server's error rolls back partial writes.
 func (k *Keeper) CreateDeal(ctx context.Context, msg *types.MsgCreateDeal) (*types.MsgCreateDealResponse, error) {
+	return k.createDeal(ctx, msg, nil)
+}
+
+// CreateDealWithHolders is CreateDeal for data some providers already hold
+// (a compute job's agreed output): the eligible holders (active, with room,
+// at most max_price) take the first slots and are committed at once; the
+// other slots are picked as usual and fetch from the first holder. At least
+// one holder must be eligible, since nobody else has the data.
+func (k *Keeper) CreateDealWithHolders(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress) (*types.MsgCreateDealResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	if len(holders) == 0 {
+		return nil, errorsmod.Wrap(types.ErrNoProviders, "no provider holds the data")
+	}
+	return k.createDeal(ctx, msg, holders)
+}
+
+func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, size uint64, maxPrice math.LegacyDec, replicas uint32) ([]sdk.AccAddress, error) {
+	var out []sdk.AccAddress
+	for _, h := range holders {
+		if len(out) == int(replicas) {
+			break
+		}
+		p, err := k.providers.GetProvider(ctx, h)
+		if errors.Is(err, providertypes.ErrProviderNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if p.Status != providertypes.ProviderStatus_PROVIDER_STATUS_ACTIVE || p.StorageCapacity-p.StorageUsed < size ||
+			p.StoragePrice.Amount.GT(maxPrice) {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress) (*types.MsgCreateDealResponse, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -74,10 +114,25 @@ func (k *Keeper) CreateDeal(ctx context.Context, msg *types.MsgCreateDeal) (*typ
 		return nil, err
 	}
 	maxPrice := msg.MaxPrice.Amount
-	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
-		Count: int(msg.Replicas), Seed: pickSeed(sdkCtx, id, 0, 0),
-		StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice,
-	})
+	var held []sdk.AccAddress
+	if holders != nil {
+		if held, err = k.eligibleHolders(ctx, holders, msg.Size_, maxPrice, msg.Replicas); err != nil {
+			return nil, err
+		}
+		if len(held) == 0 {
+			return nil, errorsmod.Wrapf(types.ErrNoProviders, "none of the %d holders is active with %d bytes free at most %s",
+				len(holders), msg.Size_, msg.MaxPrice)
+		}
+	}
+	picked := held
+	if rest := int(msg.Replicas) - len(held); rest > 0 {
+		var more []sdk.AccAddress
+		more, err = k.providers.PickProviders(ctx, providertypes.PickCriteria{
+			Count: rest, Seed: pickSeed(sdkCtx, id, 0, 0),
+			StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice, Exclude: holders,
+		})
+		picked = append(append([]sdk.AccAddress(nil), held...), more...)
+	}
 	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Replicas)) {
 		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d replicas at max price %s with %d bytes free each: %v",
 			msg.Replicas, msg.MaxPrice, msg.Size_, err)
@@ -118,6 +173,11 @@ func (k *Keeper) CreateDeal(ctx context.Context, msg *types.MsgCreateDeal) (*typ
 			source = providers[0] // the others fetch from the provider the owner uploads to
 		}
 		if err := k.assignProvider(ctx, &deal, uint32(i), p, source, params, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range held {
+		if err := k.CommitReplica(ctx, h, id); err != nil {
 			return nil, err
 		}
 	}

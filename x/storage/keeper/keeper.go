@@ -143,3 +143,32 @@ func (k *Keeper) DealReplicas(ctx context.Context, id uint64) ([]types.Replica, 
 }
 
 func (k *Keeper) setDeal(ctx context.Context, d types.Deal) error { return k.Deals.Set(ctx, d.Id, d) }
+
+// DealHolders lists the providers holding a committed replica of deal id.
+func (k *Keeper) DealHolders(ctx context.Context, id uint64) ([]sdk.AccAddress, error) {
+	replicas, err := k.DealReplicas(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []sdk.AccAddress
+	for _, r := range replicas {
+		if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			continue
+		}
+		addr, err := k.addressCodec.StringToBytes(r.Provider)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+// ChunkSize is the chunk size new deals' roots are computed with.
+func (k *Keeper) ChunkSize(ctx context.Context) (uint32, error) {
+	p, err := k.Params.Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return p.ChunkSize, nil
+}

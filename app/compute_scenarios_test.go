@@ -1,0 +1,552 @@
+package app_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/testutil/apptest"
+	computekeeper "github.com/stratusnet/stratus/x/compute/keeper"
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+const (
+	// computePrice is what registerProviderMsg sets; jobPrice is what the owner offers.
+	computePrice = 1000
+	jobPrice     = 1500
+)
+
+// computeScenario is a storage scenario with one stored input file.
+type computeScenario struct {
+	*scenario
+	input uint64
+}
+
+func computeParams() computetypes.Params {
+	p := computetypes.DefaultParams()
+	p.CommitTimeout, p.RevealTimeout = 6, 4
+	p.MaxRetries, p.MaxExecutors = 2, 4
+	p.SlashMissed = sdkmath.LegacyNewDecWithPrec(1, 2)  // 1%
+	p.SlashDissent = sdkmath.LegacyNewDecWithPrec(5, 2) // 5%
+	return p
+}
+
+func newComputeScenario(t *testing.T, providers int) *computeScenario {
+	t.Helper()
+	// Storage at 1ustrat per GiB per block earns nothing over a test's
+	// blocks, so balances change only by what compute pays.
+	prices := make([]int64, providers)
+	for i := range prices {
+		prices[i] = 1
+	}
+	s := &computeScenario{scenario: newScenario(t, prices...)}
+	s.setComputeParams(t, computeParams())
+	deal := s.createDeal(t, 1, 1000, 2)
+	s.commitAll(t, deal.DealId)
+	s.input = deal.DealId
+	return s
+}
+
+func (s *computeScenario) setComputeParams(t *testing.T, p computetypes.Params) {
+	t.Helper()
+	res := s.c.DeliverTx(s.c.Authority, &computetypes.MsgUpdateParams{Authority: s.c.Authority.Address.String(), Params: p})
+	require.Zero(t, res.Code, res.Log)
+}
+
+func (s *computeScenario) submitMsg(executors uint32) *computetypes.MsgSubmitJob {
+	return &computetypes.MsgSubmitJob{
+		Owner: s.user.Address.String(), Program: []byte("\x00asm\x01\x00\x00\x00 a test program"),
+		Inputs: []uint64{s.input}, Args: []string{"-v"}, Env: []string{"LANG=C"},
+		Limits:    computetypes.Limits{MemoryBytes: 64 << 20, TimeoutMs: 5000, MaxOutputBytes: 1 << 20},
+		Executors: executors, Price: sdk.NewInt64Coin(app.BondDenom, jobPrice),
+	}
+}
+
+func (s *computeScenario) submit(t *testing.T, msg *computetypes.MsgSubmitJob) computetypes.MsgSubmitJobResponse {
+	t.Helper()
+	res, _ := s.deliver(t, s.user, msg)
+	require.Zero(t, res.Code, res.Log)
+	var resp computetypes.MsgSubmitJobResponse
+	decodeResponse(t, res, &resp)
+	return resp
+}
+
+func (s *computeScenario) job(t *testing.T, id uint64) computetypes.Job {
+	t.Helper()
+	j, err := s.c.App.ComputeKeeper.GetJob(s.c.Ctx(), id)
+	require.NoError(t, err)
+	return j
+}
+
+// result is a made-up output; different tags give different roots.
+func result(tag string) computetypes.Result {
+	root := sha256.Sum256([]byte(tag))
+	return computetypes.Result{OutputRoot: root[:], Size_: 4096, ExitCode: 0}
+}
+
+func salt(provider string) []byte {
+	s := sha256.Sum256([]byte("salt/" + provider))
+	return s[:]
+}
+
+func (s *computeScenario) commitMsg(provider string, job uint64, r computetypes.Result) *computetypes.MsgCommitResult {
+	return &computetypes.MsgCommitResult{Provider: provider, JobId: job,
+		Commitment: computetypes.Commitment(s.addr(provider), job, r, salt(provider))}
+}
+
+func (s *computeScenario) revealMsg(provider string, job uint64, r computetypes.Result) *computetypes.MsgRevealResult {
+	return &computetypes.MsgRevealResult{Provider: provider, JobId: job, Result: r, Salt: salt(provider)}
+}
+
+func (s *computeScenario) commitResult(t *testing.T, provider string, job uint64, r computetypes.Result) {
+	t.Helper()
+	res, _ := s.deliver(t, s.acct(provider), s.commitMsg(provider, job, r))
+	require.Zero(t, res.Code, res.Log)
+}
+
+func (s *computeScenario) reveal(t *testing.T, provider string, job uint64, r computetypes.Result) {
+	t.Helper()
+	res, _ := s.deliver(t, s.acct(provider), s.revealMsg(provider, job, r))
+	require.Zero(t, res.Code, res.Log)
+}
+
+// executorsIn lists the job's executors in a status.
+func executorsIn(j computetypes.Job, st computetypes.ExecutorStatus) []string {
+	var out []string
+	for _, e := range j.Executors {
+		if e.Status == st {
+			out = append(out, e.Provider)
+		}
+	}
+	return out
+}
+
+// runUntilStatus advances block by block until the job reaches want.
+func (s *computeScenario) runUntilStatus(t *testing.T, id uint64, want computetypes.JobStatus, maxBlocks int) {
+	t.Helper()
+	for range maxBlocks {
+		if s.job(t, id).Status == want {
+			return
+		}
+		s.proveBlock(t)
+	}
+	require.Equal(t, want, s.job(t, id).Status)
+}
+
+// The owner's escrow pays the agreeing executors their own price, the rest
+// comes back, and the input's holder is among the executors (locality).
+func TestComputeScenarioAgreementPaysMajority(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	before := s.balances()
+	holder := s.replica(t, s.input, 0).Provider
+
+	resp := s.submit(t, s.submitMsg(2))
+	require.Len(t, resp.Executors, 2)
+	require.NotEqual(t, resp.Executors[0], resp.Executors[1])
+	require.Contains(t, resp.Executors, holder, "the input's holder is preferred")
+	require.Equal(t, sdkmath.NewInt(2*jobPrice), resp.Escrow.Amount)
+	s.requireAccounted(t)
+
+	out := result("output")
+	s.commitResult(t, resp.Executors[0], resp.JobId, out)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, s.job(t, resp.JobId).Status)
+	// Reveals open only once every executor committed.
+	res, _ := s.deliver(t, s.acct(resp.Executors[0]), s.revealMsg(resp.Executors[0], resp.JobId, out))
+	require.Equal(t, computetypes.ErrWrongPhase.ABCICode(), res.Code, res.Log)
+	s.commitResult(t, resp.Executors[1], resp.JobId, out)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_REVEALING, s.job(t, resp.JobId).Status)
+	s.reveal(t, resp.Executors[0], resp.JobId, out)
+	s.reveal(t, resp.Executors[1], resp.JobId, out)
+
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.True(t, j.Result.Equal(out))
+	require.ElementsMatch(t, resp.Executors, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	require.True(t, j.Escrow.IsZero())
+	after := s.balances()
+	for _, e := range resp.Executors {
+		require.Equal(t, before[e].AddRaw(computePrice), after[e], "executor %s paid its price", e)
+	}
+	require.Equal(t, before[s.user.Address.String()].SubRaw(2*computePrice), after[s.user.Address.String()])
+	s.requireAccounted(t)
+
+	// Finished jobs drop their inline program and take no more messages.
+	_, err := s.c.App.ComputeKeeper.Programs.Get(s.c.Ctx(), resp.JobId)
+	require.Error(t, err)
+	s.rejectsCompute(t, s.acct(resp.Executors[0]), s.commitMsg(resp.Executors[0], resp.JobId, out), computetypes.ErrJobClosed)
+}
+
+// A dissenter among three is slashed and unpaid; the two who agree are paid.
+func TestComputeScenarioDissenterSlashed(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	resp := s.submit(t, s.submitMsg(3))
+	liar := resp.Executors[2]
+	stake := s.stake(t, s.addr(liar))
+	for i, e := range resp.Executors {
+		r := result("true")
+		if i == 2 {
+			r = result("lie")
+		}
+		s.commitResult(t, e, resp.JobId, r)
+	}
+	for i, e := range resp.Executors {
+		r := result("true")
+		if i == 2 {
+			r = result("lie")
+		}
+		s.reveal(t, e, resp.JobId, r)
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status)
+	require.Equal(t, []string{liar}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
+	burned := percentOf(stake, 5)
+	require.Equal(t, stake.Sub(burned), s.stake(t, s.addr(liar)))
+	s.burned = s.burned.Add(burned)
+	s.requireAccounted(t)
+}
+
+// An executor that never commits is slashed and replaced by a provider the
+// job never had; the job completes with the replacement.
+func TestComputeScenarioNoShowReplaced(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	resp := s.submit(t, s.submitMsg(2))
+	silent := resp.Executors[1]
+	stake := s.stake(t, s.addr(silent))
+	out := result("output")
+	s.commitResult(t, resp.Executors[0], resp.JobId, out)
+
+	j := s.job(t, resp.JobId)
+	s.advanceTo(t, j.Deadline)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status)
+	require.Equal(t, []string{silent}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_MISSED))
+	require.Equal(t, uint32(1), j.Retries)
+	require.Len(t, j.Executors, 3)
+	repl := j.Executors[2]
+	require.True(t, repl.Replacement)
+	require.NotContains(t, resp.Executors, repl.Provider)
+	burned := percentOf(stake, 1)
+	require.Equal(t, stake.Sub(burned), s.stake(t, s.addr(silent)))
+	s.burned = s.burned.Add(burned)
+	s.requireAccounted(t)
+
+	s.commitResult(t, repl.Provider, resp.JobId, out)
+	s.reveal(t, resp.Executors[0], resp.JobId, out)
+	s.reveal(t, repl.Provider, resp.JobId, out)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status)
+	require.ElementsMatch(t, []string{resp.Executors[0], repl.Provider}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	s.requireAccounted(t)
+}
+
+// A 1–1 split adds a third executor, whose result decides.
+func TestComputeScenarioSplitAddsExecutor(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	resp := s.submit(t, s.submitMsg(2))
+	a, b := resp.Executors[0], resp.Executors[1]
+	s.commitResult(t, a, resp.JobId, result("A"))
+	s.commitResult(t, b, resp.JobId, result("B"))
+	s.reveal(t, a, resp.JobId, result("A"))
+	s.reveal(t, b, resp.JobId, result("B"))
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status)
+	require.Equal(t, uint32(3), j.Target)
+	require.Len(t, j.Executors, 3)
+	third := j.Executors[2].Provider
+	s.commitResult(t, third, resp.JobId, result("B"))
+	s.reveal(t, third, resp.JobId, result("B"))
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status)
+	require.True(t, j.Result.Equal(result("B")))
+	require.Equal(t, []string{a}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
+	// Every scenario provider starts with providerStake.
+	s.burned = s.burned.Add(percentOf(sdkmath.NewInt(providerStake), 5))
+	s.requireAccounted(t)
+}
+
+// With no room to add executors, a split fails the job: everything is
+// refunded and nobody is slashed, since nobody is shown wrong.
+func TestComputeScenarioNoMajorityFailsAndRefunds(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	p := computeParams()
+	p.MaxExecutors = 2
+	s.setComputeParams(t, p)
+	before := s.balances()
+	resp := s.submit(t, s.submitMsg(2))
+	a, b := resp.Executors[0], resp.Executors[1]
+	s.commitResult(t, a, resp.JobId, result("A"))
+	s.commitResult(t, b, resp.JobId, result("B"))
+	s.reveal(t, a, resp.JobId, result("A"))
+	s.reveal(t, b, resp.JobId, result("B"))
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_FAILED, j.Status)
+	require.Contains(t, j.Reason, "no majority")
+	require.Equal(t, before, s.balances(), "a failed job costs the owner nothing and pays nobody")
+	require.ElementsMatch(t, resp.Executors, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
+	s.requireAccounted(t)
+}
+
+// Nobody answers and retries run out: the job fails and is refunded.
+func TestComputeScenarioAllSilentFails(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	p := computeParams()
+	p.MaxRetries = 0
+	s.setComputeParams(t, p)
+	userBefore := balanceOf(s.c, s.user.Address)
+	resp := s.submit(t, s.submitMsg(2))
+	s.runUntilStatus(t, resp.JobId, computetypes.JobStatus_JOB_STATUS_FAILED, 20)
+	require.Equal(t, userBefore, balanceOf(s.c, s.user.Address))
+	for _, e := range resp.Executors {
+		s.burned = s.burned.Add(percentOf(sdkmath.NewInt(providerStake), 1))
+		require.Equal(t, sdkmath.NewInt(providerStake).Sub(percentOf(sdkmath.NewInt(providerStake), 1)), s.stake(t, s.addr(e)))
+	}
+	s.requireAccounted(t)
+}
+
+// Cancel refunds before any commit, and is refused after one.
+func TestComputeScenarioCancel(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	userBefore := balanceOf(s.c, s.user.Address)
+	resp := s.submit(t, s.submitMsg(2))
+	res, _ := s.deliver(t, s.user, &computetypes.MsgCancelJob{Owner: s.user.Address.String(), JobId: resp.JobId})
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_CANCELLED, s.job(t, resp.JobId).Status)
+	require.Equal(t, userBefore, balanceOf(s.c, s.user.Address))
+	s.requireAccounted(t)
+
+	resp = s.submit(t, s.submitMsg(2))
+	s.commitResult(t, resp.Executors[0], resp.JobId, result("x"))
+	s.rejectsCompute(t, s.user, &computetypes.MsgCancelJob{Owner: s.user.Address.String(), JobId: resp.JobId}, computetypes.ErrCannotCancel)
+	s.rejectsCompute(t, s.other, &computetypes.MsgCancelJob{Owner: s.other.Address.String(), JobId: resp.JobId}, computetypes.ErrNotJobOwner)
+	s.requireAccounted(t)
+}
+
+// store_output makes the agreed output a deal owned by the job's owner,
+// with the winners as committed replicas that are challenged like any other.
+func TestComputeScenarioStoreOutput(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	msg := s.submitMsg(2)
+	msg.StoreOutput = &computetypes.StoreOutput{Replicas: 3, DurationBlocks: 500, MaxPrice: decCoin(2)}
+	resp := s.submit(t, msg)
+	archive := randomFile(t, 5000)
+	root, err := merkle.Root(archive, 1024)
+	require.NoError(t, err)
+	out := computetypes.Result{OutputRoot: root[:], Size_: uint64(len(archive))}
+	for _, e := range resp.Executors {
+		s.commitResult(t, e, resp.JobId, out)
+	}
+	for _, e := range resp.Executors {
+		s.reveal(t, e, resp.JobId, out)
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.NotZero(t, j.OutputDealId, j.Reason)
+	d := s.deal(t, j.OutputDealId)
+	require.Equal(t, s.user.Address.String(), d.Owner)
+	require.Equal(t, root[:], d.Root)
+	s.files[d.Id] = archive
+	for slot, e := range resp.Executors {
+		r := s.replica(t, d.Id, uint32(slot))
+		require.Equal(t, e, r.Provider)
+		require.Equal(t, storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED, r.Status)
+	}
+	third := s.replica(t, d.Id, 2)
+	require.Equal(t, storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED, third.Status)
+	require.Equal(t, resp.Executors[0], third.Source, "the third replica fetches from a winner")
+	s.commit(t, third.Provider, d.Id)
+	require.Equal(t, storagetypes.DealStatus_DEAL_STATUS_ACTIVE, s.deal(t, d.Id).Status)
+	// The winners' replicas are challenged and proven in the next windows.
+	proofs, _ := s.advanceTo(t, s.c.Height+12)
+	require.Positive(t, proofs)
+	s.requireAccounted(t)
+}
+
+// An owner who cannot pay for the output deal still gets the job: the
+// output is simply not stored, and the job says why.
+func TestComputeScenarioStoreOutputUnaffordable(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	msg := s.submitMsg(2)
+	msg.StoreOutput = &computetypes.StoreOutput{Replicas: 2, DurationBlocks: 1_000_000, MaxPrice: decCoin(1_000_000_000_000_000)}
+	resp := s.submit(t, msg)
+	out := result("output")
+	for _, e := range resp.Executors {
+		s.commitResult(t, e, resp.JobId, out)
+	}
+	for _, e := range resp.Executors {
+		s.reveal(t, e, resp.JobId, out)
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status)
+	require.Zero(t, j.OutputDealId)
+	require.Contains(t, j.Reason, "output not stored")
+	s.requireAccounted(t)
+}
+
+// callComputeMsgServer runs msg through x/compute's message server.
+func callComputeMsgServer(ctx sdk.Context, ms computetypes.MsgServer, msg sdk.Msg) error {
+	var err error
+	switch m := msg.(type) {
+	case *computetypes.MsgSubmitJob:
+		_, err = ms.SubmitJob(ctx, m)
+	case *computetypes.MsgCommitResult:
+		_, err = ms.CommitResult(ctx, m)
+	case *computetypes.MsgRevealResult:
+		_, err = ms.RevealResult(ctx, m)
+	case *computetypes.MsgCancelJob:
+		_, err = ms.CancelJob(ctx, m)
+	case *computetypes.MsgUpdateParams:
+		_, err = ms.UpdateParams(ctx, m)
+	default:
+		panic(fmt.Sprintf("not a compute msg: %T", msg))
+	}
+	return err
+}
+
+// rejectsCompute is rejects for compute messages; it also compares the
+// compute module's state.
+func (s *computeScenario) rejectsCompute(t *testing.T, signer apptest.Account, msg sdk.Msg, want *errorsmod.Error) {
+	t.Helper()
+	before, err := s.c.App.ComputeKeeper.ExportGenesis(s.c.Ctx())
+	require.NoError(t, err)
+	s.rejects(t, signer, msg, want)
+	after, err := s.c.App.ComputeKeeper.ExportGenesis(s.c.Ctx())
+	require.NoError(t, err)
+	require.Equal(t, before, after, "a rejected %T changed the compute state", msg)
+}
+
+// Every compute message's bad inputs get typed errors and change nothing.
+func TestComputeBadInputsChangeNothing(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	p := computeParams()
+	p.CommitTimeout, p.RevealTimeout = 1000, 1000
+	s.setComputeParams(t, p)
+	// rejects runs blocks without proofs: let the input's first challenge
+	// be answered, then sample nothing more.
+	sp := scenarioParams()
+	sp.ChallengesPerWindow = 0
+	s.setParams(t, sp)
+	s.advanceTo(t, s.c.Height+2*int64(sp.ProofWindow)+1)
+	user := s.user.Address.String()
+	edit := func(f func(m *computetypes.MsgSubmitJob)) *computetypes.MsgSubmitJob {
+		m := s.submitMsg(2)
+		f(m)
+		return m
+	}
+	submitCases := []struct {
+		name string
+		msg  *computetypes.MsgSubmitJob
+		want *errorsmod.Error
+	}{
+		{"no program", edit(func(m *computetypes.MsgSubmitJob) { m.Program = nil }), computetypes.ErrInvalidProgram},
+		{"inline and deal", edit(func(m *computetypes.MsgSubmitJob) { m.ProgramDealId = s.input }), computetypes.ErrInvalidProgram},
+		{"program too large", edit(func(m *computetypes.MsgSubmitJob) { m.Program = make([]byte, p.MaxInlineProgram+1) }), computetypes.ErrInvalidProgram},
+		{"program deal root wrong", edit(func(m *computetypes.MsgSubmitJob) {
+			m.Program, m.ProgramDealId, m.ProgramRoot = nil, s.input, make([]byte, 32)
+		}), computetypes.ErrInvalidProgram},
+		{"unknown input", edit(func(m *computetypes.MsgSubmitJob) { m.Inputs = []uint64{999} }), computetypes.ErrInvalidInputs},
+		{"duplicate input", edit(func(m *computetypes.MsgSubmitJob) { m.Inputs = []uint64{s.input, s.input} }), computetypes.ErrInvalidInputs},
+		{"bad env", edit(func(m *computetypes.MsgSubmitJob) { m.Env = []string{"NOEQUALS"} }), computetypes.ErrInvalidArgs},
+		{"zero executors", edit(func(m *computetypes.MsgSubmitJob) { m.Executors = 0 }), computetypes.ErrInvalidExecutors},
+		{"above max executors", edit(func(m *computetypes.MsgSubmitJob) { m.Executors = p.MaxExecutors + 1 }), computetypes.ErrInvalidExecutors},
+		{"more executors than providers", edit(func(m *computetypes.MsgSubmitJob) { m.Executors = 4; m.Price.Amount = sdkmath.NewInt(computePrice - 1) }), computetypes.ErrNoProviders},
+		{"wrong denom", edit(func(m *computetypes.MsgSubmitJob) { m.Price = sdk.NewInt64Coin("uatom", jobPrice) }), computetypes.ErrInvalidPrice},
+		{"zero price", edit(func(m *computetypes.MsgSubmitJob) { m.Price.Amount = sdkmath.ZeroInt() }), computetypes.ErrInvalidPrice},
+		{"memory over the max", edit(func(m *computetypes.MsgSubmitJob) { m.Limits.MemoryBytes = p.MaxLimits.MemoryBytes + 1 }), computetypes.ErrInvalidLimits},
+		{"no timeout", edit(func(m *computetypes.MsgSubmitJob) { m.Limits.TimeoutMs = 0 }), computetypes.ErrInvalidLimits},
+		{"cannot pay", edit(func(m *computetypes.MsgSubmitJob) { m.Price.Amount = sdkmath.NewInt(1 << 60) }), computetypes.ErrInsufficientFunds},
+		{"store_output without replicas", edit(func(m *computetypes.MsgSubmitJob) {
+			m.StoreOutput = &computetypes.StoreOutput{DurationBlocks: 10, MaxPrice: decCoin(1)}
+		}), computetypes.ErrInvalidStoreOutput},
+	}
+	for _, tc := range submitCases {
+		t.Run(tc.name, func(t *testing.T) { s.rejectsCompute(t, s.user, tc.msg, tc.want) })
+	}
+
+	resp := s.submit(t, s.submitMsg(2))
+	a, b := resp.Executors[0], resp.Executors[1]
+	var idle string
+	for _, pr := range s.providers {
+		if pr.Address.String() != a && pr.Address.String() != b {
+			idle = pr.Address.String()
+		}
+	}
+	out := result("out")
+	t.Run("commit by a non-executor", func(t *testing.T) {
+		s.rejectsCompute(t, s.acct(idle), s.commitMsg(idle, resp.JobId, out), computetypes.ErrNotExecutor)
+	})
+	t.Run("commit to an unknown job", func(t *testing.T) {
+		s.rejectsCompute(t, s.acct(a), s.commitMsg(a, 999, out), computetypes.ErrJobNotFound)
+	})
+	t.Run("short commitment", func(t *testing.T) {
+		m := s.commitMsg(a, resp.JobId, out)
+		m.Commitment = m.Commitment[:31]
+		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrInvalidCommitment)
+	})
+	t.Run("reveal while committing", func(t *testing.T) {
+		s.rejectsCompute(t, s.acct(a), s.revealMsg(a, resp.JobId, out), computetypes.ErrWrongPhase)
+	})
+	s.commitResult(t, a, resp.JobId, out)
+	t.Run("double commit", func(t *testing.T) {
+		s.rejectsCompute(t, s.acct(a), s.commitMsg(a, resp.JobId, out), computetypes.ErrAlreadyCommitted)
+	})
+	t.Run("cancel by another account", func(t *testing.T) {
+		s.rejectsCompute(t, s.other, &computetypes.MsgCancelJob{Owner: s.other.Address.String(), JobId: resp.JobId}, computetypes.ErrNotJobOwner)
+	})
+	s.commitResult(t, b, resp.JobId, out)
+	t.Run("reveal of another result", func(t *testing.T) {
+		s.rejectsCompute(t, s.acct(a), s.revealMsg(a, resp.JobId, result("other")), computetypes.ErrCommitmentMismatch)
+	})
+	t.Run("reveal with another salt", func(t *testing.T) {
+		m := s.revealMsg(a, resp.JobId, out)
+		m.Salt = salt("someone else")
+		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrCommitmentMismatch)
+	})
+	t.Run("reveal of b's commitment by a", func(t *testing.T) {
+		m := s.revealMsg(a, resp.JobId, out)
+		m.Salt = salt(b)
+		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrCommitmentMismatch)
+	})
+	t.Run("short salt", func(t *testing.T) {
+		m := s.revealMsg(a, resp.JobId, out)
+		m.Salt = m.Salt[:8]
+		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrInvalidResult)
+	})
+	t.Run("params by a non-authority", func(t *testing.T) {
+		ms := computekeeper.NewMsgServerImpl(s.c.App.ComputeKeeper)
+		err := s.c.Exec(func(ctx sdk.Context) error {
+			return callComputeMsgServer(ctx, ms, &computetypes.MsgUpdateParams{Authority: user, Params: p})
+		})
+		require.Error(t, err)
+	})
+	s.requireAccounted(t)
+}
+
+// An open job survives export and re-import, indexes included.
+func TestComputeGenesisRoundTrip(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	resp := s.submit(t, s.submitMsg(2))
+	s.commitResult(t, resp.Executors[0], resp.JobId, result("x"))
+	_, reimported := s.c.Reimport()
+	ctx := reimported.NewContextLegacy(true, s.c.Ctx().BlockHeader())
+	gsA, err := s.c.App.ComputeKeeper.ExportGenesis(s.c.Ctx())
+	require.NoError(t, err)
+	gsB, err := reimported.ComputeKeeper.ExportGenesis(ctx)
+	require.NoError(t, err)
+	require.Equal(t, gsA, gsB)
+	require.Len(t, gsB.Programs, 1)
+	has, err := reimported.ComputeKeeper.OpenByProvider.Has(ctx, collections.Join(s.addr(resp.Executors[1]), resp.JobId))
+	require.NoError(t, err)
+	require.True(t, has, "the open-job index is rebuilt on import")
+	require.NoError(t, reimported.ComputeKeeper.EscrowInvariant(ctx))
+}

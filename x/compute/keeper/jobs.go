@@ -1,0 +1,480 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/x/compute/types"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+// Reasons recorded when an executor is slashed.
+const (
+	ReasonMissedCommit = "missed_commit"
+	ReasonMissedReveal = "missed_reveal"
+	ReasonDissent      = "dissent"
+)
+
+// pickSeed derives an executor-pick seed from the block, the job and the round.
+func pickSeed(ctx sdk.Context, jobID uint64, attempt int) []byte {
+	h := sha256.New()
+	h.Write([]byte("stratus/compute/pick"))
+	h.Write(ctx.HeaderHash())
+	var buf [16]byte
+	binary.BigEndian.PutUint64(buf[:8], jobID)
+	binary.BigEndian.PutUint64(buf[8:], uint64(attempt))
+	h.Write(buf[:])
+	return h.Sum(nil)
+}
+
+func liveDeal(d storagetypes.Deal) bool {
+	return d.Status == storagetypes.DealStatus_DEAL_STATUS_ACTIVE
+}
+
+// SubmitJob checks the job, escrows executors × price, and assigns the
+// executors. Every check happens before any write; the message server's
+// error rolls back partial writes.
+func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types.MsgSubmitJobResponse, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := k.addressCodec.StringToBytes(msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	chunkSize, err := k.storage.ChunkSize(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case uint64(len(msg.Program)) > params.MaxInlineProgram:
+		return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "inline program of %d bytes, at most %d: store it as a deal",
+			len(msg.Program), params.MaxInlineProgram)
+	case uint32(len(msg.Inputs)) > params.MaxInputs:
+		return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "%d inputs, at most %d", len(msg.Inputs), params.MaxInputs)
+	case types.ArgsBytes(msg.Args, msg.Env) > params.MaxArgsBytes:
+		return nil, errorsmod.Wrapf(types.ErrInvalidArgs, "args and env of %d bytes, at most %d",
+			types.ArgsBytes(msg.Args, msg.Env), params.MaxArgsBytes)
+	case msg.Executors > params.MaxExecutors:
+		return nil, errorsmod.Wrapf(types.ErrInvalidExecutors, "%d executors, at most %d", msg.Executors, params.MaxExecutors)
+	case msg.Price.Denom != k.bondDenom:
+		return nil, errorsmod.Wrapf(types.ErrInvalidPrice, "price denom %q, want %q", msg.Price.Denom, k.bondDenom)
+	case msg.StoreOutput != nil && msg.StoreOutput.MaxPrice.Denom != k.bondDenom:
+		return nil, errorsmod.Wrapf(types.ErrInvalidStoreOutput, "max_price denom %q, want %q", msg.StoreOutput.MaxPrice.Denom, k.bondDenom)
+	}
+	if err := msg.Limits.Check(params.MaxLimits); err != nil {
+		return nil, err
+	}
+
+	// The program, inline or stored, and where it lives.
+	var prefer []sdk.AccAddress
+	addPrefer := func(dealID uint64) error {
+		holders, err := k.storage.DealHolders(ctx, dealID)
+		if err != nil {
+			return err
+		}
+		for _, h := range holders {
+			if len(prefer) < providertypes.MaxPreferred {
+				prefer = append(prefer, h)
+			}
+		}
+		return nil
+	}
+	var programRoot []byte
+	var programSize uint64
+	if len(msg.Program) > 0 {
+		root, err := merkle.Root(msg.Program, int(chunkSize))
+		if err != nil {
+			return nil, err
+		}
+		programRoot, programSize = root[:], uint64(len(msg.Program))
+	} else {
+		d, err := k.storage.GetDeal(ctx, msg.ProgramDealId)
+		if err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal: %v", err)
+		}
+		if !liveDeal(d) {
+			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d is %s, want ACTIVE", d.Id, d.Status)
+		}
+		if !bytes.Equal(d.Root, msg.ProgramRoot) {
+			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d stores root %X, not %X", d.Id, d.Root, msg.ProgramRoot)
+		}
+		programRoot, programSize = d.Root, d.Size_
+	}
+	inputs := make([]types.Input, 0, len(msg.Inputs))
+	for _, id := range msg.Inputs {
+		d, err := k.storage.GetDeal(ctx, id)
+		if err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input: %v", err)
+		}
+		if !liveDeal(d) {
+			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is %s, want ACTIVE", id, d.Status)
+		}
+		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
+		if err := addPrefer(id); err != nil {
+			return nil, err
+		}
+	}
+	if msg.ProgramDealId != 0 {
+		if err := addPrefer(msg.ProgramDealId); err != nil {
+			return nil, err
+		}
+	}
+
+	escrow := sdk.NewCoin(k.bondDenom, msg.Price.Amount.MulRaw(int64(msg.Executors)))
+	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
+	}
+	id, err := k.NextJobID.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	maxPrice := msg.Price.Amount
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: int(msg.Executors), Seed: pickSeed(sdkCtx, id, 0), ComputeSlots: 1,
+		MaxComputePrice: &maxPrice, Prefer: prefer,
+	})
+	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Executors)) {
+		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d executors with a free slot at price %s: %v", msg.Executors, msg.Price, err)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
+		return nil, errorsmod.Wrap(types.ErrInsufficientFunds, err.Error())
+	}
+
+	h := sdkCtx.BlockHeight()
+	job := types.Job{
+		Id: id, Owner: msg.Owner, ProgramRoot: programRoot, ProgramSize: programSize, ProgramDealId: msg.ProgramDealId,
+		Inputs: inputs, Args: msg.Args, Env: msg.Env, Limits: msg.Limits,
+		Requested: msg.Executors, Target: msg.Executors, Price: msg.Price, Escrow: escrow,
+		StoreOutput: msg.StoreOutput, Status: types.JobStatus_JOB_STATUS_COMMITTING,
+		Deadline: h + int64(params.CommitTimeout), SubmittedHeight: h, ChunkSize: chunkSize,
+	}
+	if len(msg.Program) > 0 {
+		if err := k.Programs.Set(ctx, id, msg.Program); err != nil {
+			return nil, err
+		}
+	}
+	if err := k.JobsByOwner.Set(ctx, collections.Join(sdk.AccAddress(owner), id)); err != nil {
+		return nil, err
+	}
+	if err := k.Deadlines.Set(ctx, collections.Join(job.Deadline, id)); err != nil {
+		return nil, err
+	}
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventJobSubmitted{
+		JobId: id, Owner: msg.Owner, ProgramRoot: programRoot, Executors: msg.Executors, Escrow: escrow,
+	}); err != nil {
+		return nil, err
+	}
+	executors := make([]string, len(picked))
+	for i, p := range picked {
+		if err := k.assignExecutor(ctx, &job, p, false); err != nil {
+			return nil, err
+		}
+		executors[i] = p.String()
+	}
+	if err := k.Jobs.Set(ctx, id, job); err != nil {
+		return nil, err
+	}
+	return &types.MsgSubmitJobResponse{JobId: id, Executors: executors, Escrow: escrow}, nil
+}
+
+// assignExecutor reserves a compute slot of provider and adds it to the job
+// as ASSIGNED; the caller saves the job and has set its deadline.
+func (k *Keeper) assignExecutor(ctx context.Context, job *types.Job, provider sdk.AccAddress, replacement bool) error {
+	p, err := k.providers.GetProvider(ctx, provider)
+	if err != nil {
+		return err
+	}
+	if err := k.providers.ReserveComputeSlots(ctx, provider, 1); err != nil {
+		return err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	job.Executors = append(job.Executors, types.Executor{
+		Provider: provider.String(), Status: types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED,
+		Price: p.ComputePrice, AssignedHeight: sdkCtx.BlockHeight(), Replacement: replacement,
+	})
+	if err := k.JobsByProvider.Set(ctx, collections.Join(provider, job.Id)); err != nil {
+		return err
+	}
+	if err := k.OpenByProvider.Set(ctx, collections.Join(provider, job.Id)); err != nil {
+		return err
+	}
+	return sdkCtx.EventManager().EmitTypedEvent(&types.EventExecutorAssigned{
+		JobId: job.Id, Provider: provider.String(), Deadline: job.Deadline, Replacement: replacement,
+	})
+}
+
+// addExecutors picks up to n more distinct executors for job (never one it
+// had before) and returns how many it found.
+func (k *Keeper) addExecutors(ctx context.Context, job *types.Job, n int) (int, error) {
+	exclude := make([]sdk.AccAddress, 0, len(job.Executors))
+	for _, e := range job.Executors {
+		addr, err := k.addressCodec.StringToBytes(e.Provider)
+		if err != nil {
+			return 0, err
+		}
+		exclude = append(exclude, addr)
+	}
+	maxPrice := job.Price.Amount
+	var prefer []sdk.AccAddress
+	for _, in := range job.Inputs {
+		holders, err := k.storage.DealHolders(ctx, in.DealId)
+		if err != nil {
+			return 0, err
+		}
+		prefer = append(prefer, holders...)
+	}
+	if len(prefer) > providertypes.MaxPreferred {
+		prefer = prefer[:providertypes.MaxPreferred]
+	}
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: n, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), job.Id, len(job.Executors)), ComputeSlots: 1,
+		MaxComputePrice: &maxPrice, Exclude: exclude, Prefer: prefer,
+	})
+	if err != nil && !errors.Is(err, providertypes.ErrNotEnoughProviders) {
+		return 0, err
+	}
+	for _, p := range picked {
+		if err := k.assignExecutor(ctx, job, p, true); err != nil {
+			return 0, err
+		}
+	}
+	return len(picked), nil
+}
+
+// openJobExecutor loads an open job and the index of provider's executor.
+func (k *Keeper) openJobExecutor(ctx context.Context, provider sdk.AccAddress, jobID uint64) (types.Job, int, error) {
+	job, err := k.GetJob(ctx, jobID)
+	if err != nil {
+		return job, -1, err
+	}
+	if !job.Open() {
+		return job, -1, errorsmod.Wrapf(types.ErrJobClosed, "job %d is %s", jobID, job.Status)
+	}
+	i := job.ExecutorIndex(provider.String())
+	if i < 0 {
+		return job, -1, errorsmod.Wrapf(types.ErrNotExecutor, "%s is not an executor of job %d", provider, jobID)
+	}
+	if sdk.UnwrapSDKContext(ctx).BlockHeight() > job.Deadline {
+		return job, -1, errorsmod.Wrapf(types.ErrDeadlinePassed, "job %d: deadline was %d", jobID, job.Deadline)
+	}
+	return job, i, nil
+}
+
+// CommitResult records provider's commitment. When every executor still
+// running has committed, the reveal phase opens at once.
+func (k *Keeper) CommitResult(ctx context.Context, provider sdk.AccAddress, jobID uint64, commitment []byte) error {
+	job, i, err := k.openJobExecutor(ctx, provider, jobID)
+	if err != nil {
+		return err
+	}
+	e := &job.Executors[i]
+	switch {
+	case job.Status != types.JobStatus_JOB_STATUS_COMMITTING:
+		return errorsmod.Wrapf(types.ErrWrongPhase, "job %d is %s", jobID, job.Status)
+	case e.Status == types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED || e.Status == types.ExecutorStatus_EXECUTOR_STATUS_REVEALED:
+		return errorsmod.Wrapf(types.ErrAlreadyCommitted, "job %d", jobID)
+	case e.Status != types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED:
+		return errorsmod.Wrapf(types.ErrNotExecutor, "%s is %s in job %d", provider, e.Status, jobID)
+	}
+	e.Status = types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED
+	e.Commitment = commitment
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventResultCommitted{JobId: jobID, Provider: e.Provider}); err != nil {
+		return err
+	}
+	if count(job, types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED) == 0 {
+		if err := k.enterReveal(ctx, &job); err != nil {
+			return err
+		}
+	}
+	return k.Jobs.Set(ctx, jobID, job)
+}
+
+// RevealResult opens provider's commitment. When every committed executor
+// has revealed, the job is finalized at the end of this block.
+func (k *Keeper) RevealResult(ctx context.Context, provider sdk.AccAddress, jobID uint64, result types.Result, salt []byte) error {
+	job, i, err := k.openJobExecutor(ctx, provider, jobID)
+	if err != nil {
+		return err
+	}
+	e := &job.Executors[i]
+	switch {
+	case job.Status != types.JobStatus_JOB_STATUS_REVEALING:
+		return errorsmod.Wrapf(types.ErrWrongPhase, "job %d is %s: reveals open once every executor committed or the commit deadline passed", jobID, job.Status)
+	case e.Status == types.ExecutorStatus_EXECUTOR_STATUS_REVEALED:
+		return errorsmod.Wrapf(types.ErrAlreadyRevealed, "job %d", jobID)
+	case e.Status != types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED:
+		return errorsmod.Wrapf(types.ErrNotExecutor, "%s is %s in job %d", provider, e.Status, jobID)
+	case !bytes.Equal(types.Commitment(provider, jobID, result, salt), e.Commitment):
+		return errorsmod.Wrapf(types.ErrCommitmentMismatch, "job %d", jobID)
+	case result.Size_ == 0:
+		return errorsmod.Wrap(types.ErrInvalidResult, "an output archive is never empty")
+	}
+	e.Status = types.ExecutorStatus_EXECUTOR_STATUS_REVEALED
+	r := result
+	e.Result = &r
+	if err := k.release(ctx, job.Id, e); err != nil {
+		return err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventResultRevealed{JobId: jobID, Provider: e.Provider, Result: r}); err != nil {
+		return err
+	}
+	if count(job, types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED) == 0 {
+		// Everyone answered: close the phase at the end of this block.
+		if err := k.setDeadline(ctx, &job, sdkCtx.BlockHeight()); err != nil {
+			return err
+		}
+	}
+	return k.Jobs.Set(ctx, jobID, job)
+}
+
+// CancelJob refunds a job nobody has committed to yet.
+func (k *Keeper) CancelJob(ctx context.Context, owner string, jobID uint64) (sdk.Coin, error) {
+	job, err := k.GetJob(ctx, jobID)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if job.Owner != owner {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotJobOwner, "job %d belongs to %s", jobID, job.Owner)
+	}
+	if !job.Open() {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrJobClosed, "job %d is %s", jobID, job.Status)
+	}
+	for _, e := range job.Executors {
+		if e.Status != types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED && e.Status != types.ExecutorStatus_EXECUTOR_STATUS_MISSED {
+			return sdk.Coin{}, errorsmod.Wrapf(types.ErrCannotCancel, "job %d: %s is %s", jobID, e.Provider, e.Status)
+		}
+	}
+	refund, err := k.close(ctx, &job, types.JobStatus_JOB_STATUS_CANCELLED, "cancelled by the owner")
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventJobCancelled{JobId: jobID, Refund: refund}); err != nil {
+		return sdk.Coin{}, err
+	}
+	return refund, k.Jobs.Set(ctx, jobID, job)
+}
+
+func count(job types.Job, s types.ExecutorStatus) int {
+	n := 0
+	for _, e := range job.Executors {
+		if e.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// setDeadline moves the job in the deadline index.
+func (k *Keeper) setDeadline(ctx context.Context, job *types.Job, h int64) error {
+	if err := k.Deadlines.Remove(ctx, collections.Join(job.Deadline, job.Id)); err != nil {
+		return err
+	}
+	job.Deadline = h
+	return k.Deadlines.Set(ctx, collections.Join(h, job.Id))
+}
+
+func (k *Keeper) enterReveal(ctx context.Context, job *types.Job) error {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	job.Status = types.JobStatus_JOB_STATUS_REVEALING
+	if err := k.setDeadline(ctx, job, sdkCtx.BlockHeight()+int64(params.RevealTimeout)); err != nil {
+		return err
+	}
+	return sdkCtx.EventManager().EmitTypedEvent(&types.EventRevealPhase{JobId: job.Id, Deadline: job.Deadline})
+}
+
+// release frees e's compute slot and takes the job off its open list; e
+// has run (revealed) or will not run (missed, cancelled).
+func (k *Keeper) release(ctx context.Context, jobID uint64, e *types.Executor) error {
+	addr, err := k.addressCodec.StringToBytes(e.Provider)
+	if err != nil {
+		return err
+	}
+	if err := k.providers.ReleaseComputeSlots(ctx, addr, 1); err != nil {
+		return err
+	}
+	return k.OpenByProvider.Remove(ctx, collections.Join(sdk.AccAddress(addr), jobID))
+}
+
+// fault slashes e and records why.
+func (k *Keeper) fault(ctx context.Context, jobID uint64, e *types.Executor, fraction math.LegacyDec, reason string) error {
+	addr, err := k.addressCodec.StringToBytes(e.Provider)
+	if err != nil {
+		return err
+	}
+	burned := math.ZeroInt()
+	if fraction.IsPositive() {
+		burned, err = k.providers.Slash(ctx, addr, fraction, "compute: "+reason)
+		if errors.Is(err, providertypes.ErrProviderNotFound) {
+			burned, err = math.ZeroInt(), nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventExecutorFaulted{
+		JobId: jobID, Provider: e.Provider, Reason: reason, Burned: burned,
+	})
+}
+
+// close ends an open job: every executor still holding a slot is released
+// without judgement, the rest of the escrow goes back to the owner, and the
+// job leaves the deadline index. The caller saves the job.
+func (k *Keeper) close(ctx context.Context, job *types.Job, status types.JobStatus, reason string) (sdk.Coin, error) {
+	for i := range job.Executors {
+		e := &job.Executors[i]
+		switch e.Status {
+		case types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED, types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED:
+			if err := k.release(ctx, job.Id, e); err != nil {
+				return sdk.Coin{}, err
+			}
+			e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
+		case types.ExecutorStatus_EXECUTOR_STATUS_REVEALED:
+			e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
+		}
+	}
+	refund := job.Escrow
+	if refund.IsPositive() {
+		owner, err := k.addressCodec.StringToBytes(job.Owner)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, owner, sdk.NewCoins(refund)); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	job.Escrow = sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	if err := k.Deadlines.Remove(ctx, collections.Join(job.Deadline, job.Id)); err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := k.Programs.Remove(ctx, job.Id); err != nil {
+		return sdk.Coin{}, err
+	}
+	job.Status = status
+	job.FinishedHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
+	if reason != "" {
+		job.Reason = reason
+	}
+	return refund, nil
+}
