@@ -17,7 +17,7 @@ ldflags := -X github.com/cosmos/cosmos-sdk/version.Name=stratus \
 	-X github.com/cosmos/cosmos-sdk/version.Commit=$(COMMIT)
 BUILD_FLAGS := -ldflags '$(ldflags)'
 
-.PHONY: all help build install test test-unit test-e2e test-race bench bench-client bench-storage lint vet fmt \
+.PHONY: all help build install examples test test-unit test-e2e test-race bench bench-client bench-storage bench-compute lint vet fmt \
 	proto-tools proto-gen proto-check proto-lint localnet localnet-stop localnet-reset demo clean
 
 all: build
@@ -29,6 +29,15 @@ build: ## build build/stratusd and build/stratus-provider
 	@mkdir -p $(BUILDDIR)
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratusd ./cmd/stratusd
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratus-provider ./cmd/stratus-provider
+
+EXAMPLES := wordcount sha256sum testprog
+
+examples: ## build the example compute programs into build/examples/*.wasm (wasip1)
+	@mkdir -p $(BUILDDIR)/examples
+	@for p in $(EXAMPLES); do \
+		echo "GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILDDIR)/examples/$$p.wasm ./examples/$$p"; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILDDIR)/examples/$$p.wasm ./examples/$$p || exit 1; \
+	done
 
 install: ## install stratusd and stratus-provider into GOBIN
 	$(GO) install $(BUILD_FLAGS) ./cmd/stratusd ./cmd/stratus-provider
@@ -50,6 +59,9 @@ bench-client: build ## client sealing (encrypt + hash) against sha256sum, 1 GiB
 
 bench-storage: build ## storage put/get of 1 GiB on a localnet against plain HTTP
 	./scripts/bench-storage.sh
+
+bench-compute: ## wordcount and sha256sum over 256 MiB: wasm in the executor against native
+	./scripts/bench-compute.sh
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -92,7 +92,7 @@ func (s *computeScenario) job(t *testing.T, id uint64) computetypes.Job {
 // result is a made-up output; different tags give different roots.
 func result(tag string) computetypes.Result {
 	root := sha256.Sum256([]byte(tag))
-	return computetypes.Result{OutputRoot: root[:], Size_: 4096, ExitCode: 0}
+	return computetypes.Result{OutputRoot: root[:], Size_: 4096, ExitCode: 0, Verdict: "ok"}
 }
 
 func salt(provider string) []byte {
@@ -342,7 +342,7 @@ func TestComputeScenarioStoreOutput(t *testing.T) {
 	archive := randomFile(t, 5000)
 	root, err := merkle.Root(archive, 1024)
 	require.NoError(t, err)
-	out := computetypes.Result{OutputRoot: root[:], Size_: uint64(len(archive))}
+	out := computetypes.Result{OutputRoot: root[:], Size_: uint64(len(archive)), Verdict: "ok"}
 	for _, e := range resp.Executors {
 		s.commitResult(t, e, resp.JobId, out)
 	}
@@ -516,6 +516,11 @@ func TestComputeBadInputsChangeNothing(t *testing.T) {
 		m := s.revealMsg(a, resp.JobId, out)
 		m.Salt = salt(b)
 		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrCommitmentMismatch)
+	})
+	t.Run("bad verdict", func(t *testing.T) {
+		m := s.revealMsg(a, resp.JobId, out)
+		m.Result.Verdict = "OK!"
+		s.rejectsCompute(t, s.acct(a), m, computetypes.ErrInvalidResult)
 	})
 	t.Run("short salt", func(t *testing.T) {
 		m := s.revealMsg(a, resp.JobId, out)

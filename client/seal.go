@@ -156,3 +156,36 @@ func VerifyFile(path string, root merkle.Hash, size uint64, chunkSize int) error
 	}
 	return v.Check()
 }
+
+// HashFile names a file that is stored as it is (unencrypted): it reads src
+// (the file at path) once for its Merkle root and size. The returned
+// Sealed points at path itself; do not Remove it.
+func HashFile(src io.Reader, path string, chunkSize int) (Sealed, error) {
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return Sealed{}, err
+	}
+	if _, err := io.Copy(b, src); err != nil {
+		return Sealed{}, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return Sealed{Path: path, Root: b.Root(), Size: b.Size()}, nil
+}
+
+// ageHeader starts every age file.
+const ageHeader = "age-encryption.org/v1\n"
+
+// IsSealed reports whether the file at path is age-encrypted (stored by
+// put without --public) rather than stored as it is.
+func IsSealed(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	buf := make([]byte, len(ageHeader))
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return string(buf[:n]) == ageHeader, nil
+}

@@ -161,6 +161,21 @@ tune_storage() {
   die "storage params were not applied (proof_window is '$window'): $(cat "$DIR/tune-storage.json")"
 }
 
+# tune_compute shortens the compute phases to the localnet's ~1 s blocks:
+# 30 blocks to run and commit, 15 to reveal, runs of at most 10 s.
+tune_compute() {
+  local params='{"max_inline_program":"262144","max_executors":5,"max_retries":3,"commit_timeout":"30","reveal_timeout":"15","max_inputs":16,"max_args_bytes":"16384","max_limits":{"memory_bytes":"1073741824","timeout_ms":"10000","max_output_bytes":"268435456"},"slash_missed":"1000000000000000","slash_dissent":"50000000000000000"}'
+  cli tx compute update-params --params "$params" --from admin -y -o json > "$DIR/tune-compute.json" 2>&1 \
+    || die "setting compute params: $(cat "$DIR/tune-compute.json")"
+  local timeout=""
+  for _ in $(seq 1 20); do
+    timeout=$(cli q compute params -o json 2>/dev/null | sed -n 's/.*"commit_timeout": *"\([0-9]*\)".*/\1/p')
+    [[ $timeout == 30 ]] && return 0
+    sleep 0.5
+  done
+  die "compute params were not applied (commit_timeout is '$timeout'): $(cat "$DIR/tune-compute.json")"
+}
+
 # start_providers initialises, registers (once) and starts the provider daemons.
 start_providers() {
   [[ $PROVIDERS -gt 0 ]] || return 0
@@ -224,6 +239,7 @@ start() {
   [[ -n $h && $h -ge 2 ]] || die "no blocks after 90 s; see $DIR/node0.log"
   if [[ ! -f $DIR/tuned ]]; then
     tune_storage
+    tune_compute
     touch "$DIR/tuned"
   fi
   start_providers

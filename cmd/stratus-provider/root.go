@@ -11,13 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	sdkmath "cosmossdk.io/math"
 
 	sdkclient "github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/tx"
@@ -29,6 +26,7 @@ import (
 	"github.com/stratusnet/stratus/client"
 	"github.com/stratusnet/stratus/provider/chain"
 	"github.com/stratusnet/stratus/provider/config"
+	"github.com/stratusnet/stratus/provider/executor"
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
@@ -188,7 +186,7 @@ func registerCmd() *cobra.Command {
 				return fmt.Errorf("--stake %q: %w", stakeS, err)
 			}
 			capS, _ := f.GetString("capacity")
-			capacity, err := parseBytes(capS)
+			capacity, err := client.ParseBytes(capS)
 			if err != nil {
 				return fmt.Errorf("--capacity: %w", err)
 			}
@@ -224,27 +222,6 @@ func registerCmd() *cobra.Command {
 	return cmd
 }
 
-func parseBytes(s string) (uint64, error) {
-	units := []struct {
-		suffix string
-		mult   uint64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			v, err := sdkmath.LegacyNewDecFromStr(strings.TrimSuffix(s, u.suffix))
-			if err != nil || v.IsNegative() {
-				return 0, fmt.Errorf("%q is not a size", s)
-			}
-			return v.MulInt64(int64(u.mult)).TruncateInt().Uint64(), nil
-		}
-	}
-	var n uint64
-	if _, err := fmt.Sscan(s, &n); err != nil {
-		return 0, fmt.Errorf("%q is not a size (e.g. 500GiB)", s)
-	}
-	return n, nil
-}
-
 func newLogger(c config.Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Log.Level))
@@ -267,6 +244,13 @@ func (c chainDeals) DealInfo(ctx context.Context, id uint64) (server.DealInfo, e
 	}
 	return server.DealInfo{ID: s.ID, Root: s.Root, Size: s.Size, ChunkSize: s.ChunkSize, Assigned: s.Assigned}, nil
 }
+
+// testFaultEnv names the test-only fault injection setting (see chain.Fault).
+const testFaultEnv = "STRATUS_PROVIDER_TEST_FAULT"
+
+// defaultChunkSize is the storage chunk size output archives are hashed with
+// (the chain's default; jobs record the one they use).
+const defaultChunkSize = 1024
 
 func startCmd() *cobra.Command {
 	return &cobra.Command{
@@ -298,10 +282,33 @@ func startCmd() *cobra.Command {
 			follower := chain.NewFollower(node, st, sender, fetch, me, chain.Config{
 				Poll: c.PollInterval(), ClaimEvery: c.Loop.ClaimEvery, MaxFetches: c.Loop.MaxFetches,
 			}, log, m)
-			srv := server.New(st, chainDeals{node}, server.Options{
+			opts := server.Options{
 				Provider: me, Moniker: c.Moniker, Version: version(), Logger: log, Metrics: m,
 				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,
-			})
+			}
+			if c.Executor.Enabled {
+				fault, err := chain.ParseFault(os.Getenv(testFaultEnv))
+				if err != nil {
+					return fmt.Errorf("%s: %w", testFaultEnv, err)
+				}
+				if fault != chain.FaultNone {
+					log.Warn("TEST FAULT INJECTION IS ON: this provider will misbehave and be slashed", "fault", fault)
+				}
+				exec, err := executor.New(executor.Options{CacheDir: c.WasmCacheDir(h), ChunkSize: defaultChunkSize})
+				if err != nil {
+					return fmt.Errorf("starting the executor: %w", err)
+				}
+				defer exec.Close(context.Background())
+				jobs, err := chain.NewJobs(node, st, sender, fetch, exec, me, chain.JobsConfig{
+					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, Fault: fault,
+				}, log, follower.Wake)
+				if err != nil {
+					return fmt.Errorf("opening the jobs directory: %w", err)
+				}
+				follower.SetJobs(jobs)
+				opts.JobOutput = jobs.OutputPath
+			}
+			srv := server.New(st, chainDeals{node}, opts)
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -47,6 +47,7 @@ type Follower struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	jobs    *Jobs
 
 	wake chan struct{}
 
@@ -72,6 +73,9 @@ func NewFollower(node *Node, st *store.Store, sender Sender, fetch FetchFunc, me
 		proven: map[uint64]map[uint64]bool{},
 	}
 }
+
+// SetJobs makes the follower also run the provider's compute jobs.
+func (f *Follower) SetJobs(j *Jobs) { f.jobs = j }
 
 // Wake makes the follower act now (an upload just finished).
 func (f *Follower) Wake() {
@@ -141,6 +145,11 @@ func (f *Follower) Step(ctx context.Context, h int64) error {
 		f.replicate(ctx, r)
 	}
 	f.collectGarbage(ctx, mine)
+	if f.jobs != nil {
+		if err := f.jobs.Step(ctx, h); err != nil {
+			f.log.Warn("acting on jobs", "err", err)
+		}
+	}
 	if f.cfg.ClaimEvery > 0 && h-f.lastClaim >= f.cfg.ClaimEvery {
 		f.claim(ctx, replicas, h)
 	}

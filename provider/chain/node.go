@@ -17,6 +17,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/stratusnet/stratus/merkle"
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
@@ -30,6 +31,7 @@ type Node struct {
 	me        string
 	storage   storagetypes.QueryClient
 	providers providertypes.QueryClient
+	compute   computetypes.QueryClient
 
 	mu        sync.Mutex
 	endpoints map[string]string
@@ -41,6 +43,7 @@ func NewNode(clientCtx sdkclient.Context, me string) *Node {
 		clientCtx: clientCtx, me: me,
 		storage:   storagetypes.NewQueryClient(clientCtx),
 		providers: providertypes.NewQueryClient(clientCtx),
+		compute:   computetypes.NewQueryClient(clientCtx),
 		endpoints: map[string]string{},
 	}
 }
@@ -151,4 +154,41 @@ func (n *Node) Endpoint(ctx context.Context, addr string) (string, error) {
 	n.endpoints[addr] = p.Endpoint
 	n.mu.Unlock()
 	return p.Endpoint, nil
+}
+
+// MyOpenJobs lists the jobs in which this provider still has to commit or reveal.
+func (n *Node) MyOpenJobs(ctx context.Context) ([]computetypes.Job, error) {
+	var out []computetypes.Job
+	var key []byte
+	for {
+		res, err := n.compute.JobsByProvider(ctx, &computetypes.QueryJobsByProviderRequest{
+			Provider: n.me, OpenOnly: true, Pagination: &query.PageRequest{Key: key, Limit: 200},
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Jobs...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}
+
+// Job returns a job.
+func (n *Node) Job(ctx context.Context, id uint64) (computetypes.Job, error) {
+	res, err := n.compute.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
+	if err != nil {
+		return computetypes.Job{}, err
+	}
+	return res.Job, nil
+}
+
+// Program returns an open job's inline program.
+func (n *Node) Program(ctx context.Context, id uint64) ([]byte, error) {
+	res, err := n.compute.Program(ctx, &computetypes.QueryProgramRequest{JobId: id})
+	if err != nil {
+		return nil, err
+	}
+	return res.Wasm, nil
 }

@@ -49,6 +49,13 @@ type Config struct {
 		MaxFetches int    `toml:"max-fetches"`
 	} `toml:"loop"`
 
+	Executor struct {
+		Enabled       bool   `toml:"enabled"`
+		Dir           string `toml:"dir"`
+		CacheDir      string `toml:"cache-dir"`
+		MaxConcurrent int    `toml:"max-concurrent"`
+	} `toml:"executor"`
+
 	Log struct {
 		Level  string `toml:"level"`
 		Format string `toml:"format"`
@@ -73,6 +80,10 @@ func Default(home string) Config {
 	c.Loop.Poll = "500ms"
 	c.Loop.ClaimEvery = 100
 	c.Loop.MaxFetches = 4
+	c.Executor.Enabled = true
+	c.Executor.Dir = "jobs"
+	c.Executor.CacheDir = "wasm-cache"
+	c.Executor.MaxConcurrent = 2
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	return c
@@ -116,6 +127,9 @@ func (c Config) Validate() error {
 	if c.Loop.MaxFetches < 1 {
 		errs = append(errs, "loop.max-fetches must be at least 1")
 	}
+	if c.Executor.Enabled && (c.Executor.Dir == "" || c.Executor.MaxConcurrent < 1) {
+		errs = append(errs, "executor: dir must be set and max-concurrent at least 1")
+	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -144,6 +158,24 @@ func (c Config) StoreDir(home string) string {
 		return c.Store.Dir
 	}
 	return filepath.Join(home, c.Store.Dir)
+}
+
+// JobsDir resolves Executor.Dir against home.
+func (c Config) JobsDir(home string) string { return resolve(home, c.Executor.Dir) }
+
+// WasmCacheDir resolves Executor.CacheDir against home ("" keeps no compiled code on disk).
+func (c Config) WasmCacheDir(home string) string {
+	if c.Executor.CacheDir == "" {
+		return ""
+	}
+	return resolve(home, c.Executor.CacheDir)
+}
+
+func resolve(home, dir string) string {
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join(home, dir)
 }
 
 // Load reads and validates home's config file.
@@ -204,6 +236,17 @@ poll = {{ printf "%q" .Loop.Poll }}
 claim-every = {{ .Loop.ClaimEvery }}
 # Concurrent downloads from other providers for replication and repair.
 max-fetches = {{ .Loop.MaxFetches }}
+
+[executor]
+# Run the compute jobs the chain assigns to this provider (WebAssembly,
+# sandboxed: no network, read-only inputs, fixed clock and seed, limits from the job).
+enabled = {{ .Executor.Enabled }}
+# Job results, output archives and verified copies of inputs (relative to home unless absolute).
+dir = {{ printf "%q" .Executor.Dir }}
+# Compiled programs, kept across restarts ("" keeps them in memory only).
+cache-dir = {{ printf "%q" .Executor.CacheDir }}
+# Jobs run at once; register at most this many compute slots.
+max-concurrent = {{ .Executor.MaxConcurrent }}
 
 [log]
 # debug, info, warn or error.

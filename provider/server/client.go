@@ -237,3 +237,26 @@ func parseHash(s string) (merkle.Hash, error) {
 	}
 	return merkle.HashFromBytes(b)
 }
+
+// JobOutput writes the output archive of job id to w. The caller verifies
+// it against the job's agreed output root before trusting it.
+func (c *Client) JobOutput(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
+	u := strings.TrimRight(baseURL, "/") + "/v1/jobs/" + strconv.FormatUint(id, 10) + "/output"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return fmt.Errorf("server: downloading job %d's output: %w", id, err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return fmt.Errorf("%w: job %d: %d of %d bytes", ErrShortResponse, id, n, resp.ContentLength)
+	}
+	return nil
+}

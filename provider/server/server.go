@@ -67,6 +67,9 @@ type Options struct {
 	OnStored func(id uint64)
 	// MaxConcurrentUploads bounds uploads in progress; more get 503.
 	MaxConcurrentUploads int
+	// JobOutput gives the path of a compute job's output archive this
+	// provider produced (nil: no /v1/jobs routes).
+	JobOutput func(id uint64) (path string, ok bool)
 }
 
 // Server serves one provider's store over HTTP.
@@ -110,6 +113,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /v1/deals/{id}", s.handleUpload)
 	mux.HandleFunc("GET /v1/deals/{id}", s.handleDownload)
 	mux.HandleFunc("GET /v1/deals/{id}/proof", s.handleProof)
+	if s.opts.JobOutput != nil {
+		mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleJobOutput)
+	}
 	if s.opts.Metrics != nil {
 		mux.HandleFunc("GET /metrics", s.handleMetrics)
 	}
@@ -119,6 +125,8 @@ func (s *Server) Handler() http.Handler {
 // Error codes of the API's error responses.
 const (
 	CodeBadDealID        = "bad_deal_id"
+	CodeBadJobID         = "bad_job_id"
+	CodeNoJobOutput      = "no_job_output"
 	CodeUnknownDeal      = "unknown_deal"
 	CodeNotAssigned      = "not_assigned"
 	CodeNotStored        = "not_stored"

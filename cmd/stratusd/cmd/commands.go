@@ -65,6 +65,7 @@ func initRootCmd(rootCmd *cobra.Command, a *app.App) {
 		txCommand(),
 		keys.Commands(),
 		storageCmd(),
+		computeCmd(),
 	)
 }
 

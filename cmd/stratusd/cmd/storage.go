@@ -68,14 +68,15 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 				return fmt.Errorf("--max-price %q: %w", priceS, err)
 			}
 			timeout, _ := f.GetDuration("wait-timeout")
-			// Simulate for gas unless --gas gives a number; 1.5 headroom unless --gas-adjustment says otherwise.
-			if g, _ := f.GetString(flags.FlagGas); !f.Changed(flags.FlagGas) || g == flags.GasFlagAuto {
-				txf = txf.WithSimulateAndExecute(true)
+			public, _ := f.GetBool("public")
+			id, err := put(cmd, cctx, simulatedGas(cmd, txf), args[0], putOptions{
+				replicas: replicas, duration: duration, maxPrice: maxPrice, timeout: timeout, public: public,
+			})
+			if err != nil {
+				return err
 			}
-			if !f.Changed(flags.FlagGasAdjustment) {
-				txf = txf.WithGasAdjustment(1.5)
-			}
-			return put(cmd, cctx, txf, args[0], replicas, duration, maxPrice, timeout)
+			cmd.Println(id)
+			return nil
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
@@ -83,75 +84,110 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 	cmd.Flags().Uint64("duration", 100_000, "blocks to keep the file")
 	cmd.Flags().String("max-price", "1000"+app.BondDenom, "most you pay per replica per GiB per block")
 	cmd.Flags().Duration("wait-timeout", 5*time.Minute, "how long to wait for every replica to commit")
+	cmd.Flags().Bool("public", false, "store the file as it is, unencrypted: anyone can read it (compute jobs read inputs as stored)")
 	return cmd
 }
 
-func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string, replicas uint32, duration uint64, maxPrice sdk.DecCoin, timeout time.Duration) error {
+// simulatedGas makes txf simulate for gas unless --gas gives a number, with
+// 1.5 headroom unless --gas-adjustment says otherwise.
+func simulatedGas(cmd *cobra.Command, txf tx.Factory) tx.Factory {
+	f := cmd.Flags()
+	if g, _ := f.GetString(flags.FlagGas); !f.Changed(flags.FlagGas) || g == flags.GasFlagAuto {
+		txf = txf.WithSimulateAndExecute(true)
+	}
+	if !f.Changed(flags.FlagGasAdjustment) {
+		txf = txf.WithGasAdjustment(1.5)
+	}
+	return txf
+}
+
+type putOptions struct {
+	replicas uint32
+	duration uint64
+	maxPrice sdk.DecCoin
+	timeout  time.Duration
+	// public stores the bytes as they are, unencrypted.
+	public bool
+}
+
+// put stores the file at path as a deal and waits until every replica is
+// committed; it returns the deal id.
+func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string, o putOptions) (uint64, error) {
 	ctx := cmd.Context()
 	out := newProgress(cmd.ErrOrStderr())
 	in, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer in.Close()
 	st, err := in.Stat()
 	if err != nil {
-		return err
-	}
-
-	id, created, err := client.LoadOrCreateIdentity(cctx.HomeDir)
-	if err != nil {
-		return err
-	}
-	if created {
-		out.Linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(cctx.HomeDir, client.KeyFile))
+		return 0, err
 	}
 	params, err := storagetypes.NewQueryClient(cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
 	if err != nil {
-		return fmt.Errorf("reading storage params: %w", err)
+		return 0, fmt.Errorf("reading storage params: %w", err)
 	}
-	out.Linef("encrypting and hashing %s (%s)", path, humanBytes(uint64(st.Size())))
-	sealed, err := client.Seal(out.Reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), int(params.Params.ChunkSize), "")
-	if err != nil {
-		return err
+	var sealed client.Sealed
+	if o.public {
+		out.Linef("hashing %s (%s); it is stored unencrypted", path, humanBytes(uint64(st.Size())))
+		if sealed, err = client.HashFile(out.Reader(in, uint64(st.Size()), "hash"), path, int(params.Params.ChunkSize)); err != nil {
+			return 0, err
+		}
+	} else {
+		id, created, err := client.LoadOrCreateIdentity(cctx.HomeDir)
+		if err != nil {
+			return 0, err
+		}
+		if created {
+			out.Linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(cctx.HomeDir, client.KeyFile))
+		}
+		out.Linef("encrypting and hashing %s (%s)", path, humanBytes(uint64(st.Size())))
+		sealed, err = client.Seal(out.Reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), int(params.Params.ChunkSize), "")
+		if err != nil {
+			return 0, err
+		}
+		defer sealed.Remove()
 	}
-	defer sealed.Remove()
+	if sealed.Size == 0 {
+		return 0, errors.New("the file is empty: there is nothing to store")
+	}
 
 	res, err := client.NewTxSender(cctx, txf).Send(ctx, &storagetypes.MsgCreateDeal{
 		Owner: cctx.FromAddress.String(), Root: sealed.Root[:], Size_: sealed.Size,
-		Replicas: replicas, DurationBlocks: duration, MaxPrice: maxPrice,
+		Replicas: o.replicas, DurationBlocks: o.duration, MaxPrice: o.maxPrice,
 	})
 	if err != nil {
-		return fmt.Errorf("creating the deal: %w", err)
+		return 0, fmt.Errorf("creating the deal: %w", err)
 	}
 	var deal storagetypes.MsgCreateDealResponse
 	if err := decodeMsgResponse(cctx, res, &deal); err != nil {
-		return err
+		return 0, err
 	}
 	out.Linef("deal %d created: escrow %s, providers %s", deal.DealId, deal.Escrow, strings.Join(deal.Providers, ", "))
 
 	endpoint, err := providerEndpoint(ctx, cctx, deal.Providers[0])
 	if err != nil {
-		return err
+		return 0, err
 	}
 	f, err := os.Open(sealed.Path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	if err := server.NewClient(nil).Upload(ctx, endpoint, deal.DealId, out.Reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
-		return fmt.Errorf("uploading to %s (%s): %w", deal.Providers[0], endpoint, err)
+		return 0, fmt.Errorf("uploading to %s (%s): %w", deal.Providers[0], endpoint, err)
 	}
 	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), endpoint)
 	uploaded := map[string]bool{deal.Providers[0]: true}
 
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(o.timeout)
 	q := storagetypes.NewQueryClient(cctx)
 	last := -1
 	for {
 		d, err := q.Deal(ctx, &storagetypes.QueryDealRequest{DealId: deal.DealId})
 		if err != nil {
-			return err
+			return 0, err
 		}
 		committed := 0
 		for _, r := range d.Replicas {
@@ -176,10 +212,10 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 				}
 				ep, err := providerEndpoint(ctx, cctx, r.Provider)
 				if err != nil {
-					return err
+					return 0, err
 				}
 				if _, err := f.Seek(0, io.SeekStart); err != nil {
-					return err
+					return 0, err
 				}
 				if err := server.NewClient(nil).Upload(ctx, ep, deal.DealId, f, sealed.Size); err != nil {
 					out.Linef("re-upload to %s failed: %v; will retry", ep, err)
@@ -190,17 +226,16 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
-				deal.DealId, committed, d.Deal.Replicas, timeout, deal.DealId)
+			return 0, fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
+				deal.DealId, committed, d.Deal.Replicas, o.timeout, deal.DealId)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
-	cmd.Println(deal.DealId)
-	return nil
+	return deal.DealId, nil
 }
 
 func decodeMsgResponse(cctx sdkclient.Context, res *sdk.TxResponse, into interface{ Unmarshal([]byte) error }) error {
@@ -261,10 +296,6 @@ output name only ever appears once the whole file is verified and decrypted.`,
 func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) error {
 	ctx := cmd.Context()
 	out := newProgress(cmd.ErrOrStderr())
-	key, err := client.LoadIdentity(cctx.HomeDir)
-	if err != nil {
-		return err
-	}
 	d, err := storagetypes.NewQueryClient(cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
 	if err != nil {
 		return err
@@ -304,6 +335,22 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 			out.Linef("provider %s sent data that does not verify: %v; trying the next", endpoint, err)
 			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
 			continue
+		}
+		sealed, err := client.IsSealed(tmpPath)
+		if err != nil {
+			return err
+		}
+		if !sealed {
+			// Stored with --public: the verified bytes are the file.
+			if err := os.Rename(tmpPath, outPath); err != nil {
+				return err
+			}
+			out.Linef("verified against the deal's root into %s (stored unencrypted)", outPath)
+			return nil
+		}
+		key, err := client.LoadIdentity(cctx.HomeDir)
+		if err != nil {
+			return err
 		}
 		if err := client.Unseal(tmpPath, outPath, key); err != nil {
 			return err

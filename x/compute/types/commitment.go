@@ -20,13 +20,15 @@ func Commitment(provider []byte, jobID uint64, r Result, salt []byte) []byte {
 	binary.BigEndian.PutUint64(buf[8:16], r.Size_)
 	binary.BigEndian.PutUint32(buf[16:20], r.ExitCode)
 	h.Write(buf[8:20])
+	h.Write([]byte{byte(len(r.Verdict))})
+	h.Write([]byte(r.Verdict))
 	h.Write(salt)
 	return h.Sum(nil)
 }
 
 // Equal reports whether two results name the same output.
 func (r Result) Equal(o Result) bool {
-	return bytes.Equal(r.OutputRoot, o.OutputRoot) && r.Size_ == o.Size_ && r.ExitCode == o.ExitCode
+	return bytes.Equal(r.OutputRoot, o.OutputRoot) && r.Size_ == o.Size_ && r.ExitCode == o.ExitCode && r.Verdict == o.Verdict
 }
 
 // Key is a comparable form of the result, for tallies.
@@ -34,7 +36,7 @@ func (r Result) Key() string {
 	var buf [12]byte
 	binary.BigEndian.PutUint64(buf[:8], r.Size_)
 	binary.BigEndian.PutUint32(buf[8:], r.ExitCode)
-	return string(r.OutputRoot) + string(buf[:])
+	return string(r.OutputRoot) + string(buf[:]) + r.Verdict
 }
 
 // Open reports whether the job still takes commits or reveals.

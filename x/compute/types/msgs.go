@@ -129,6 +129,9 @@ func (m *MsgRevealResult) ValidateBasic() error {
 	if len(m.Result.OutputRoot) != merkle.HashSize {
 		return errorsmod.Wrapf(ErrInvalidResult, "output_root is %d bytes, want %d", len(m.Result.OutputRoot), merkle.HashSize)
 	}
+	if err := ValidateVerdict(m.Result.Verdict); err != nil {
+		return err
+	}
 	if len(m.Salt) < MinSalt || len(m.Salt) > MaxSalt {
 		return errorsmod.Wrapf(ErrInvalidResult, "salt is %d bytes, want %d to %d", len(m.Salt), MinSalt, MaxSalt)
 	}
@@ -146,4 +149,20 @@ func (m *MsgUpdateParams) ValidateBasic() error {
 		return err
 	}
 	return m.Params.Validate()
+}
+
+// MaxVerdict bounds a result's verdict.
+const MaxVerdict = 32
+
+// ValidateVerdict accepts a short lower-case word (letters and underscores).
+func ValidateVerdict(v string) error {
+	if v == "" || len(v) > MaxVerdict {
+		return errorsmod.Wrapf(ErrInvalidResult, "verdict %q: want 1 to %d characters", v, MaxVerdict)
+	}
+	for _, c := range v {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return errorsmod.Wrapf(ErrInvalidResult, "verdict %q: only a-z and _", v)
+		}
+	}
+	return nil
 }

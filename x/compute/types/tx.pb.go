@@ -225,8 +225,9 @@ func (m *MsgSubmitJobResponse) GetEscrow() types.Coin {
 type MsgCommitResult struct {
 	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
 	JobId    uint64 `protobuf:"varint,2,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	// commitment is sha256(provider address bytes ‖ job_id (8 bytes BE) ‖ output_root ‖
-	// size (8 bytes BE) ‖ exit_code (4 bytes BE) ‖ salt).
+	// commitment is sha256("stratus/compute/commit/v1" ‖ provider address bytes ‖
+	// job_id (8 bytes BE) ‖ output_root ‖ size (8 bytes BE) ‖ exit_code (4 bytes BE) ‖
+	// len(verdict) (1 byte) ‖ verdict ‖ salt).
 	Commitment []byte `protobuf:"bytes,3,opt,name=commitment,proto3" json:"commitment,omitempty"`
 }
 

@@ -36,7 +36,7 @@ func TestParamsValidate(t *testing.T) {
 
 // The commitment binds every field, the provider, the job and the salt.
 func TestCommitmentBindsEverything(t *testing.T) {
-	r := types.Result{OutputRoot: bytes.Repeat([]byte{1}, 32), Size_: 10, ExitCode: 0}
+	r := types.Result{OutputRoot: bytes.Repeat([]byte{1}, 32), Size_: 10, ExitCode: 0, Verdict: "ok"}
 	salt := bytes.Repeat([]byte{9}, 16)
 	base := types.Commitment([]byte("provider"), 1, r, salt)
 	require.Len(t, base, types.CommitmentSize)
@@ -48,6 +48,7 @@ func TestCommitmentBindsEverything(t *testing.T) {
 		types.Commitment([]byte("provider"), 1, types.Result{OutputRoot: r.OutputRoot, Size_: 10, ExitCode: 1}, salt),
 		types.Commitment([]byte("provider"), 1, types.Result{OutputRoot: bytes.Repeat([]byte{2}, 32), Size_: 10}, salt),
 		types.Commitment([]byte("provider"), 1, r, bytes.Repeat([]byte{8}, 16)),
+		types.Commitment([]byte("provider"), 1, types.Result{OutputRoot: r.OutputRoot, Size_: 10, Verdict: "timeout"}, salt),
 	}
 	for i, v := range variants {
 		require.NotEqual(t, base, v, "variant %d", i)
@@ -67,18 +68,20 @@ func TestMsgSubmitJobValidateBasic(t *testing.T) {
 		edit func(m *types.MsgSubmitJob)
 		want error
 	}{
-		"bad owner":            {func(m *types.MsgSubmitJob) { m.Owner = "x" }, nil},
-		"no program":           {func(m *types.MsgSubmitJob) { m.Program = nil }, types.ErrInvalidProgram},
-		"short program root":   {func(m *types.MsgSubmitJob) { m.Program, m.ProgramDealId, m.ProgramRoot = nil, 3, []byte{1} }, types.ErrInvalidProgram},
-		"input zero":           {func(m *types.MsgSubmitJob) { m.Inputs = []uint64{0} }, types.ErrInvalidInputs},
-		"input twice":          {func(m *types.MsgSubmitJob) { m.Inputs = []uint64{4, 4} }, types.ErrInvalidInputs},
-		"env without =":        {func(m *types.MsgSubmitJob) { m.Env = []string{"A"} }, types.ErrInvalidArgs},
-		"env empty key":        {func(m *types.MsgSubmitJob) { m.Env = []string{"=b"} }, types.ErrInvalidArgs},
-		"NUL in arg":           {func(m *types.MsgSubmitJob) { m.Args = []string{"a\x00b"} }, types.ErrInvalidArgs},
-		"no executors":         {func(m *types.MsgSubmitJob) { m.Executors = 0 }, types.ErrInvalidExecutors},
-		"nil price":            {func(m *types.MsgSubmitJob) { m.Price = sdk.Coin{Denom: "ustrat"} }, types.ErrInvalidPrice},
-		"zero memory":          {func(m *types.MsgSubmitJob) { m.Limits.MemoryBytes = 0 }, types.ErrInvalidLimits},
-		"store_output no time": {func(m *types.MsgSubmitJob) { m.StoreOutput = &types.StoreOutput{Replicas: 1, MaxPrice: sdk.NewInt64DecCoin("ustrat", 1)} }, types.ErrInvalidStoreOutput},
+		"bad owner":          {func(m *types.MsgSubmitJob) { m.Owner = "x" }, nil},
+		"no program":         {func(m *types.MsgSubmitJob) { m.Program = nil }, types.ErrInvalidProgram},
+		"short program root": {func(m *types.MsgSubmitJob) { m.Program, m.ProgramDealId, m.ProgramRoot = nil, 3, []byte{1} }, types.ErrInvalidProgram},
+		"input zero":         {func(m *types.MsgSubmitJob) { m.Inputs = []uint64{0} }, types.ErrInvalidInputs},
+		"input twice":        {func(m *types.MsgSubmitJob) { m.Inputs = []uint64{4, 4} }, types.ErrInvalidInputs},
+		"env without =":      {func(m *types.MsgSubmitJob) { m.Env = []string{"A"} }, types.ErrInvalidArgs},
+		"env empty key":      {func(m *types.MsgSubmitJob) { m.Env = []string{"=b"} }, types.ErrInvalidArgs},
+		"NUL in arg":         {func(m *types.MsgSubmitJob) { m.Args = []string{"a\x00b"} }, types.ErrInvalidArgs},
+		"no executors":       {func(m *types.MsgSubmitJob) { m.Executors = 0 }, types.ErrInvalidExecutors},
+		"nil price":          {func(m *types.MsgSubmitJob) { m.Price = sdk.Coin{Denom: "ustrat"} }, types.ErrInvalidPrice},
+		"zero memory":        {func(m *types.MsgSubmitJob) { m.Limits.MemoryBytes = 0 }, types.ErrInvalidLimits},
+		"store_output no time": {func(m *types.MsgSubmitJob) {
+			m.StoreOutput = &types.StoreOutput{Replicas: 1, MaxPrice: sdk.NewInt64DecCoin("ustrat", 1)}
+		}, types.ErrInvalidStoreOutput},
 		"store_output no price": {func(m *types.MsgSubmitJob) {
 			m.StoreOutput = &types.StoreOutput{Replicas: 1, DurationBlocks: 5}
 		}, types.ErrInvalidStoreOutput},
@@ -95,8 +98,13 @@ func TestMsgSubmitJobValidateBasic(t *testing.T) {
 
 func TestRevealValidateBasic(t *testing.T) {
 	m := &types.MsgRevealResult{Provider: addr, JobId: 1,
-		Result: types.Result{OutputRoot: make([]byte, 32), Size_: 1}, Salt: make([]byte, 16)}
+		Result: types.Result{OutputRoot: make([]byte, 32), Size_: 1, Verdict: "memory_limit"}, Salt: make([]byte, 16)}
 	require.NoError(t, m.ValidateBasic())
+	for _, v := range []string{"", "OK", "a b", string(make([]byte, 33))} {
+		m.Result.Verdict = v
+		require.ErrorIs(t, m.ValidateBasic(), types.ErrInvalidResult, v)
+	}
+	m.Result.Verdict = "ok"
 	m.Salt = make([]byte, 65)
 	require.ErrorIs(t, m.ValidateBasic(), types.ErrInvalidResult)
 	m.Salt, m.Result.OutputRoot = make([]byte, 16), make([]byte, 31)

@@ -1,0 +1,537 @@
+package chain
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/executor"
+	"github.com/stratusnet/stratus/provider/store"
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+// Fault is a deliberate misbehaviour for tests of the chain's judgement.
+// It is set only through the STRATUS_PROVIDER_TEST_FAULT environment
+// variable and must never be used in production.
+type Fault string
+
+// Faults the job runner can inject.
+const (
+	FaultNone Fault = ""
+	// FaultWrongResult commits to and reveals a result with a corrupted root.
+	FaultWrongResult Fault = "wrong-result"
+	// FaultIgnoreJobs never runs, commits or reveals anything.
+	FaultIgnoreJobs Fault = "ignore-jobs"
+)
+
+// ParseFault checks a fault name.
+func ParseFault(s string) (Fault, error) {
+	switch f := Fault(s); f {
+	case FaultNone, FaultWrongResult, FaultIgnoreJobs:
+		return f, nil
+	}
+	return FaultNone, fmt.Errorf("unknown test fault %q (want %q or %q)", s, FaultWrongResult, FaultIgnoreJobs)
+}
+
+// JobsConfig tunes the job runner.
+type JobsConfig struct {
+	// Dir keeps each job's result record and output archive, and verified
+	// copies of inputs this provider does not store itself.
+	Dir string
+	// MaxConcurrent bounds jobs running at once.
+	MaxConcurrent int
+	Fault         Fault
+}
+
+// Jobs runs the compute jobs assigned to this provider: it fetches and
+// verifies the program and inputs, runs the program in the executor,
+// commits to the output, reveals it, and keeps the output archive to serve
+// (and to store as a deal when the job asks for it).
+type Jobs struct {
+	node   *Node
+	store  *store.Store
+	sender Sender
+	fetch  FetchFunc
+	exec   *executor.Executor
+	me     string
+	meAddr sdk.AccAddress
+	cfg    JobsConfig
+	log    *slog.Logger
+	wake   func()
+
+	mu      sync.Mutex
+	running map[uint64]bool
+	sent    map[string]int64 // "commit/<id>" or "reveal/<id>" -> height sent
+	pending map[uint64]bool  // revealed jobs whose end we still wait for
+}
+
+// record is what the runner keeps about one job's run, in <dir>/<id>/result.json.
+type record struct {
+	JobID    uint64 `json:"job_id"`
+	Root     string `json:"output_root"`
+	Size     uint64 `json:"size"`
+	ExitCode uint32 `json:"exit_code"`
+	Verdict  string `json:"verdict"`
+	Salt     string `json:"salt"`
+	Revealed bool   `json:"revealed"`
+	Done     bool   `json:"done"`
+}
+
+func (r record) result() (computetypes.Result, []byte, error) {
+	root, err := hex.DecodeString(r.Root)
+	if err != nil {
+		return computetypes.Result{}, nil, err
+	}
+	salt, err := hex.DecodeString(r.Salt)
+	if err != nil {
+		return computetypes.Result{}, nil, err
+	}
+	return computetypes.Result{OutputRoot: root, Size_: r.Size, ExitCode: r.ExitCode, Verdict: r.Verdict}, salt, nil
+}
+
+// NewJobs creates the runner; wake is called when a run finishes.
+func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec *executor.Executor, me string,
+	cfg JobsConfig, log *slog.Logger, wake func(),
+) (*Jobs, error) {
+	addr, err := sdk.AccAddressFromBech32(me)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 1
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "inputs"), 0o755); err != nil {
+		return nil, err
+	}
+	j := &Jobs{
+		node: node, store: st, sender: sender, fetch: fetch, exec: exec, me: me, meAddr: addr, cfg: cfg, log: log, wake: wake,
+		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{},
+	}
+	// Resume: jobs revealed before a restart still wait for their end.
+	entries, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		id, err := strconv.ParseUint(e.Name(), 10, 64)
+		if err != nil {
+			continue
+		}
+		if rec, ok := j.load(id); ok && rec.Revealed && !rec.Done {
+			j.pending[id] = true
+		}
+	}
+	return j, nil
+}
+
+func (j *Jobs) jobDir(id uint64) string { return filepath.Join(j.cfg.Dir, strconv.FormatUint(id, 10)) }
+
+// OutputPath is the archive of a job this provider ran, if it has it.
+func (j *Jobs) OutputPath(id uint64) (string, bool) {
+	if _, ok := j.load(id); !ok {
+		return "", false
+	}
+	p := filepath.Join(j.jobDir(id), "output.tar")
+	if _, err := os.Stat(p); err != nil {
+		return "", false
+	}
+	return p, true
+}
+
+func (j *Jobs) load(id uint64) (record, bool) {
+	bz, err := os.ReadFile(filepath.Join(j.jobDir(id), "result.json"))
+	if err != nil {
+		return record{}, false
+	}
+	var r record
+	if err := json.Unmarshal(bz, &r); err != nil || r.JobID != id {
+		return record{}, false
+	}
+	return r, true
+}
+
+func (j *Jobs) save(r record) error {
+	bz, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := j.jobDir(r.JobID)
+	tmp := filepath.Join(dir, "result.json.tmp")
+	if err := writeFileSync(tmp, bz); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "result.json"))
+}
+
+func writeFileSync(path string, bz []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(bz); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// sentRecently reports whether key was sent within the last few blocks
+// (the tx may still be on its way), and marks it sent at h otherwise.
+func (j *Jobs) sentRecently(key string, h int64) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if at, ok := j.sent[key]; ok && h-at < 3 {
+		return true
+	}
+	j.sent[key] = h
+	return false
+}
+
+// Step acts on the jobs at height h.
+func (j *Jobs) Step(ctx context.Context, h int64) error {
+	if j.cfg.Fault == FaultIgnoreJobs {
+		return nil
+	}
+	jobs, err := j.node.MyOpenJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("listing jobs: %w", err)
+	}
+	for _, job := range jobs {
+		i := job.ExecutorIndex(j.me)
+		if i < 0 {
+			continue
+		}
+		switch e := job.Executors[i]; {
+		case e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED && job.Status == computetypes.JobStatus_JOB_STATUS_COMMITTING:
+			if rec, ok := j.load(job.Id); ok {
+				j.commit(ctx, job, rec, h)
+			} else {
+				j.start(ctx, job)
+			}
+		case e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_COMMITTED && job.Status == computetypes.JobStatus_JOB_STATUS_REVEALING:
+			if rec, ok := j.load(job.Id); ok {
+				j.reveal(ctx, job, rec, h)
+			} else {
+				j.log.Error("committed to a job whose result is lost; it will be missed", "job", job.Id)
+			}
+		}
+	}
+	j.finish(ctx)
+	return nil
+}
+
+func (j *Jobs) commit(ctx context.Context, job computetypes.Job, rec record, h int64) {
+	if j.sentRecently(fmt.Sprintf("commit/%d", job.Id), h) {
+		return
+	}
+	res, salt, err := rec.result()
+	if err != nil {
+		j.log.Error("bad result record", "job", job.Id, "err", err)
+		return
+	}
+	tx, err := j.sender.Send(ctx, &computetypes.MsgCommitResult{
+		Provider: j.me, JobId: job.Id, Commitment: computetypes.Commitment(j.meAddr, job.Id, res, salt),
+	})
+	if err != nil {
+		j.log.Warn("transaction failed", "msg", "commit_result", "job", job.Id, "err", err)
+		return
+	}
+	j.log.Info("job result committed", "job", job.Id, "verdict", rec.Verdict, "tx", tx.TxHash)
+}
+
+func (j *Jobs) reveal(ctx context.Context, job computetypes.Job, rec record, h int64) {
+	if j.sentRecently(fmt.Sprintf("reveal/%d", job.Id), h) {
+		return
+	}
+	res, salt, err := rec.result()
+	if err != nil {
+		j.log.Error("bad result record", "job", job.Id, "err", err)
+		return
+	}
+	tx, err := j.sender.Send(ctx, &computetypes.MsgRevealResult{Provider: j.me, JobId: job.Id, Result: res, Salt: salt})
+	if err != nil {
+		j.log.Warn("transaction failed", "msg", "reveal_result", "job", job.Id, "err", err)
+		return
+	}
+	rec.Revealed = true
+	if err := j.save(rec); err != nil {
+		j.log.Warn("saving the job record", "job", job.Id, "err", err)
+	}
+	j.mu.Lock()
+	j.pending[job.Id] = true
+	j.mu.Unlock()
+	j.log.Info("job result revealed", "job", job.Id, "root", rec.Root, "exit_code", rec.ExitCode, "tx", tx.TxHash)
+}
+
+// finish looks at revealed jobs: once a job ends, an agreed output that the
+// job stores as a deal is moved into the store, where it is proven like
+// any replica.
+func (j *Jobs) finish(ctx context.Context) {
+	j.mu.Lock()
+	ids := make([]uint64, 0, len(j.pending))
+	for id := range j.pending {
+		ids = append(ids, id)
+	}
+	j.mu.Unlock()
+	for _, id := range ids {
+		job, err := j.node.Job(ctx, id)
+		if err != nil || job.Open() {
+			continue
+		}
+		rec, ok := j.load(id)
+		if !ok {
+			continue
+		}
+		i := job.ExecutorIndex(j.me)
+		if job.OutputDealId != 0 && i >= 0 && job.Executors[i].Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED &&
+			!j.store.Has(job.OutputDealId) {
+			if err := j.importOutput(job); err != nil {
+				j.log.Error("storing the job output as a deal", "job", id, "deal", job.OutputDealId, "err", err)
+				continue
+			}
+			j.log.Info("job output stored as a deal", "job", id, "deal", job.OutputDealId)
+		}
+		rec.Done = true
+		if err := j.save(rec); err != nil {
+			j.log.Warn("saving the job record", "job", id, "err", err)
+		}
+		status := job.Status.String()
+		if i >= 0 {
+			status = job.Executors[i].Status.String()
+		}
+		j.log.Info("job finished", "job", id, "job_status", job.Status.String(), "verdict", status)
+		j.mu.Lock()
+		delete(j.pending, id)
+		j.mu.Unlock()
+	}
+}
+
+func (j *Jobs) importOutput(job computetypes.Job) error {
+	root, err := merkle.HashFromBytes(job.Result.OutputRoot)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(j.jobDir(job.Id), "output.tar"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return j.store.Put(job.OutputDealId, store.Expect{Root: root, Size: job.Result.Size_, ChunkSize: int(job.ChunkSize)}, f)
+}
+
+// start runs a job in the background unless it runs already or too many do.
+func (j *Jobs) start(ctx context.Context, job computetypes.Job) {
+	j.mu.Lock()
+	if j.running[job.Id] || len(j.running) >= j.cfg.MaxConcurrent {
+		j.mu.Unlock()
+		return
+	}
+	j.running[job.Id] = true
+	j.mu.Unlock()
+	go func() {
+		defer func() {
+			j.mu.Lock()
+			delete(j.running, job.Id)
+			j.mu.Unlock()
+		}()
+		start := time.Now()
+		rec, err := j.run(ctx, job)
+		if err != nil {
+			j.log.Warn("job run failed; will retry", "job", job.Id, "err", err)
+			return
+		}
+		j.log.Info("job ran", "job", job.Id, "verdict", rec.Verdict, "exit_code", rec.ExitCode,
+			"output_bytes", rec.Size, "took", time.Since(start).Round(time.Millisecond))
+		if j.wake != nil {
+			j.wake()
+		}
+	}()
+}
+
+// run fetches and verifies the program and the inputs, runs the program,
+// and records the result with a fresh salt.
+func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
+	dir := j.jobDir(job.Id)
+	work := filepath.Join(dir, "work")
+	if err := os.RemoveAll(work); err != nil {
+		return record{}, err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return record{}, err
+	}
+	defer os.RemoveAll(work)
+	program, err := j.program(ctx, job)
+	if err != nil {
+		return record{}, fmt.Errorf("program: %w", err)
+	}
+	inputs := make([]executor.Input, 0, len(job.Inputs))
+	for _, in := range job.Inputs {
+		path, err := j.input(ctx, in.DealId, in.Root, in.Size_)
+		if err != nil {
+			return record{}, fmt.Errorf("input deal %d: %w", in.DealId, err)
+		}
+		inputs = append(inputs, executor.Input{Name: strconv.FormatUint(in.DealId, 10), Path: path})
+	}
+	var programRoot [32]byte
+	copy(programRoot[:], job.ProgramRoot)
+	res, err := j.exec.Run(ctx, executor.Job{
+		ID: job.Id, Program: program, ProgramRoot: programRoot, Args: job.Args, Env: job.Env, Inputs: inputs,
+		Limits: executor.Limits{
+			MemoryBytes: job.Limits.MemoryBytes,
+			Timeout:     time.Duration(job.Limits.TimeoutMs) * time.Millisecond,
+			MaxOutput:   job.Limits.MaxOutputBytes,
+		},
+	}, work)
+	if err != nil {
+		return record{}, err
+	}
+	if err := os.Rename(res.Archive, filepath.Join(dir, "output.tar")); err != nil {
+		return record{}, err
+	}
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return record{}, err
+	}
+	root := res.Root
+	if j.cfg.Fault == FaultWrongResult {
+		root[0] ^= 0xff
+		j.log.Warn("TEST FAULT: committing to a wrong result", "job", job.Id)
+	}
+	rec := record{
+		JobID: job.Id, Root: hex.EncodeToString(root[:]), Size: res.Size, ExitCode: res.ExitCode,
+		Verdict: string(res.Verdict), Salt: hex.EncodeToString(salt),
+	}
+	return rec, j.save(rec)
+}
+
+// program returns the job's wasm, verified against its root.
+func (j *Jobs) program(ctx context.Context, job computetypes.Job) ([]byte, error) {
+	if job.ProgramDealId == 0 {
+		wasm, err := j.node.Program(ctx, job.Id)
+		if err != nil {
+			return nil, err
+		}
+		root, err := merkle.Root(wasm, int(job.ChunkSize))
+		if err != nil {
+			return nil, err
+		}
+		if string(root[:]) != string(job.ProgramRoot) {
+			return nil, errors.New("the chain's inline program does not match the job's program root")
+		}
+		return wasm, nil
+	}
+	path, err := j.input(ctx, job.ProgramDealId, job.ProgramRoot, job.ProgramSize)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// input returns the path of a verified copy of a deal's data: the store's
+// own when this provider holds it, otherwise one fetched from a holder.
+func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size uint64) (string, error) {
+	root, err := merkle.HashFromBytes(rootBytes)
+	if err != nil {
+		return "", err
+	}
+	if f, meta, err := j.store.OpenData(dealID); err == nil {
+		f.Close()
+		if meta.Root == root && meta.Size == size {
+			return f.Name(), nil
+		}
+	}
+	path := filepath.Join(j.cfg.Dir, "inputs", fmt.Sprintf("%d-%s", dealID, root.String()[:16]))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	d, replicas, err := j.node.Deal(ctx, dealID)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, r := range replicas {
+		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Provider == j.me {
+			continue
+		}
+		ep, err := j.node.Endpoint(ctx, r.Provider)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := j.fetchVerified(ctx, ep, dealID, root, size, int(d.ChunkSize), path); err != nil {
+			errs = append(errs, fmt.Errorf("from %s: %w", r.Provider, err))
+			continue
+		}
+		j.log.Info("job input fetched and verified", "deal", dealID, "from", r.Provider, "bytes", size)
+		return path, nil
+	}
+	if len(errs) == 0 {
+		return "", errors.New("no committed replica to fetch from")
+	}
+	return "", errors.Join(errs...)
+}
+
+func (j *Jobs) fetchVerified(ctx context.Context, endpoint string, id uint64, root merkle.Hash, size uint64, chunkSize int, path string) error {
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	// One byte more than expected is enough to catch an over-long body.
+	lw := &limitedWriter{w: io.MultiWriter(tmp, b), n: int64(size) + 1}
+	if err := j.fetch(ctx, endpoint, id, lw); err != nil && !errors.Is(err, errTooLong) {
+		return err
+	}
+	if b.Size() != size || b.Root() != root {
+		return fmt.Errorf("data does not verify: %d bytes with root %s, want %d bytes with root %s", b.Size(), b.Root(), size, root)
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+var errTooLong = errors.New("more data than expected")
+
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.w.Write(p)
+	l.n -= int64(n)
+	if err == nil && l.n <= 0 {
+		return n, errTooLong
+	}
+	return n, err
+}

@@ -1,0 +1,492 @@
+// Package executor runs a compute job's WebAssembly program (WASI preview 1)
+// deterministically on wazero and packs what it produced into the canonical
+// output archive whose Merkle root the provider commits on chain.
+//
+// Every honest executor of a job must arrive at the same archive, so the
+// program sees nothing of its host: a virtual clock starting at Epoch, a
+// random stream seeded by the job id, only the job's arguments and
+// environment, its inputs read-only at /input/<name>, an empty /output, no
+// network and no other host functions. See docs/adr/007-deterministic-executor.md.
+package executor
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	experimentalsysfs "github.com/tetratelabs/wazero/experimental/sysfs"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+// Limits bound one run.
+type Limits struct {
+	MemoryBytes uint64        // max linear memory; rounded down to 64 KiB pages
+	Timeout     time.Duration // wall-clock limit for the run
+	MaxOutput   uint64        // max total bytes of /output files + stdout + stderr
+}
+
+// Input is one file mounted read-only under /input.
+type Input struct {
+	Name string // directory entry name under /input, e.g. "1" for deal 1 (caller chooses)
+	Path string // host path to the verified input file (read-only)
+}
+
+// Job is one program run.
+type Job struct {
+	ID          uint64   // seeds the RNG (and nothing else varies per job)
+	Program     []byte   // wasm bytes
+	ProgramRoot [32]byte // cache key (Merkle root of Program, computed by the caller)
+	Args        []string // argv[1:]; argv[0] is always "program"
+	Env         []string // "K=V" pairs, passed sorted
+	Inputs      []Input
+	Limits      Limits
+}
+
+// Verdict is how a run ended.
+type Verdict string
+
+// The verdicts. Only VerdictOK and VerdictExit archive what the program
+// wrote; the others archive the verdict, exit code 0 and empty stdout,
+// stderr and output/, because executors interrupted at different points
+// must still agree.
+const (
+	VerdictOK             Verdict = "ok"              // exited 0 (or returned from _start)
+	VerdictExit           Verdict = "exit"            // exited with a non-zero code
+	VerdictInvalidProgram Verdict = "invalid_program" // not a valid wasip1 command module
+	VerdictMemoryLimit    Verdict = "memory_limit"    // declares more initial memory than the limit
+	VerdictTimeout        Verdict = "timeout"         // still running at Limits.Timeout
+	VerdictOutputLimit    Verdict = "output_limit"    // wrote more than Limits.MaxOutput
+	VerdictTrap           Verdict = "trap"            // a WebAssembly trap (unreachable, bounds, stack overflow, ...)
+)
+
+var verdicts = []Verdict{VerdictOK, VerdictExit, VerdictInvalidProgram, VerdictMemoryLimit, VerdictTimeout, VerdictOutputLimit, VerdictTrap}
+
+// Valid reports whether v is one of the verdicts above.
+func (v Verdict) Valid() bool { return slices.Contains(verdicts, v) }
+
+// Result is a finished run.
+type Result struct {
+	Verdict  Verdict
+	ExitCode uint32
+	Root     [32]byte // merkle.Root of the archive bytes with the given chunk size
+	Size     uint64   // archive byte length
+	Archive  string   // host path of the archive file written in workDir
+}
+
+// Options configure an Executor.
+type Options struct {
+	// CacheDir keeps compiled machine code across restarts ("" keeps it in
+	// memory only).
+	CacheDir string
+	// ChunkSize is the Merkle leaf size of the archive root: the chain's
+	// storage chunk_size (default merkle.DefaultChunkSize).
+	ChunkSize int
+	// MaxCachedModules bounds the compiled programs kept ready (default 16).
+	MaxCachedModules int
+}
+
+// ErrInvalidJob means the job itself is malformed (bad input names,
+// environment entries without "=", no timeout): the caller's fault, not the
+// program's, so Run does not give it a verdict.
+var ErrInvalidJob = errors.New("executor: invalid job")
+
+// ErrClosed is returned by Run after Close.
+var ErrClosed = errors.New("executor: closed")
+
+// File names Run owns in its workDir.
+const (
+	archiveFile = "output.tar"
+	outputDir   = "output"
+	stdoutFile  = "stdout"
+	stderrFile  = "stderr"
+)
+
+// Executor runs jobs. It is safe for concurrent use.
+type Executor struct {
+	opts  Options
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	closed  bool
+	lru     *list.List // of *module, most recently used first
+	modules map[moduleKey]*list.Element
+
+	compilations atomic.Int64 // CompileModule calls, for the cache test
+}
+
+// moduleKey names a compiled program under a memory limit: wazero fixes the
+// limit per runtime, so each limit has its own runtime. They share one
+// compilation cache, so a program's machine code is built once whatever the
+// limits it runs under.
+type moduleKey struct {
+	root  [32]byte
+	pages uint32
+}
+
+type module struct {
+	key      moduleKey
+	runtime  wazero.Runtime
+	compiled wazero.CompiledModule
+	users    int
+	evicted  bool
+}
+
+// New returns an Executor.
+func New(opts Options) (*Executor, error) {
+	if opts.ChunkSize == 0 {
+		opts.ChunkSize = merkle.DefaultChunkSize
+	}
+	if opts.ChunkSize < 0 {
+		return nil, fmt.Errorf("executor: chunk size %d", opts.ChunkSize)
+	}
+	if opts.MaxCachedModules <= 0 {
+		opts.MaxCachedModules = 16
+	}
+	e := &Executor{opts: opts, lru: list.New(), modules: map[moduleKey]*list.Element{}}
+	if opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("executor: compilation cache in %s: %w", opts.CacheDir, err)
+		}
+		e.cache = c
+	} else {
+		e.cache = wazero.NewCompilationCache()
+	}
+	return e, nil
+}
+
+// Close releases every compiled program; runs still going are stopped.
+func (e *Executor) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	var runtimes []wazero.Runtime
+	for el := e.lru.Front(); el != nil; el = el.Next() {
+		runtimes = append(runtimes, el.Value.(*module).runtime)
+	}
+	e.lru.Init()
+	clear(e.modules)
+	e.mu.Unlock()
+	var errs []error
+	for _, r := range runtimes {
+		errs = append(errs, r.Close(ctx))
+	}
+	errs = append(errs, e.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// maxPages is wasm32's 4 GiB of linear memory.
+const maxPages = 65536
+
+func memoryPages(bytes uint64) uint32 {
+	return uint32(min(bytes/65536, maxPages))
+}
+
+func (e *Executor) newRuntime(ctx context.Context, pages uint32) wazero.Runtime {
+	cfg := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(true).
+		WithCompilationCache(e.cache)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	return r
+}
+
+// acquire returns the program compiled under the job's memory limit, from
+// the cache or freshly compiled, or the verdict that it cannot run.
+func (e *Executor) acquire(ctx context.Context, job Job) (*module, Verdict, error) {
+	key := moduleKey{root: job.ProgramRoot, pages: memoryPages(job.Limits.MemoryBytes)}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, "", ErrClosed
+	}
+	if el, ok := e.modules[key]; ok {
+		e.lru.MoveToFront(el)
+		m := el.Value.(*module)
+		m.users++
+		e.mu.Unlock()
+		return m, "", nil
+	}
+	e.mu.Unlock()
+
+	r := e.newRuntime(ctx, key.pages)
+	e.compilations.Add(1)
+	compiled, err := r.CompileModule(ctx, job.Program)
+	if err != nil {
+		_ = r.Close(ctx)
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		verdict := e.compileVerdict(ctx, job.Program, key.pages)
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		return nil, verdict, nil
+	}
+	m := &module{key: key, runtime: r, compiled: compiled, users: 1}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = r.Close(ctx)
+		return nil, "", ErrClosed
+	}
+	if el, ok := e.modules[key]; ok { // compiled concurrently: keep the first
+		_ = r.Close(ctx)
+		e.lru.MoveToFront(el)
+		m = el.Value.(*module)
+		m.users++
+		return m, "", nil
+	}
+	e.modules[key] = e.lru.PushFront(m)
+	for e.lru.Len() > e.opts.MaxCachedModules {
+		old := e.lru.Remove(e.lru.Back()).(*module)
+		delete(e.modules, old.key)
+		old.evicted = true
+		if old.users == 0 {
+			_ = old.runtime.Close(context.Background())
+		}
+	}
+	return m, "", nil
+}
+
+// compileVerdict tells a program that wazero refused under a memory limit of
+// pages apart: if it compiles without the limit, what failed was its
+// declared minimum memory (memory_limit); otherwise it is invalid.
+func (e *Executor) compileVerdict(ctx context.Context, program []byte, pages uint32) Verdict {
+	if pages >= maxPages {
+		return VerdictInvalidProgram
+	}
+	r := e.newRuntime(ctx, maxPages)
+	defer r.Close(ctx)
+	if _, err := r.CompileModule(ctx, program); err == nil {
+		return VerdictMemoryLimit
+	}
+	return VerdictInvalidProgram
+}
+
+func (e *Executor) release(m *module) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m.users--
+	if m.evicted && m.users == 0 {
+		_ = m.runtime.Close(context.Background())
+	}
+}
+
+// Run executes job with workDir as its scratch space: workDir/output is the
+// job's /output, stdout and stderr are captured beside it, and the archive
+// is written to workDir/output.tar (fsynced). Anything Run left there from
+// an earlier attempt is removed first.
+//
+// The error is only for the host's failures (disk, the caller's context, a
+// malformed Job); whatever the program does ends in a Result.
+func (e *Executor) Run(ctx context.Context, job Job, workDir string) (Result, error) {
+	if job.Limits.Timeout <= 0 {
+		return Result{}, fmt.Errorf("%w: timeout %v", ErrInvalidJob, job.Limits.Timeout)
+	}
+	env, err := splitEnv(job.Env)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs, err := newInputFS(job.Inputs)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalidJob, err)
+	}
+	for _, in := range job.Inputs {
+		if info, err := os.Stat(in.Path); err != nil {
+			return Result{}, fmt.Errorf("executor: input %s: %w", in.Name, err)
+		} else if !info.Mode().IsRegular() {
+			return Result{}, fmt.Errorf("executor: input %s: %s is not a regular file", in.Name, in.Path)
+		}
+	}
+	if err := prepareWorkDir(workDir); err != nil {
+		return Result{}, err
+	}
+
+	out, err := e.execute(ctx, job, env, inputs, workDir)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.pack(out, workDir, job.Limits.MaxOutput)
+}
+
+// splitEnv checks and sorts "K=V" pairs.
+func splitEnv(pairs []string) ([][2]string, error) {
+	sorted := slices.Clone(pairs)
+	slices.Sort(sorted)
+	env := make([][2]string, 0, len(sorted))
+	for _, kv := range sorted {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("%w: environment entry %q is not K=V", ErrInvalidJob, kv)
+		}
+		env = append(env, [2]string{k, v})
+	}
+	return env, nil
+}
+
+func prepareWorkDir(workDir string) error {
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return fmt.Errorf("executor: work dir: %w", err)
+	}
+	for _, name := range []string{outputDir, stdoutFile, stderrFile, archiveFile} {
+		if err := os.RemoveAll(filepath.Join(workDir, name)); err != nil {
+			return fmt.Errorf("executor: clearing work dir: %w", err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(workDir, outputDir), 0o755); err != nil {
+		return fmt.Errorf("executor: work dir: %w", err)
+	}
+	return nil
+}
+
+// outcome is how the program ended, before its output is archived.
+type outcome struct {
+	verdict  Verdict
+	exitCode uint32
+}
+
+// execute runs the program and classifies its end. Only ok and exit keep
+// what it wrote.
+func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs *inputFS, workDir string) (outcome, error) {
+	m, verdict, err := e.acquire(ctx, job)
+	if err != nil {
+		return outcome{}, err
+	}
+	if m == nil {
+		return outcome{verdict: verdict}, nil
+	}
+	defer e.release(m)
+
+	stdout, err := os.Create(filepath.Join(workDir, stdoutFile))
+	if err != nil {
+		return outcome{}, fmt.Errorf("executor: %w", err)
+	}
+	defer stdout.Close()
+	stderr, err := os.Create(filepath.Join(workDir, stderrFile))
+	if err != nil {
+		return outcome{}, fmt.Errorf("executor: %w", err)
+	}
+	defer stderr.Close()
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	timeoutCtx, cancel := context.WithTimeout(runCtx, job.Limits.Timeout)
+	defer cancel()
+	budget := &outputBudget{left: job.Limits.MaxOutput, exceeded: stop}
+
+	clock := &virtualClock{}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(append([]string{"program"}, job.Args...)...).
+		WithStdin(eofReader{}).
+		WithStdout(&budgetWriter{b: budget, f: stdout}).
+		WithStderr(&budgetWriter{b: budget, f: stderr}).
+		WithWalltime(clock.walltime, clockResolution).
+		WithNanotime(clock.nanotime, clockResolution).
+		WithNanosleep(clock.nanosleep).
+		WithOsyield(func() {}).
+		WithRandSource(newJobRand(job.ID)).
+		WithStartFunctions(). // _start is called below, so a failure to link is told apart from one while running
+		WithFSConfig(wazero.NewFSConfig().(experimentalsysfs.FSConfig).
+			WithSysFSMount(&sandboxFS{fs: &experimentalsysfs.AdaptFS{FS: inputs}, readOnly: true}, "/input").(experimentalsysfs.FSConfig).
+			WithSysFSMount(&sandboxFS{fs: experimentalsysfs.DirFS(filepath.Join(workDir, outputDir))}, "/output"))
+	for _, kv := range env {
+		cfg = cfg.WithEnv(kv[0], kv[1])
+	}
+
+	classify := func(err error) (outcome, error) {
+		switch {
+		case ctx.Err() != nil:
+			return outcome{}, ctx.Err() // the caller gave up: no verdict
+		case budget.writeErr() != nil:
+			return outcome{}, fmt.Errorf("executor: capturing output: %w", budget.writeErr())
+		case budget.over():
+			return outcome{verdict: VerdictOutputLimit}, nil
+		case timeoutCtx.Err() != nil && isContextExit(err):
+			return outcome{verdict: VerdictTimeout}, nil
+		}
+		var exit *sys.ExitError
+		if errors.As(err, &exit) {
+			if exit.ExitCode() == 0 {
+				return outcome{verdict: VerdictOK}, nil
+			}
+			return outcome{verdict: VerdictExit, exitCode: exit.ExitCode()}, nil
+		}
+		return outcome{verdict: VerdictTrap}, nil
+	}
+
+	mod, err := m.runtime.InstantiateModule(timeoutCtx, m.compiled, cfg)
+	if err != nil {
+		if ctx.Err() != nil || timeoutCtx.Err() != nil {
+			return classify(err)
+		}
+		// Unresolved imports (anything but wasi_snapshot_preview1), a data
+		// segment outside memory, a failing start section.
+		return outcome{verdict: VerdictInvalidProgram}, nil
+	}
+	defer mod.Close(context.Background())
+	start := mod.ExportedFunction("_start")
+	if start == nil {
+		return outcome{verdict: VerdictInvalidProgram}, nil
+	}
+	_, err = start.Call(timeoutCtx)
+	if err == nil {
+		err = sys.NewExitError(0) // returning from _start is exiting 0
+	}
+	return classify(err)
+}
+
+// isContextExit reports whether err is wazero stopping the module for a done
+// context (WithCloseOnContextDone).
+func isContextExit(err error) bool {
+	var exit *sys.ExitError
+	return errors.As(err, &exit) &&
+		(exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled)
+}
+
+// pack checks the output limit and writes the archive.
+func (e *Executor) pack(out outcome, workDir string, maxOutput uint64) (Result, error) {
+	content := archiveContent{verdict: out.verdict, exitCode: out.exitCode}
+	if out.verdict == VerdictOK || out.verdict == VerdictExit {
+		entries, size, err := scanOutput(filepath.Join(workDir, outputDir))
+		var stdSize uint64
+		for _, name := range []string{stdoutFile, stderrFile} {
+			info, statErr := os.Stat(filepath.Join(workDir, name))
+			if statErr != nil {
+				return Result{}, fmt.Errorf("executor: %w", statErr)
+			}
+			stdSize += uint64(info.Size())
+		}
+		switch {
+		case errors.Is(err, errTooManyEntries):
+			content = archiveContent{verdict: VerdictOutputLimit}
+		case err != nil:
+			return Result{}, fmt.Errorf("executor: reading /output: %w", err)
+		case size > maxOutput || stdSize > maxOutput-size:
+			content = archiveContent{verdict: VerdictOutputLimit}
+		default:
+			content.stdout = filepath.Join(workDir, stdoutFile)
+			content.stderr = filepath.Join(workDir, stderrFile)
+			content.output = entries
+		}
+	}
+	return writeArchiveFile(content, filepath.Join(workDir, archiveFile), e.opts.ChunkSize)
+}

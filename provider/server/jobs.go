@@ -1,0 +1,34 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+// handleJobOutput serves the canonical output archive of a job this
+// provider ran (Range supported). Anyone may download it: the client
+// checks it against the root the job's executors agreed on.
+func (s *Server) handleJobOutput(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		s.fail(w, r, http.StatusBadRequest, CodeBadJobID, fmt.Sprintf("%q is not a job id (a positive integer)", r.PathValue("id")), err)
+		return
+	}
+	path, ok := s.opts.JobOutput(id)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, CodeNoJobOutput,
+			fmt.Sprintf("this provider has no output of job %d; ask another of the job's executors", id), nil)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, CodeInternal, fmt.Sprintf("the provider could not open job %d's output", id), err)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/x-tar")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
