@@ -94,7 +94,7 @@ proto-check: proto-gen ## fail when committed generated code is stale
 localnet: build ## start a local chain (VALIDATORS=4 for a BFT set)
 	VALIDATORS_SET=$(VALIDATORS) ./scripts/localnet.sh start
 
-demo: build ## on the localnet: put a file, show its deal, get it back and compare
+demo: build examples ## on the localnet: put a file, get it back, run a wordcount job over it
 	./scripts/demo.sh
 
 localnet-stop: ## stop the local chain

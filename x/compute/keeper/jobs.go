@@ -79,7 +79,8 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		return nil, err
 	}
 
-	// The program, inline or stored, and where it lives.
+	// Executors are drawn first from the providers that hold the inputs
+	// (data locality); the program is small next to them.
 	var prefer []sdk.AccAddress
 	addPrefer := func(dealID uint64) error {
 		holders, err := k.storage.DealHolders(ctx, dealID)
@@ -93,6 +94,7 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		}
 		return nil
 	}
+	// The program, inline or stored.
 	var programRoot []byte
 	var programSize uint64
 	if len(msg.Program) > 0 {
@@ -125,11 +127,6 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		}
 		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
 		if err := addPrefer(id); err != nil {
-			return nil, err
-		}
-	}
-	if msg.ProgramDealId != 0 {
-		if err := addPrefer(msg.ProgramDealId); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,355 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/testutil/localnet"
+)
+
+// programs are the example programs, built once for wasip1 (and wordcount natively).
+var programs struct {
+	once                     sync.Once
+	err                      error
+	wordcount, testprog, wcN string
+}
+
+func buildPrograms(t *testing.T) {
+	t.Helper()
+	programs.once.Do(func() {
+		dir, err := os.MkdirTemp("", "stratus-e2e-programs")
+		if err != nil {
+			programs.err = err
+			return
+		}
+		programs.wordcount = filepath.Join(dir, "wordcount.wasm")
+		programs.testprog = filepath.Join(dir, "testprog.wasm")
+		programs.wcN = filepath.Join(dir, "wordcount-native")
+		for _, b := range []struct {
+			out, pkg string
+			wasm     bool
+		}{{programs.wordcount, "./examples/wordcount", true}, {programs.testprog, "./examples/testprog", true}, {programs.wcN, "./examples/wordcount", false}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
+			cmd.Dir = localnet.RepoRoot()
+			cmd.Env = os.Environ()
+			if b.wasm {
+				cmd.Env = append(cmd.Env, "GOOS=wasip1", "GOARCH=wasm")
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				programs.err = fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+				return
+			}
+		}
+	})
+	require.NoError(t, programs.err)
+}
+
+type resultJSON struct {
+	OutputRoot string `json:"output_root"`
+	Size       string `json:"size"`
+	ExitCode   uint32 `json:"exit_code"`
+	Verdict    string `json:"verdict"`
+}
+
+type jobJSON struct {
+	Job struct {
+		ID        string `json:"id"`
+		Status    string `json:"status"`
+		Executors []struct {
+			Provider    string      `json:"provider"`
+			Status      string      `json:"status"`
+			Replacement bool        `json:"replacement"`
+			Result      *resultJSON `json:"result"`
+		} `json:"executors"`
+		Result       *resultJSON `json:"result"`
+		OutputDealID string      `json:"output_deal_id"`
+		Retries      uint32      `json:"retries"`
+		Reason       string      `json:"reason"`
+		Submitted    string      `json:"submitted_height"`
+		Finished     string      `json:"finished_height"`
+	} `json:"job"`
+}
+
+func (j jobJSON) executorsIn(status string) []string {
+	var out []string
+	for _, e := range j.Job.Executors {
+		if e.Status == "EXECUTOR_STATUS_"+status {
+			out = append(out, e.Provider)
+		}
+	}
+	return out
+}
+
+func queryJob(t *testing.T, ln *localnet.Net, id uint64) jobJSON {
+	t.Helper()
+	out := ln.MustRun("q", "compute", "job", strconv.FormatUint(id, 10), "-o", "json")
+	var j jobJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &j), out)
+	return j
+}
+
+// waitJob polls until the job is no longer committing or revealing.
+func waitJob(t *testing.T, ln *localnet.Net, id uint64, timeout time.Duration) jobJSON {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		j := queryJob(t, ln, id)
+		if s := j.Job.Status; s != "JOB_STATUS_COMMITTING" && s != "JOB_STATUS_REVEALING" {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d still %s after %s: %+v\n%s", id, j.Job.Status, timeout, j, ln.Logs())
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func putPublic(t *testing.T, ln *localnet.Net, path string, replicas int) uint64 {
+	t.Helper()
+	out, errOut, err := ln.Run("storage", "put", path, "--public", "--from", "alice", "--duration", "5000",
+		"--replicas", strconv.Itoa(replicas))
+	require.NoError(t, err, "storage put --public: %s\n%s\n%s", out, errOut, ln.Logs())
+	id, err := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+	require.NoError(t, err, "put printed %q", out)
+	return id
+}
+
+var submittedRE = regexp.MustCompile(`job (\d+) submitted`)
+
+// submit runs `compute run` without --wait and returns the job id.
+func submit(t *testing.T, ln *localnet.Net, args ...string) uint64 {
+	t.Helper()
+	out, errOut, err := ln.Run(append([]string{"compute", "run"}, append(args, "--from", "alice")...)...)
+	require.NoError(t, err, "compute run: %s\n%s", out, errOut)
+	m := submittedRE.FindStringSubmatch(errOut)
+	require.NotNil(t, m, "compute run said: %s", errOut)
+	id, err := strconv.ParseUint(m[1], 10, 64)
+	require.NoError(t, err)
+	require.Equal(t, m[1], strings.TrimSpace(out), "without --wait, run prints the job id")
+	return id
+}
+
+// writeText writes size bytes of random words and lines.
+func writeText(t *testing.T, size int) string {
+	t.Helper()
+	words := []string{"cloud", "stratus", "replica", "proof", "deal", "merkle", "wasm", "job", "provider", "escrow"}
+	var b strings.Builder
+	r := rand.New(rand.NewPCG(1, 2))
+	for b.Len() < size {
+		b.WriteString(words[r.IntN(len(words))])
+		if r.IntN(8) == 0 {
+			b.WriteByte('\n')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	path := filepath.Join(t.TempDir(), "words.txt")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()[:size]), 0o600))
+	return path
+}
+
+// TestComputeEndToEnd runs jobs through real processes: a validator, four
+// provider daemons running the executor, and the stratusd CLI.
+func TestComputeEndToEnd(t *testing.T) {
+	buildPrograms(t)
+	ln := localnet.Start(t, bins, 1, 4)
+	text := writeText(t, 2<<20)
+	input := putPublic(t, ln, text, 2)
+	wc := putPublic(t, ln, programs.wordcount, 2)
+	tp := putPublic(t, ln, programs.testprog, 2)
+
+	// 1. A job with two executors agrees; the downloaded output equals the
+	// native program's on the same file.
+	out, errOut, err := ln.Run("compute", "run", "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10),
+		"--executors", "2", "--wait", "--from", "alice")
+	require.NoError(t, err, "compute run: %s\n%s\n%s", out, errOut, ln.Logs())
+	require.Contains(t, out, "succeeded")
+	m := submittedRE.FindStringSubmatch(errOut)
+	require.NotNil(t, m, errOut)
+	job, _ := strconv.ParseUint(m[1], 10, 64)
+	j := queryJob(t, ln, job)
+	require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status)
+	require.Len(t, j.executorsIn("AGREED"), 2)
+	require.Equal(t, "ok", j.Job.Result.Verdict)
+
+	dir := filepath.Join(t.TempDir(), "result")
+	out, errOut, err = ln.Run("compute", "output", m[1], "-o", dir)
+	require.NoError(t, err, "compute output: %s\n%s", out, errOut)
+	nativeIn, nativeOut := t.TempDir(), t.TempDir()
+	bz, err := os.ReadFile(text)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(nativeIn, strconv.FormatUint(input, 10)), bz, 0o600))
+	native := exec.Command(programs.wcN)
+	native.Env = append(os.Environ(), "STRATUS_INPUT="+nativeIn, "STRATUS_OUTPUT="+nativeOut)
+	nativeStdout, err := native.Output()
+	require.NoError(t, err)
+	gotStdout, err := os.ReadFile(filepath.Join(dir, "stdout"))
+	require.NoError(t, err)
+	require.Equal(t, string(nativeStdout), string(gotStdout))
+	wantReport, err := os.ReadFile(filepath.Join(nativeOut, "wordcount.txt"))
+	require.NoError(t, err)
+	gotReport, err := os.ReadFile(filepath.Join(dir, "output", "wordcount.txt"))
+	require.NoError(t, err)
+	require.Equal(t, string(wantReport), string(gotReport))
+	require.Contains(t, string(gotReport), fmt.Sprintf(" %d %s\n", len(bz), strconv.FormatUint(input, 10)))
+
+	// 4. store_output: the output becomes a live deal of the owner, held by
+	// the executors and proven like any replica.
+	out, errOut, err = ln.Run("compute", "run", "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10),
+		"--executors", "2", "--store-output", "--output-replicas", "2", "--wait", "--from", "alice")
+	require.NoError(t, err, "compute run --store-output: %s\n%s\n%s", out, errOut, ln.Logs())
+	m = submittedRE.FindStringSubmatch(errOut)
+	require.NotNil(t, m, errOut)
+	job, _ = strconv.ParseUint(m[1], 10, 64)
+	j = queryJob(t, ln, job)
+	require.NotEmpty(t, j.Job.OutputDealID, "job: %+v", j)
+	outDeal, err := strconv.ParseUint(j.Job.OutputDealID, 10, 64)
+	require.NoError(t, err)
+	require.NotZero(t, outDeal, "job: %+v", j)
+	d := queryDeal(t, ln, outDeal)
+	require.Equal(t, "DEAL_STATUS_ACTIVE", d.Deal.Status)
+	require.ElementsMatch(t, j.executorsIn("AGREED"), committed(d))
+	ln.WaitHeight(0, ln.Height(0)+22, 90*time.Second) // two proof windows
+	d = queryDeal(t, ln, outDeal)
+	require.Len(t, committed(d), 2)
+	for _, r := range d.Replicas {
+		require.Zero(t, r.Missed, "output replica %s missed a proof", r.Provider)
+	}
+	root, err := merkle.HashFromBytes(mustBase64(t, j.Job.Result.OutputRoot))
+	require.NoError(t, err)
+	ep := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, d.Replicas[0].Provider)))
+	leaf, path, gotRoot, leaves, err := server.NewClient(nil).Proof(context.Background(), ep, outDeal, 0)
+	require.NoError(t, err)
+	require.Equal(t, root, gotRoot)
+	require.NoError(t, merkle.VerifyProof(root, leaves, 0, leaf, path))
+	// The output deal is downloadable like any deal; it is stored as is.
+	copyPath := filepath.Join(t.TempDir(), "output.tar")
+	_, errOut, err = ln.Run("storage", "get", j.Job.OutputDealID, "-o", copyPath)
+	require.NoError(t, err, errOut)
+
+	// 5. Bad programs get a clear verdict the executors agree on, and
+	// nobody hangs: every job ends within its phases.
+	bad := filepath.Join(t.TempDir(), "bad.wasm")
+	require.NoError(t, os.WriteFile(bad, []byte("\x00asm\x01\x00\x00\x00 this is not a module"), 0o600))
+	prog := strconv.FormatUint(tp, 10)
+	in := strconv.FormatUint(input, 10)
+	cases := []struct {
+		name     string
+		args     []string
+		verdict  string
+		exitCode uint32
+	}{
+		{"invalid wasm", []string{bad, "--input", in}, "invalid_program", 0},
+		{"infinite loop", []string{"--program-deal", prog, "--arg", "loop", "--timeout", "2s"}, "timeout", 0},
+		{"over the memory limit", []string{"--program-deal", prog, "--arg", "alloc", "--arg", "256", "--memory", "64MiB"}, "exit", 2},
+		{"non-zero exit", []string{"--program-deal", prog, "--arg", "exit", "--arg", "3"}, "exit", 3},
+	}
+	ids := make([]uint64, len(cases))
+	for i, c := range cases {
+		ids[i] = submit(t, ln, append(c.args, "--executors", "2")...)
+	}
+	for i, c := range cases {
+		j := waitJob(t, ln, ids[i], 3*time.Minute)
+		require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status, "%s: %+v", c.name, j)
+		require.Len(t, j.executorsIn("AGREED"), 2, c.name)
+		require.Equal(t, c.verdict, j.Job.Result.Verdict, c.name)
+		require.Equal(t, c.exitCode, j.Job.Result.ExitCode, c.name)
+	}
+	status := ln.MustRun("compute", "status", strconv.FormatUint(ids[3], 10))
+	require.Contains(t, status, "verdict    exit, exit code 3")
+	dir = filepath.Join(t.TempDir(), "exit3")
+	_, errOut, err = ln.Run("compute", "output", strconv.FormatUint(ids[3], 10), "-o", dir)
+	require.NoError(t, err, errOut)
+	stdout, err := os.ReadFile(filepath.Join(dir, "stdout"))
+	require.NoError(t, err)
+	require.Equal(t, "exiting 3\n", string(stdout))
+}
+
+// mustBase64 decodes bytes as the JSON codec renders them.
+func mustBase64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+// restartProviderWithFault restarts provider i with a test-only fault.
+func restartProviderWithFault(t *testing.T, ln *localnet.Net, i int, fault string) {
+	t.Helper()
+	stopProvider(t, ln, i)
+	t.Setenv("STRATUS_PROVIDER_TEST_FAULT", fault)
+	restartProvider(t, ln, i)
+	require.NoError(t, os.Unsetenv("STRATUS_PROVIDER_TEST_FAULT"))
+	waitAPI(t, ln, i)
+}
+
+func waitAPI(t *testing.T, ln *localnet.Net, i int) {
+	t.Helper()
+	ep := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(i))
+	for range 100 {
+		if _, err := server.NewClient(nil).Status(context.Background(), ep); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("provider%d does not answer after a restart\n%s", i, ln.Logs())
+}
+
+// TestComputeFaultsEndToEnd injects faults into real daemons: a provider
+// that reveals a wrong result is outvoted and slashed, and one that never
+// answers is replaced while the job still completes.
+func TestComputeFaultsEndToEnd(t *testing.T) {
+	buildPrograms(t)
+	ln := localnet.Start(t, bins, 1, 4)
+	text := writeText(t, 256<<10)
+	// Two replicas: the chain draws executors from their holders first.
+	input := putPublic(t, ln, text, 2)
+	wc := putPublic(t, ln, programs.wordcount, 2)
+	holders := committed(queryDeal(t, ln, input))
+	require.Len(t, holders, 2)
+	liar := providerIndex(t, ln, holders[0])
+
+	// 2. The liar commits to and reveals a wrong root; the two honest
+	// executors form the majority, and the liar is slashed.
+	restartProviderWithFault(t, ln, liar, "wrong-result")
+	stakeBefore := providerStake(t, ln, holders[0])
+	id := submit(t, ln, "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10), "--executors", "3")
+	j := waitJob(t, ln, id, 3*time.Minute)
+	require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status, "%+v", j)
+	require.Equal(t, []string{holders[0]}, j.executorsIn("DISSENTED"), "%+v", j)
+	require.Len(t, j.executorsIn("AGREED"), 2)
+	require.Less(t, providerStake(t, ln, holders[0]), stakeBefore, "the liar is slashed")
+
+	// 3. The same provider now never answers: it misses the commit, is
+	// slashed and replaced, and the job completes with the replacement.
+	restartProviderWithFault(t, ln, liar, "ignore-jobs")
+	stakeBefore = providerStake(t, ln, holders[0])
+	id = submit(t, ln, "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10), "--executors", "2")
+	j = queryJob(t, ln, id)
+	require.Contains(t, []string{j.Job.Executors[0].Provider, j.Job.Executors[1].Provider}, holders[0], "input holders are preferred")
+	j = waitJob(t, ln, id, 3*time.Minute)
+	require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status, "%+v", j)
+	require.Equal(t, []string{holders[0]}, j.executorsIn("MISSED"), "%+v", j)
+	require.Equal(t, uint32(1), j.Job.Retries)
+	agreed := j.executorsIn("AGREED")
+	require.Len(t, agreed, 2)
+	require.NotContains(t, agreed, holders[0])
+	require.True(t, j.Job.Executors[2].Replacement)
+	require.Less(t, providerStake(t, ln, holders[0]), stakeBefore, "the no-show is slashed")
+}
