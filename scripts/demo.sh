@@ -49,9 +49,10 @@ echo "input deal id: $input"
 WASM=${WORDCOUNT_WASM:-$ROOT/build/examples/wordcount.wasm}
 [[ -f $WASM ]] || { echo "$WASM not found; run 'make examples'" >&2; exit 1; }
 step "running examples/wordcount over it on 2 providers (commit, reveal, majority)"
-"${CLI[@]}" compute run "$WASM" --input "$input" --executors 2 --wait --from alice 2> "$work/run.log" \
-  || { cat "$work/run.log" >&2; exit 1; }
-grep -E "^(job|program stored)" "$work/run.log" || true
+"${CLI[@]}" compute run "$WASM" --input "$input" --executors 2 --wait --from alice > "$work/job.txt" 2> "$work/run.log" \
+  || { cat "$work/run.log" "$work/job.txt" >&2; exit 1; }
+grep -E "^(job|program stored|.* storing it as a public deal)" "$work/run.log" || true
+cat "$work/job.txt"
 job=$(sed -n 's/^job \([0-9]*\) submitted.*/\1/p' "$work/run.log")
 
 step "downloading the agreed output, verified against its Merkle root"

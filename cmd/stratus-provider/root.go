@@ -300,7 +300,7 @@ func startCmd() *cobra.Command {
 				}
 				defer exec.Close(context.Background())
 				jobs, err := chain.NewJobs(node, st, sender, fetch, exec, me, chain.JobsConfig{
-					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, Fault: fault,
+					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, KeepOutputs: c.KeepOutputs(), Fault: fault,
 				}, log, follower.Wake)
 				if err != nil {
 					return fmt.Errorf("opening the jobs directory: %w", err)

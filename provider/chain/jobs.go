@@ -54,7 +54,10 @@ type JobsConfig struct {
 	Dir string
 	// MaxConcurrent bounds jobs running at once.
 	MaxConcurrent int
-	Fault         Fault
+	// KeepOutputs is how long a finished job's output archive is kept to
+	// serve (0: forever). An output stored as a deal lives on in the store.
+	KeepOutputs time.Duration
+	Fault       Fault
 }
 
 // Jobs runs the compute jobs assigned to this provider: it fetches and
@@ -77,6 +80,7 @@ type Jobs struct {
 	running map[uint64]bool
 	sent    map[string]int64 // "commit/<id>" or "reveal/<id>" -> height sent
 	pending map[uint64]bool  // revealed jobs whose end we still wait for
+	pruned  int64            // height of the last prune
 }
 
 // record is what the runner keeps about one job's run, in <dir>/<id>/result.json.
@@ -235,7 +239,38 @@ func (j *Jobs) Step(ctx context.Context, h int64) error {
 		}
 	}
 	j.finish(ctx)
+	if j.cfg.KeepOutputs > 0 && h-j.pruned >= 100 {
+		j.pruned = h
+		j.prune()
+	}
 	return nil
+}
+
+// prune deletes the directories of finished jobs older than KeepOutputs.
+func (j *Jobs) prune() {
+	entries, err := os.ReadDir(j.cfg.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		id, err := strconv.ParseUint(e.Name(), 10, 64)
+		if err != nil {
+			continue
+		}
+		rec, ok := j.load(id)
+		if !ok || !rec.Done {
+			continue
+		}
+		st, err := os.Stat(filepath.Join(j.jobDir(id), "result.json"))
+		if err != nil || time.Since(st.ModTime()) < j.cfg.KeepOutputs {
+			continue
+		}
+		if err := os.RemoveAll(j.jobDir(id)); err != nil {
+			j.log.Warn("pruning a finished job", "job", id, "err", err)
+			continue
+		}
+		j.log.Info("pruned the output of a finished job", "job", id)
+	}
 }
 
 func (j *Jobs) commit(ctx context.Context, job computetypes.Job, rec record, h int64) {

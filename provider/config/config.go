@@ -54,6 +54,7 @@ type Config struct {
 		Dir           string `toml:"dir"`
 		CacheDir      string `toml:"cache-dir"`
 		MaxConcurrent int    `toml:"max-concurrent"`
+		KeepOutputs   string `toml:"keep-outputs"`
 	} `toml:"executor"`
 
 	Log struct {
@@ -84,6 +85,7 @@ func Default(home string) Config {
 	c.Executor.Dir = "jobs"
 	c.Executor.CacheDir = "wasm-cache"
 	c.Executor.MaxConcurrent = 2
+	c.Executor.KeepOutputs = "168h"
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	return c
@@ -130,6 +132,9 @@ func (c Config) Validate() error {
 	if c.Executor.Enabled && (c.Executor.Dir == "" || c.Executor.MaxConcurrent < 1) {
 		errs = append(errs, "executor: dir must be set and max-concurrent at least 1")
 	}
+	if d, err := time.ParseDuration(c.Executor.KeepOutputs); err != nil || d < 0 {
+		errs = append(errs, fmt.Sprintf("executor.keep-outputs %q: want a duration such as 168h (0 keeps them forever)", c.Executor.KeepOutputs))
+	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -158,6 +163,12 @@ func (c Config) StoreDir(home string) string {
 		return c.Store.Dir
 	}
 	return filepath.Join(home, c.Store.Dir)
+}
+
+// KeepOutputs is Executor.KeepOutputs parsed.
+func (c Config) KeepOutputs() time.Duration {
+	d, _ := time.ParseDuration(c.Executor.KeepOutputs)
+	return d
 }
 
 // JobsDir resolves Executor.Dir against home.
@@ -247,6 +258,8 @@ dir = {{ printf "%q" .Executor.Dir }}
 cache-dir = {{ printf "%q" .Executor.CacheDir }}
 # Jobs run at once; register at most this many compute slots.
 max-concurrent = {{ .Executor.MaxConcurrent }}
+# How long a finished job's output is kept to serve downloads ("0s": forever).
+keep-outputs = {{ printf "%q" .Executor.KeepOutputs }}
 
 [log]
 # debug, info, warn or error.

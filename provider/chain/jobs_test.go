@@ -1,0 +1,87 @@
+package chain
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseFault(t *testing.T) {
+	for _, s := range []string{"", "wrong-result", "ignore-jobs"} {
+		f, err := ParseFault(s)
+		require.NoError(t, err)
+		require.Equal(t, Fault(s), f)
+	}
+	_, err := ParseFault("lie")
+	require.ErrorContains(t, err, "unknown test fault")
+}
+
+func TestLimitedWriterStopsOneByteOver(t *testing.T) {
+	var buf bytes.Buffer
+	w := &limitedWriter{w: &buf, n: 6}
+	n, err := w.Write([]byte("hello"))
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	n, err = w.Write([]byte("world"))
+	require.True(t, errors.Is(err, errTooLong))
+	require.Equal(t, 1, n)
+	require.Equal(t, "hellow", buf.String())
+}
+
+func newTestJobs(t *testing.T, keep time.Duration) *Jobs {
+	t.Helper()
+	return &Jobs{cfg: JobsConfig{Dir: t.TempDir(), KeepOutputs: keep}, log: slog.New(slog.DiscardHandler),
+		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{}}
+}
+
+func TestRecordRoundTripAndOutputPath(t *testing.T) {
+	j := newTestJobs(t, 0)
+	_, ok := j.OutputPath(7)
+	require.False(t, ok)
+	require.NoError(t, os.MkdirAll(j.jobDir(7), 0o755))
+	rec := record{JobID: 7, Root: "00ff", Size: 3, ExitCode: 2, Verdict: "exit", Salt: "0102"}
+	require.NoError(t, j.save(rec))
+	got, ok := j.load(7)
+	require.True(t, ok)
+	require.Equal(t, rec, got)
+	res, salt, err := got.result()
+	require.NoError(t, err)
+	require.Equal(t, []byte{0, 0xff}, res.OutputRoot)
+	require.Equal(t, "exit", res.Verdict)
+	require.Equal(t, []byte{1, 2}, salt)
+	_, ok = j.OutputPath(7)
+	require.False(t, ok, "no archive yet")
+	require.NoError(t, os.WriteFile(filepath.Join(j.jobDir(7), "output.tar"), []byte("x"), 0o600))
+	p, ok := j.OutputPath(7)
+	require.True(t, ok)
+	require.Equal(t, filepath.Join(j.jobDir(7), "output.tar"), p)
+	// A record of another job under this id is not trusted.
+	require.NoError(t, os.WriteFile(filepath.Join(j.jobDir(7), "result.json"), []byte(`{"job_id": 8}`), 0o600))
+	_, ok = j.load(7)
+	require.False(t, ok)
+}
+
+func TestPruneKeepsOpenAndRecentJobs(t *testing.T) {
+	j := newTestJobs(t, time.Hour)
+	old := time.Now().Add(-2 * time.Hour)
+	for id, done := range map[uint64]bool{1: true, 2: false, 3: true} {
+		require.NoError(t, os.MkdirAll(j.jobDir(id), 0o755))
+		require.NoError(t, j.save(record{JobID: id, Done: done}))
+		if id != 3 {
+			require.NoError(t, os.Chtimes(filepath.Join(j.jobDir(id), "result.json"), old, old))
+		}
+	}
+	j.prune()
+	_, err := os.Stat(j.jobDir(1))
+	require.True(t, os.IsNotExist(err), "an old finished job is pruned")
+	_, err = os.Stat(j.jobDir(2))
+	require.NoError(t, err, "an unfinished job is kept")
+	_, err = os.Stat(j.jobDir(3))
+	require.NoError(t, err, "a recent finished job is kept")
+}
