@@ -8,6 +8,9 @@
 #
 #   scripts/bench-compute.sh
 #
+# ISOLATION (default process, as the daemon) runs each job in a child process
+# killed at its time limit; ISOLATION=in-process runs it inside runwasm with
+# wazero's interruption checks.
 # SIZE_MIB (default 256) sets the input size, RUNS (default 3) how many times
 # each program is timed; the best run counts. The script checks that the wasm
 # and native runs print the same report, and deletes its temp dir at the end.
@@ -16,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-256}
 RUNS=${RUNS:-3}
+ISOLATION=${ISOLATION:-process}
 
 die() { printf 'bench-compute: %s\n' "$*" >&2; exit 1; }
 for tool in go awk cmp; do
@@ -23,6 +27,11 @@ for tool in go awk cmp; do
 done
 [[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MIB must be a positive number, not '$SIZE_MIB'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number, not '$RUNS'"
+case $ISOLATION in
+  process) ISOLATED_FLAG=(-isolated) ;;
+  in-process) ISOLATED_FLAG=() ;;
+  *) die "ISOLATION must be process or in-process, not '$ISOLATION'" ;;
+esac
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stratus-bench-compute.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -94,7 +103,7 @@ for p in "${PROGRAMS[@]}"; do
   done
   native_best[$p]=$best
 
-  out=$("$WORK/runwasm" -runs "$RUNS" -memory 256 -input "1=$WORK/input/1" -stdout "$WORK/$p.wasm.out" "$WORK/wasm/$p.wasm") ||
+  out=$("$WORK/runwasm" "${ISOLATED_FLAG[@]}" -runs "$RUNS" -memory 256 -input "1=$WORK/input/1" -stdout "$WORK/$p.wasm.out" "$WORK/wasm/$p.wasm") ||
     die "runwasm failed on $p: $out"
   sed "s/^/$p wasm /" <<< "$out"
   grep -q 'verdict ok ' <<< "$out" || die "$p did not end ok in the executor"
@@ -104,7 +113,7 @@ for p in "${PROGRAMS[@]}"; do
 done
 
 echo
-printf 'input: %d MiB of text (%d bytes); best of %d runs; wasm = executor run incl. archive and root\n' "$SIZE_MIB" "$BYTES" "$RUNS"
+printf 'input: %d MiB of text (%d bytes); best of %d runs; wasm = executor run (%s) incl. archive and root\n' "$SIZE_MIB" "$BYTES" "$RUNS" "$ISOLATION"
 printf '%-10s %10s %10s %10s %10s %14s\n' program native MB/s wasm MB/s 'wasm/native'
 for p in "${PROGRAMS[@]}"; do
   n=${native_best[$p]} w=${wasm_best[$p]}

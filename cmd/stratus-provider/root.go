@@ -52,7 +52,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetOut(os.Stdout)
 	root.PersistentFlags().String(flagHome, defaultHome(), "daemon home: config.toml and the data store")
-	root.AddCommand(initCmd(), registerCmd(), startCmd(), statusCmd(), versionCmd())
+	root.AddCommand(initCmd(), registerCmd(), startCmd(), statusCmd(), versionCmd(), execJobCmd())
 	return root
 }
 
@@ -245,6 +245,23 @@ func (c chainDeals) DealInfo(ctx context.Context, id uint64) (server.DealInfo, e
 	return server.DealInfo{ID: s.ID, Root: s.Root, Size: s.Size, ChunkSize: s.ChunkSize, Assigned: s.Assigned}, nil
 }
 
+// execJobCmdName is the hidden command a job's child process runs.
+const execJobCmdName = "exec-job"
+
+// execJobCmd is the child side of executor.Isolated: it runs one job in the
+// given work directory and exits.
+func execJobCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    execJobCmdName + " [work-dir]",
+		Short:  "Run one compute job in this process (started by the daemon)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		Run: func(_ *cobra.Command, args []string) {
+			os.Exit(executor.ChildMain(args[0]))
+		},
+	}
+}
+
 // testFaultEnv names the test-only fault injection setting (see chain.Fault).
 const testFaultEnv = "STRATUS_PROVIDER_TEST_FAULT"
 
@@ -294,11 +311,23 @@ func startCmd() *cobra.Command {
 				if fault != chain.FaultNone {
 					log.Warn("TEST FAULT INJECTION IS ON: this provider will misbehave and be slashed", "fault", fault)
 				}
-				exec, err := executor.New(executor.Options{CacheDir: c.WasmCacheDir(h), ChunkSize: defaultChunkSize})
-				if err != nil {
-					return fmt.Errorf("starting the executor: %w", err)
+				var exec chain.Runner
+				if c.Executor.Isolation == "process" {
+					self, err := os.Executable()
+					if err != nil {
+						return fmt.Errorf("finding this program for the job processes: %w", err)
+					}
+					if exec, err = executor.NewIsolated([]string{self, execJobCmdName}, c.WasmCacheDir(h), defaultChunkSize); err != nil {
+						return fmt.Errorf("starting the executor: %w", err)
+					}
+				} else {
+					inProcess, err := executor.New(executor.Options{CacheDir: c.WasmCacheDir(h), ChunkSize: defaultChunkSize})
+					if err != nil {
+						return fmt.Errorf("starting the executor: %w", err)
+					}
+					defer inProcess.Close(context.Background())
+					exec = inProcess
 				}
-				defer exec.Close(context.Background())
 				jobs, err := chain.NewJobs(node, st, sender, fetch, exec, me, chain.JobsConfig{
 					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, KeepOutputs: c.KeepOutputs(), Fault: fault,
 				}, log, follower.Wake)

@@ -69,7 +69,7 @@ type Jobs struct {
 	store  *store.Store
 	sender Sender
 	fetch  FetchFunc
-	exec   *executor.Executor
+	exec   Runner
 	me     string
 	meAddr sdk.AccAddress
 	cfg    JobsConfig
@@ -107,8 +107,14 @@ func (r record) result() (computetypes.Result, []byte, error) {
 	return computetypes.Result{OutputRoot: root, Size_: r.Size, ExitCode: r.ExitCode, Verdict: r.Verdict}, salt, nil
 }
 
+// Runner runs one job: executor.Executor in process, or executor.Isolated
+// in a child process.
+type Runner interface {
+	Run(ctx context.Context, job executor.Job, workDir string) (executor.Result, error)
+}
+
 // NewJobs creates the runner; wake is called when a run finishes.
-func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec *executor.Executor, me string,
+func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec Runner, me string,
 	cfg JobsConfig, log *slog.Logger, wake func(),
 ) (*Jobs, error) {
 	addr, err := sdk.AccAddressFromBech32(me)

@@ -55,6 +55,7 @@ type Config struct {
 		CacheDir      string `toml:"cache-dir"`
 		MaxConcurrent int    `toml:"max-concurrent"`
 		KeepOutputs   string `toml:"keep-outputs"`
+		Isolation     string `toml:"isolation"`
 	} `toml:"executor"`
 
 	Log struct {
@@ -86,6 +87,7 @@ func Default(home string) Config {
 	c.Executor.CacheDir = "wasm-cache"
 	c.Executor.MaxConcurrent = 2
 	c.Executor.KeepOutputs = "168h"
+	c.Executor.Isolation = "process"
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	return c
@@ -131,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.Executor.Enabled && (c.Executor.Dir == "" || c.Executor.MaxConcurrent < 1) {
 		errs = append(errs, "executor: dir must be set and max-concurrent at least 1")
+	}
+	if c.Executor.Isolation != "process" && c.Executor.Isolation != "in-process" {
+		errs = append(errs, fmt.Sprintf("executor.isolation %q: want process or in-process", c.Executor.Isolation))
 	}
 	if d, err := time.ParseDuration(c.Executor.KeepOutputs); err != nil || d < 0 {
 		errs = append(errs, fmt.Sprintf("executor.keep-outputs %q: want a duration such as 168h (0 keeps them forever)", c.Executor.KeepOutputs))
@@ -260,6 +265,9 @@ cache-dir = {{ printf "%q" .Executor.CacheDir }}
 max-concurrent = {{ .Executor.MaxConcurrent }}
 # How long a finished job's output is kept to serve downloads ("0s": forever).
 keep-outputs = {{ printf "%q" .Executor.KeepOutputs }}
+# "process" runs each job in a child process killed at its time limit (fast);
+# "in-process" runs it inside the daemon with wazero's interruption checks (slower).
+isolation = {{ printf "%q" .Executor.Isolation }}
 
 [log]
 # debug, info, warn or error.

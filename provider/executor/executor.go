@@ -95,6 +95,17 @@ type Options struct {
 	ChunkSize int
 	// MaxCachedModules bounds the compiled programs kept ready (default 16).
 	MaxCachedModules int
+
+	// child is set in a job's child process (isolated.go): the runtime has
+	// no termination checks (the parent kills the process at the timeout),
+	// started is called just before the program starts, and overflowed ends
+	// the process as soon as the output budget is spent.
+	child *childHooks
+}
+
+type childHooks struct {
+	started    func()
+	overflowed func(job Job, workDir string)
 }
 
 // ErrInvalidJob means the job itself is malformed (bad input names,
@@ -200,7 +211,7 @@ func memoryPages(bytes uint64) uint32 {
 func (e *Executor) newRuntime(ctx context.Context, pages uint32) wazero.Runtime {
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(e.opts.child == nil).
 		WithCompilationCache(e.cache)
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
@@ -391,6 +402,11 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 	timeoutCtx, cancel := context.WithTimeout(runCtx, job.Limits.Timeout)
 	defer cancel()
 	budget := &outputBudget{left: job.Limits.MaxOutput, exceeded: stop}
+	if c := e.opts.child; c != nil {
+		// The parent times the run; nothing here could interrupt it.
+		timeoutCtx = runCtx
+		budget.overflowed = func() { c.overflowed(job, workDir) }
+	}
 
 	clock := &virtualClock{}
 	cfg := wazero.NewModuleConfig().
@@ -446,6 +462,9 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 	start := mod.ExportedFunction("_start")
 	if start == nil {
 		return outcome{verdict: VerdictInvalidProgram}, nil
+	}
+	if c := e.opts.child; c != nil {
+		c.started()
 	}
 	_, err = start.Call(timeoutCtx)
 	if err == nil {

@@ -29,6 +29,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The isolated tests start this test binary as the job's child process.
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(ChildMain(os.Args[len(os.Args)-1]))
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)

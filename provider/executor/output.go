@@ -20,6 +20,9 @@ type outputBudget struct {
 	overflow bool
 	err      error  // a host write failure
 	exceeded func() // stops the run
+	// overflowed, when set, is called (lock held) once the budget is spent;
+	// a child process uses it to end the run at once (see isolated.go).
+	overflowed func()
 }
 
 func (b *outputBudget) take(n int) bool {
@@ -31,6 +34,9 @@ func (b *outputBudget) take(n int) bool {
 	if uint64(n) > b.left {
 		b.overflow = true
 		b.exceeded()
+		if b.overflowed != nil {
+			b.overflowed()
+		}
 		return false
 	}
 	b.left -= uint64(n)

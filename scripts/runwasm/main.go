@@ -39,6 +39,10 @@ func (f *inputFlags) Set(v string) error {
 }
 
 func main() {
+	// With -isolated, this program is also the job's child process.
+	if len(os.Args) == 3 && os.Args[1] == "exec-job" {
+		os.Exit(executor.ChildMain(os.Args[2]))
+	}
 	var inputs inputFlags
 	flag.Var(&inputs, "input", "mount PATH read-only at /input/NAME (repeatable)")
 	runs := flag.Int("runs", 1, "how many times to run the program")
@@ -48,6 +52,7 @@ func main() {
 	jobID := flag.Uint64("job", 1, "job id (seeds the program's random numbers)")
 	chunk := flag.Int("chunk-size", merkle.DefaultChunkSize, "Merkle leaf size of the output root")
 	stdout := flag.String("stdout", "", "write the last run's stdout to this file")
+	isolated := flag.Bool("isolated", false, "run each job in a child process, as the daemon does by default")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: runwasm [flags] PROGRAM.wasm [ARG...]")
 		flag.PrintDefaults()
@@ -57,14 +62,14 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), flag.Args()[1:], inputs, *runs, *memory<<20, *timeout, *maxOutput, *jobID, *chunk, *stdout); err != nil {
+	if err := run(flag.Arg(0), flag.Args()[1:], inputs, *runs, *memory<<20, *timeout, *maxOutput, *jobID, *chunk, *stdout, *isolated); err != nil {
 		fmt.Fprintln(os.Stderr, "runwasm:", err)
 		os.Exit(1)
 	}
 }
 
 func run(programPath string, args []string, inputs []executor.Input, runs int, memory uint64, timeout time.Duration,
-	maxOutput, jobID uint64, chunk int, stdoutPath string) error {
+	maxOutput, jobID uint64, chunk int, stdoutPath string, isolated bool) error {
 	program, err := os.ReadFile(programPath)
 	if err != nil {
 		return err
@@ -80,11 +85,25 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 	defer os.RemoveAll(work)
 
 	ctx := context.Background()
-	e, err := executor.New(executor.Options{ChunkSize: chunk})
-	if err != nil {
-		return err
+	var e interface {
+		Run(context.Context, executor.Job, string) (executor.Result, error)
 	}
-	defer e.Close(ctx)
+	if isolated {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if e, err = executor.NewIsolated([]string{self, "exec-job"}, filepath.Join(work, "cache"), chunk); err != nil {
+			return err
+		}
+	} else {
+		inProcess, err := executor.New(executor.Options{ChunkSize: chunk})
+		if err != nil {
+			return err
+		}
+		defer inProcess.Close(ctx)
+		e = inProcess
+	}
 
 	job := executor.Job{
 		ID: jobID, Program: program, ProgramRoot: root, Args: args, Inputs: inputs,
