@@ -279,12 +279,14 @@ func New(
 	app.StorageKeeper = storagekeeper.NewKeeper(appCodec,
 		runtime.NewKVStoreService(keys[storagetypes.StoreKey]), accCodec, govAuthority, BondDenom,
 		app.ProviderKeeper, app.BankKeeper, app.AccountKeeper)
-	// A provider that stops taking work has its replicas reassigned.
-	app.ProviderKeeper.SetHooks(providertypes.MultiProviderHooks{app.StorageKeeper.ProviderHooks()})
-
 	app.ComputeKeeper = computekeeper.NewKeeper(appCodec,
 		runtime.NewKVStoreService(keys[computetypes.StoreKey]), accCodec, govAuthority, BondDenom,
 		app.ProviderKeeper, app.StorageKeeper, app.BankKeeper, app.AccountKeeper)
+	// A provider that stops taking work has its replicas and the jobs it
+	// has not committed to reassigned.
+	app.ProviderKeeper.SetHooks(providertypes.MultiProviderHooks{
+		app.StorageKeeper.ProviderHooks(), app.ComputeKeeper.ProviderHooks(),
+	})
 
 	app.ModuleManager = module.NewManager(
 		genutil.NewAppModule(app.AccountKeeper, app.StakingKeeper, app, txConfig),

@@ -18,6 +18,7 @@ import (
 	"github.com/stratusnet/stratus/testutil/apptest"
 	computekeeper "github.com/stratusnet/stratus/x/compute/keeper"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
+	membershiptypes "github.com/stratusnet/stratus/x/membership/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -554,4 +555,47 @@ func TestComputeGenesisRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, has, "the open-job index is rebuilt on import")
 	require.NoError(t, reimported.ComputeKeeper.EscrowInvariant(ctx))
+}
+
+// Revoking an executor's PROVIDER role before it commits takes it off the
+// job without slashing and replaces it; one that has committed may still reveal.
+func TestComputeScenarioRevokedExecutorReplaced(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	holder := s.replica(t, s.input, 0).Provider
+	resp := s.submit(t, s.submitMsg(2))
+	var gone, stays string
+	for _, e := range resp.Executors {
+		if e == holder {
+			stays = e
+		} else {
+			gone = e
+		}
+	}
+	require.NotEmpty(t, gone)
+	require.NotEmpty(t, stays)
+	stake := s.stake(t, s.addr(gone))
+	out := result("out")
+	s.commitResult(t, stays, resp.JobId, out)
+
+	res, _ := s.deliver(t, s.c.Authority, &membershiptypes.MsgRevokeRole{
+		Authority: s.c.Authority.Address.String(), Address: gone,
+		Role: membershiptypes.Role_ROLE_PROVIDER, Reason: "left the network",
+	})
+	require.Zero(t, res.Code, res.Log)
+	j := s.job(t, resp.JobId)
+	require.Equal(t, []string{gone}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_MISSED))
+	require.Equal(t, stake, s.stake(t, s.addr(gone)), "leaving is not a fault")
+	require.Len(t, j.Executors, 3)
+	repl := j.Executors[2].Provider
+	require.NotEqual(t, gone, repl)
+	require.True(t, j.Executors[2].Replacement)
+	s.requireAccounted(t)
+
+	s.commitResult(t, repl, resp.JobId, out)
+	s.reveal(t, stays, resp.JobId, out)
+	s.reveal(t, repl, resp.JobId, out)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.ElementsMatch(t, []string{stays, repl}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	s.requireAccounted(t)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,6 +189,15 @@ func TestComputeEndToEnd(t *testing.T) {
 	require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status)
 	require.Len(t, j.executorsIn("AGREED"), 2)
 	require.Equal(t, "ok", j.Job.Result.Verdict)
+	// The same job over REST, as a wallet or another language sees it.
+	var rest jobJSON
+	restGet(t, fmt.Sprintf("http://127.0.0.1:%d/stratus/compute/v1/jobs/%d", 1317+ln.Offset, job), &rest)
+	require.Equal(t, j.Job.Result.OutputRoot, rest.Job.Result.OutputRoot)
+	var byOwner struct {
+		Jobs []json.RawMessage `json:"jobs"`
+	}
+	restGet(t, fmt.Sprintf("http://127.0.0.1:%d/stratus/compute/v1/owners/%s/jobs", 1317+ln.Offset, ln.Address("alice")), &byOwner)
+	require.Len(t, byOwner.Jobs, 1)
 
 	dir := filepath.Join(t.TempDir(), "result")
 	out, errOut, err = ln.Run("compute", "output", m[1], "-o", dir)
@@ -279,6 +290,17 @@ func TestComputeEndToEnd(t *testing.T) {
 	stdout, err := os.ReadFile(filepath.Join(dir, "stdout"))
 	require.NoError(t, err)
 	require.Equal(t, "exiting 3\n", string(stdout))
+}
+
+func restGet(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", url, body)
+	require.NoError(t, json.Unmarshal(body, into), string(body))
 }
 
 // mustBase64 decodes bytes as the JSON codec renders them.
