@@ -343,7 +343,7 @@ func (m *EventResultRevealed) GetResult() Result {
 type EventExecutorFaulted struct {
 	JobId    uint64 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
-	// reason is missed_commit, missed_reveal or dissent.
+	// reason is missed_commit, missed_reveal, dissent or provider_deactivated.
 	Reason string                `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	Burned cosmossdk_io_math.Int `protobuf:"bytes,4,opt,name=burned,proto3,customtype=cosmossdk.io/math.Int" json:"burned"`
 }

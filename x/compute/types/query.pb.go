@@ -226,8 +226,8 @@ func (m *QueryJobsByOwnerResponse) GetPagination() *query.PageResponse {
 
 type QueryJobsByProviderRequest struct {
 	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
-	// open_only lists only jobs still committing or revealing in which the
-	// provider has yet to act or be judged.
+	// open_only lists only the jobs in which the provider still has to commit
+	// or reveal.
 	OpenOnly   bool               `protobuf:"varint,2,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
 	Pagination *query.PageRequest `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
 }
