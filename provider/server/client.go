@@ -92,7 +92,12 @@ func (c *Client) Upload(ctx context.Context, baseURL string, id uint64, r io.Rea
 // Download writes deal id's bytes to w. The caller verifies them against
 // the deal's root (merkle.Root) before trusting them.
 func (c *Client) Download(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dealURL(baseURL, id), nil)
+	return c.get(ctx, dealURL(baseURL, id), w, fmt.Sprintf("deal %d", id))
+}
+
+// get writes the body of a GET of url to w, checking it is complete.
+func (c *Client) get(ctx context.Context, url string, w io.Writer, what string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -103,10 +108,10 @@ func (c *Client) Download(ctx context.Context, baseURL string, id uint64, w io.W
 	defer drain(resp)
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {
-		return fmt.Errorf("server: downloading deal %d: %w", id, err)
+		return fmt.Errorf("server: downloading %s: %w", what, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return fmt.Errorf("%w: deal %d: %d of %d bytes", ErrShortResponse, id, n, resp.ContentLength)
+		return fmt.Errorf("%w: %s: %d of %d bytes", ErrShortResponse, what, n, resp.ContentLength)
 	}
 	return nil
 }
@@ -242,21 +247,5 @@ func parseHash(s string) (merkle.Hash, error) {
 // it against the job's agreed output root before trusting it.
 func (c *Client) JobOutput(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
 	u := strings.TrimRight(baseURL, "/") + "/v1/jobs/" + strconv.FormatUint(id, 10) + "/output"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.do(req)
-	if err != nil {
-		return err
-	}
-	defer drain(resp)
-	n, err := io.Copy(w, resp.Body)
-	if err != nil {
-		return fmt.Errorf("server: downloading job %d's output: %w", id, err)
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return fmt.Errorf("%w: job %d: %d of %d bytes", ErrShortResponse, id, n, resp.ContentLength)
-	}
-	return nil
+	return c.get(ctx, u, w, fmt.Sprintf("job %d's output", id))
 }

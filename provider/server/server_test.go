@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -578,6 +580,44 @@ func TestNoMetricsRouteWithoutMetrics(t *testing.T) {
 	ts := httptest.NewServer(server.New(st, &fakeChain{}, server.Options{}).Handler())
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestJobOutputRoute(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	archive := filepath.Join(t.TempDir(), "output.tar")
+	content := bytes.Repeat([]byte("0123456789"), 500)
+	require.NoError(t, os.WriteFile(archive, content, 0o600))
+	ts := httptest.NewServer(server.New(st, &fakeChain{}, server.Options{
+		JobOutput: func(id uint64) (string, bool) { return archive, id == 7 },
+	}).Handler())
+	defer ts.Close()
+	e := &env{t: t, url: ts.URL}
+
+	var buf bytes.Buffer
+	require.NoError(t, server.NewClient(nil).JobOutput(context.Background(), ts.URL, 7, &buf))
+	require.Equal(t, content, buf.Bytes())
+	r := e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=10-19")
+	require.Equal(t, http.StatusPartialContent, r.status)
+	require.Equal(t, "0123456789", string(r.body))
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/8/output", nil, 0), http.StatusNotFound, server.CodeNoJobOutput)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/x/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/0/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
+	var apiErr *server.APIError
+	err = server.NewClient(nil).JobOutput(context.Background(), ts.URL, 9, &buf)
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.Status)
+}
+
+func TestNoJobRoutesWithoutJobOutput(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	ts := httptest.NewServer(server.New(st, &fakeChain{}, server.Options{}).Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/v1/jobs/1/output")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
