@@ -334,6 +334,7 @@ func startCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("opening the jobs directory: %w", err)
 				}
+				jobs.Metrics = m
 				follower.SetJobs(jobs)
 				opts.JobOutput = jobs.OutputPath
 			}

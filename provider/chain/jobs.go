@@ -19,6 +19,7 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/executor"
+	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/store"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
@@ -75,6 +76,8 @@ type Jobs struct {
 	cfg    JobsConfig
 	log    *slog.Logger
 	wake   func()
+	// Metrics, when set, counts runs, their time, commits and reveals.
+	Metrics *metrics.Metrics
 
 	mu      sync.Mutex
 	running map[uint64]bool
@@ -292,8 +295,11 @@ func (j *Jobs) commit(ctx context.Context, job computetypes.Job, rec record, h i
 		Provider: j.me, JobId: job.Id, Commitment: computetypes.Commitment(j.meAddr, job.Id, res, salt),
 	})
 	if err != nil {
-		j.log.Warn("transaction failed", "msg", "commit_result", "job", job.Id, "err", err)
+		j.txError("commit_result", job.Id, err)
 		return
+	}
+	if j.Metrics != nil {
+		j.Metrics.JobResults.WithLabelValues("commit").Inc()
 	}
 	j.log.Info("job result committed", "job", job.Id, "verdict", rec.Verdict, "tx", tx.TxHash)
 }
@@ -309,7 +315,7 @@ func (j *Jobs) reveal(ctx context.Context, job computetypes.Job, rec record, h i
 	}
 	tx, err := j.sender.Send(ctx, &computetypes.MsgRevealResult{Provider: j.me, JobId: job.Id, Result: res, Salt: salt})
 	if err != nil {
-		j.log.Warn("transaction failed", "msg", "reveal_result", "job", job.Id, "err", err)
+		j.txError("reveal_result", job.Id, err)
 		return
 	}
 	rec.Revealed = true
@@ -319,7 +325,17 @@ func (j *Jobs) reveal(ctx context.Context, job computetypes.Job, rec record, h i
 	j.mu.Lock()
 	j.pending[job.Id] = true
 	j.mu.Unlock()
+	if j.Metrics != nil {
+		j.Metrics.JobResults.WithLabelValues("reveal").Inc()
+	}
 	j.log.Info("job result revealed", "job", job.Id, "root", rec.Root, "exit_code", rec.ExitCode, "tx", tx.TxHash)
+}
+
+func (j *Jobs) txError(msg string, id uint64, err error) {
+	j.log.Warn("transaction failed", "msg", msg, "job", id, "err", err)
+	if j.Metrics != nil {
+		j.Metrics.TxErrors.WithLabelValues(msg).Inc()
+	}
 }
 
 // finish looks at revealed jobs: once a job ends, an agreed output that the
@@ -395,6 +411,14 @@ func (j *Jobs) start(ctx context.Context, job computetypes.Job) {
 		}()
 		start := time.Now()
 		rec, err := j.run(ctx, job)
+		if m := j.Metrics; m != nil {
+			m.JobRunSeconds.Observe(time.Since(start).Seconds())
+			verdict := rec.Verdict
+			if err != nil {
+				verdict = "error"
+			}
+			m.JobsRun.WithLabelValues(verdict).Inc()
+		}
 		if err != nil {
 			j.log.Warn("job run failed; will retry", "job", job.Id, "err", err)
 			return

@@ -54,6 +54,14 @@ type Metrics struct {
 	// Replications counts fetches of a deal from a peer by result:
 	// ReplicationOK or ReplicationFailed.
 	Replications *prometheus.CounterVec
+
+	// JobsRun counts compute jobs run by the executor's verdict (ok, exit,
+	// timeout, ...) or "error" when the job could not be run.
+	JobsRun *prometheus.CounterVec
+	// JobRunSeconds is how long runs took, fetching inputs included.
+	JobRunSeconds prometheus.Histogram
+	// JobResults counts commits and reveals sent (step label: commit, reveal).
+	JobResults *prometheus.CounterVec
 }
 
 // New creates the metrics on a fresh registry that also carries the Go
@@ -103,6 +111,19 @@ func New() *Metrics {
 			Namespace: namespace, Name: "replications_total",
 			Help: "Deal fetches from peers by result (ok, failed).",
 		}, []string{"result"}),
+		JobsRun: auto.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "jobs_run_total",
+			Help: "Compute jobs run, by verdict (ok, exit, timeout, ...; error: could not run).",
+		}, []string{"verdict"}),
+		JobRunSeconds: auto.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "job_run_seconds",
+			Help:    "Time to fetch a job's program and inputs and run it.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}),
+		JobResults: auto.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "job_results_total",
+			Help: "Job commitments and reveals sent to the chain.",
+		}, []string{"step"}),
 	}
 	// Known label values start at zero so rates and alerts work before the
 	// first event.
@@ -111,6 +132,9 @@ func New() *Metrics {
 	}
 	for _, r := range []string{ReplicationOK, ReplicationFailed} {
 		m.Replications.WithLabelValues(r)
+	}
+	for _, step := range []string{"commit", "reveal"} {
+		m.JobResults.WithLabelValues(step)
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
