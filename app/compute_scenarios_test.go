@@ -3,6 +3,7 @@ package app_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,6 +20,7 @@ import (
 	computekeeper "github.com/stratusnet/stratus/x/compute/keeper"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	membershiptypes "github.com/stratusnet/stratus/x/membership/types"
+	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -251,9 +253,12 @@ func TestComputeScenarioNoShowReplaced(t *testing.T) {
 	s.requireAccounted(t)
 }
 
-// A 1–1 split adds a third executor, whose result decides.
+// A 1–1 split adds a third executor, whose result decides. The third was
+// assigned after both results were public, so the outvoted executor is not
+// provably wrong: it is released unpaid, not slashed.
 func TestComputeScenarioSplitAddsExecutor(t *testing.T) {
 	s := newComputeScenario(t, 4)
+	stakeA := sdkmath.NewInt(providerStake)
 	resp := s.submit(t, s.submitMsg(2))
 	a, b := resp.Executors[0], resp.Executors[1]
 	s.commitResult(t, a, resp.JobId, result("A"))
@@ -265,14 +270,67 @@ func TestComputeScenarioSplitAddsExecutor(t *testing.T) {
 	require.Equal(t, uint32(3), j.Target)
 	require.Len(t, j.Executors, 3)
 	third := j.Executors[2].Provider
+	require.True(t, j.Executors[2].Late)
+	require.False(t, j.Executors[0].Late)
 	s.commitResult(t, third, resp.JobId, result("B"))
 	s.reveal(t, third, resp.JobId, result("B"))
 	j = s.job(t, resp.JobId)
 	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status)
 	require.True(t, j.Result.Equal(result("B")))
-	require.Equal(t, []string{a}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
-	// Every scenario provider starts with providerStake.
-	s.burned = s.burned.Add(percentOf(sdkmath.NewInt(providerStake), 5))
+	require.ElementsMatch(t, []string{b, third}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	require.Equal(t, []string{a}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
+	require.Empty(t, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
+	require.Equal(t, stakeA, s.stake(t, s.addr(a)))
+	s.requireAccounted(t)
+}
+
+// Splits that grow the job past the requested count leave more winners than
+// the escrow pays at full price: they share it in proportion, and the
+// executors' pay never exceeds what the owner escrowed.
+func TestComputeScenarioGrownJobSharesTheEscrow(t *testing.T) {
+	s := newComputeScenario(t, 5)
+	p := computeParams()
+	p.MaxExecutors = 5
+	s.setComputeParams(t, p)
+	before := s.balances()
+	msg := s.submitMsg(2)
+	msg.Price = sdk.NewInt64Coin(app.BondDenom, computePrice) // escrow 2 × 1000
+	resp := s.submit(t, msg)
+	step := func(provider, tag string) {
+		s.commitResult(t, provider, resp.JobId, result(tag))
+		s.reveal(t, provider, resp.JobId, result(tag))
+	}
+	last := func() string {
+		j := s.job(t, resp.JobId)
+		return j.Executors[len(j.Executors)-1].Provider
+	}
+	a, b := resp.Executors[0], resp.Executors[1]
+	s.commitResult(t, a, resp.JobId, result("A"))
+	s.commitResult(t, b, resp.JobId, result("B"))
+	s.reveal(t, a, resp.JobId, result("A"))
+	s.reveal(t, b, resp.JobId, result("B"))
+	c := last()
+	step(c, "C") // three ways: grow to 4
+	d := last()
+	step(d, "A") // A has 2 of 4: grow to 5
+	e := last()
+	step(e, "A") // A has 3 of 5
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.Equal(t, uint32(5), j.Target)
+	require.ElementsMatch(t, []string{a, d, e}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	// Only a was blind among the winners: b and c are not provably wrong.
+	require.ElementsMatch(t, []string{b, c}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
+	after := s.balances()
+	share := sdkmath.NewInt(computePrice * 2 * computePrice / (3 * computePrice)) // 666
+	for _, w := range []string{a, d, e} {
+		require.Equal(t, before[w].Add(share), after[w], "winner %s gets its share", w)
+	}
+	for _, l := range []string{b, c} {
+		require.Equal(t, before[l], after[l], "%s is neither paid nor slashed", l)
+	}
+	owner := s.user.Address.String()
+	require.Equal(t, before[owner].Sub(share.MulRaw(3)), after[owner], "the owner gets back what the shares leave")
 	s.requireAccounted(t)
 }
 
@@ -469,6 +527,22 @@ func TestComputeBadInputsChangeNothing(t *testing.T) {
 		{"store_output without replicas", edit(func(m *computetypes.MsgSubmitJob) {
 			m.StoreOutput = &computetypes.StoreOutput{DurationBlocks: 10, MaxPrice: decCoin(1)}
 		}), computetypes.ErrInvalidStoreOutput},
+		{"store_output price that overflows the escrow", edit(func(m *computetypes.MsgSubmitJob) {
+			huge, ok := sdkmath.NewIntFromString("1" + strings.Repeat("0", 72))
+			require.True(t, ok)
+			m.StoreOutput = &computetypes.StoreOutput{Replicas: 1, DurationBlocks: 1000, MaxPrice: sdk.NewDecCoin(app.BondDenom, huge)}
+		}), computetypes.ErrInvalidStoreOutput},
+		{"store_output above max_replicas", edit(func(m *computetypes.MsgSubmitJob) {
+			m.StoreOutput = &computetypes.StoreOutput{Replicas: 100, DurationBlocks: 1000, MaxPrice: decCoin(1)}
+		}), computetypes.ErrInvalidStoreOutput},
+		{"store_output too short", edit(func(m *computetypes.MsgSubmitJob) {
+			m.StoreOutput = &computetypes.StoreOutput{Replicas: 1, DurationBlocks: 1, MaxPrice: decCoin(1)}
+		}), computetypes.ErrInvalidStoreOutput},
+		{"absurd price", edit(func(m *computetypes.MsgSubmitJob) {
+			huge, ok := sdkmath.NewIntFromString("1" + strings.Repeat("0", 60))
+			require.True(t, ok)
+			m.Price.Amount = huge
+		}), computetypes.ErrInvalidPrice},
 	}
 	for _, tc := range submitCases {
 		t.Run(tc.name, func(t *testing.T) { s.rejectsCompute(t, s.user, tc.msg, tc.want) })
@@ -597,5 +671,41 @@ func TestComputeScenarioRevokedExecutorReplaced(t *testing.T) {
 	j = s.job(t, resp.JobId)
 	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
 	require.ElementsMatch(t, []string{stays, repl}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED))
+	s.requireAccounted(t)
+}
+
+// A provider that unbonds while a job it committed to is open keeps its
+// stake at risk until the job has judged it; then the stake comes back.
+func TestComputeScenarioUnbondingWaitsForOpenJobs(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	pp := providertypes.DefaultParams()
+	pp.UnbondingBlocks = 2
+	res := s.c.DeliverTx(s.c.Authority, &providertypes.MsgUpdateParams{Authority: s.c.Authority.Address.String(), Params: pp})
+	require.Zero(t, res.Code, res.Log)
+	p := computeParams()
+	p.CommitTimeout, p.RevealTimeout = 20, 20
+	s.setComputeParams(t, p)
+
+	resp := s.submit(t, s.submitMsg(2))
+	a, b := resp.Executors[0], resp.Executors[1]
+	out := result("out")
+	s.commitResult(t, a, resp.JobId, out)
+	res, _ = s.deliver(t, s.acct(a), &providertypes.MsgUnbondProvider{Provider: a})
+	require.Zero(t, res.Code, res.Log)
+	s.advanceTo(t, s.c.Height+5) // past unbonding_blocks
+	pr, err := s.c.App.ProviderKeeper.GetProvider(s.c.Ctx(), s.addr(a))
+	require.NoError(t, err, "the provider is kept while it holds a job's slot")
+	require.Equal(t, uint64(1), pr.ComputeSlotsUsed)
+	s.requireAccounted(t)
+
+	s.commitResult(t, b, resp.JobId, out)
+	s.reveal(t, a, resp.JobId, out)
+	s.reveal(t, b, resp.JobId, out)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, s.job(t, resp.JobId).Status)
+	balance := balanceOf(s.c, s.addr(a))
+	s.advanceTo(t, s.c.Height+12) // the next look at its unbonding
+	_, err = s.c.App.ProviderKeeper.GetProvider(s.c.Ctx(), s.addr(a))
+	require.ErrorIs(t, err, providertypes.ErrProviderNotFound)
+	require.Equal(t, balance.Add(sdkmath.NewInt(providerStake)), balanceOf(s.c, s.addr(a)), "the stake came back")
 	s.requireAccounted(t)
 }

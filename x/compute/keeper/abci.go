@@ -30,26 +30,72 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 		return err
 	}
 	for _, id := range due {
-		job, err := k.GetJob(ctx, id)
-		if err != nil {
-			return err
+		// One job's failure must never halt the chain: each is closed in its
+		// own cache, and a job that cannot be closed is failed and refunded.
+		sdkCtx := sdk.UnwrapSDKContext(ctx)
+		cacheCtx, write := sdkCtx.CacheContext()
+		if err := k.closePhase(cacheCtx, id, params); err != nil {
+			k.Logger(ctx).Error("closing a job's phase failed; failing the job", "job", id, "err", err)
+			cacheCtx, write = sdkCtx.CacheContext()
+			if err := k.forceFail(cacheCtx, id, fmt.Sprintf("internal error: %v", err)); err != nil {
+				k.Logger(ctx).Error("failing the job failed; dropping its deadline", "job", id, "err", err)
+				if err := k.Deadlines.Remove(ctx, collections.Join(h, id)); err != nil {
+					return err
+				}
+				continue
+			}
 		}
-		switch job.Status {
-		case types.JobStatus_JOB_STATUS_COMMITTING:
-			err = k.closeCommit(ctx, &job, params)
-		case types.JobStatus_JOB_STATUS_REVEALING:
-			err = k.closeReveal(ctx, &job, params)
-		default:
-			return fmt.Errorf("job %d is %s but has a deadline", id, job.Status)
-		}
-		if err != nil {
-			return err
-		}
-		if err := k.Jobs.Set(ctx, id, job); err != nil {
-			return err
-		}
+		write()
 	}
 	return nil
+}
+
+// closePhase closes the phase of job id that ends at this height.
+func (k *Keeper) closePhase(ctx context.Context, id uint64, params types.Params) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	job, err := k.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch job.Status {
+	case types.JobStatus_JOB_STATUS_COMMITTING:
+		err = k.closeCommit(ctx, &job, params)
+	case types.JobStatus_JOB_STATUS_REVEALING:
+		err = k.closeReveal(ctx, &job, params)
+	default:
+		err = fmt.Errorf("job %d is %s but has a deadline", id, job.Status)
+	}
+	if err != nil {
+		return err
+	}
+	return k.Jobs.Set(ctx, id, job)
+}
+
+// forceFail ends job id FAILED with a full refund, judging nobody.
+func (k *Keeper) forceFail(ctx context.Context, id uint64, reason string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	job, err := k.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	refund, err := k.close(ctx, &job, types.JobStatus_JOB_STATUS_FAILED, reason)
+	if err != nil {
+		return err
+	}
+	if err := k.Jobs.Set(ctx, id, job); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventJobFinalized{
+		JobId: id, Status: job.Status, Paid: sdk.NewCoin(k.bondDenom, math.ZeroInt()), Refund: refund, Reason: reason,
+	})
 }
 
 // miss slashes every executor in status from and marks it MISSED.
@@ -169,19 +215,41 @@ func (k *Keeper) tally(ctx context.Context, job *types.Job, params types.Params)
 	})
 }
 
-// succeed pays the executors that revealed the winning result, slashes the
-// ones that revealed another, refunds the rest and stores the output if asked.
+// succeed pays the executors that revealed the winning result and refunds
+// the rest. The others that revealed are slashed as dissenters only when the
+// executors that could not have seen any result before committing (not
+// late) form a strict majority of the requested count on their own:
+// otherwise the verdict rests on executors that might have copied, and
+// nobody is provably wrong, so they are released unpaid instead.
 func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, params types.Params) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	paid := sdk.NewCoin(k.bondDenom, math.ZeroInt())
 	var winners []string
 	var holders []sdk.AccAddress
+	var prices []math.Int
+	total, blind := math.ZeroInt(), 0
+	for _, e := range job.Executors {
+		if e.Status == types.ExecutorStatus_EXECUTOR_STATUS_REVEALED && e.Result.Key() == winner {
+			total = total.Add(e.Price.Amount)
+			if !e.Late {
+				blind++
+			}
+		}
+	}
+	provable := 2*blind > int(job.Requested)
+	// Winners are paid their own price; when splits brought more winners
+	// than the escrow covers, they share it in proportion.
+	escrow := job.Escrow.Amount
+	paid := sdk.NewCoin(k.bondDenom, math.ZeroInt())
 	for i := range job.Executors {
 		e := &job.Executors[i]
 		if e.Status != types.ExecutorStatus_EXECUTOR_STATUS_REVEALED {
 			continue
 		}
 		if e.Result.Key() != winner {
+			if !provable {
+				e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
+				continue
+			}
 			e.Status = types.ExecutorStatus_EXECUTOR_STATUS_DISSENTED
 			if err := k.fault(ctx, job.Id, e, params.SlashDissent, ReasonDissent); err != nil {
 				return err
@@ -195,18 +263,26 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 		}
 		winners = append(winners, e.Provider)
 		holders = append(holders, addr)
-		pay := sdk.NewCoin(k.bondDenom, math.MinInt(e.Price.Amount, job.Escrow.Amount))
-		if pay.IsPositive() {
-			if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(pay)); err != nil {
-				return err
-			}
-			job.Escrow = job.Escrow.Sub(pay)
-			paid = paid.Add(pay)
+		share := e.Price.Amount
+		if total.GT(escrow) {
+			share = share.Mul(escrow).Quo(total)
 		}
+		prices = append(prices, share)
 		if job.Result == nil {
 			r := *e.Result
 			job.Result = &r
 		}
+	}
+	for i, addr := range holders {
+		pay := sdk.NewCoin(k.bondDenom, math.MinInt(prices[i], job.Escrow.Amount))
+		if !pay.IsPositive() {
+			continue
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(pay)); err != nil {
+			return err
+		}
+		job.Escrow = job.Escrow.Sub(pay)
+		paid = paid.Add(pay)
 	}
 	refund, err := k.close(ctx, job, types.JobStatus_JOB_STATUS_SUCCEEDED, "")
 	if err != nil {
@@ -227,10 +303,24 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 func (k *Keeper) storeOutput(ctx context.Context, job *types.Job, holders []sdk.AccAddress) {
 	so := job.StoreOutput
 	cacheCtx, write := sdk.UnwrapSDKContext(ctx).CacheContext()
-	resp, err := k.storage.CreateDealWithHolders(cacheCtx, &storagetypes.MsgCreateDeal{
-		Owner: job.Owner, Root: job.Result.OutputRoot, Size_: job.Result.Size_, Replicas: so.Replicas,
-		DurationBlocks: so.DurationBlocks, MaxPrice: so.MaxPrice,
-	}, holders)
+	resp, err := func() (resp *storagetypes.MsgCreateDealResponse, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		// The holders' archive was hashed with the job's chunk size; a deal
+		// under another one could never be proven.
+		if cs, err := k.storage.ChunkSize(cacheCtx); err != nil {
+			return nil, err
+		} else if cs != job.ChunkSize {
+			return nil, fmt.Errorf("the storage chunk size changed from %d to %d during the job", job.ChunkSize, cs)
+		}
+		return k.storage.CreateDealWithHolders(cacheCtx, &storagetypes.MsgCreateDeal{
+			Owner: job.Owner, Root: job.Result.OutputRoot, Size_: job.Result.Size_, Replicas: so.Replicas,
+			DurationBlocks: so.DurationBlocks, MaxPrice: so.MaxPrice,
+		}, holders)
+	}()
 	if err != nil {
 		job.Reason = "output not stored: " + err.Error()
 		k.Logger(ctx).Info("job output not stored", "job", job.Id, "err", err)

@@ -19,6 +19,9 @@ import (
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
+// maxPriceBits bounds a job's price so executors × price can never overflow.
+const maxPriceBits = 128
+
 // Reasons recorded when an executor is slashed.
 const (
 	ReasonMissedCommit = "missed_commit"
@@ -77,6 +80,17 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	}
 	if err := msg.Limits.Check(params.MaxLimits); err != nil {
 		return nil, err
+	}
+	if msg.Price.Amount.BigInt().BitLen() > maxPriceBits {
+		return nil, errorsmod.Wrapf(types.ErrInvalidPrice, "price %s is absurdly large", msg.Price)
+	}
+	if so := msg.StoreOutput; so != nil {
+		// The output deal is created when the job succeeds; its terms are
+		// checked now, for the largest output the limits allow, so a job
+		// is not paid for only to find its output cannot be kept.
+		if _, err := k.storage.CheckDealTerms(ctx, msg.Limits.MaxOutputBytes, so.Replicas, so.DurationBlocks, so.MaxPrice); err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidStoreOutput, "%v", err)
+		}
 	}
 
 	// Executors are drawn first from the providers that hold the inputs
@@ -239,17 +253,28 @@ func (k *Keeper) addExecutors(ctx context.Context, job *types.Job, n int) (int, 
 	if len(prefer) > providertypes.MaxPreferred {
 		prefer = prefer[:providertypes.MaxPreferred]
 	}
-	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
-		Count: n, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), job.Id, len(job.Executors)), ComputeSlots: 1,
-		MaxComputePrice: &maxPrice, Exclude: exclude, Prefer: prefer,
-	})
-	if err != nil && !errors.Is(err, providertypes.ErrNotEnoughProviders) {
-		return 0, err
+	// Fewer eligible providers than wanted: take as many as there are.
+	var picked []sdk.AccAddress
+	for ; n > 0; n-- {
+		var err error
+		picked, err = k.providers.PickProviders(ctx, providertypes.PickCriteria{
+			Count: n, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), job.Id, len(job.Executors)), ComputeSlots: 1,
+			MaxComputePrice: &maxPrice, Exclude: exclude, Prefer: prefer,
+		})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, providertypes.ErrNotEnoughProviders) {
+			return 0, err
+		}
 	}
+	// An executor added once results are public could copy one; see succeed.
+	late := count(*job, types.ExecutorStatus_EXECUTOR_STATUS_REVEALED) > 0
 	for _, p := range picked {
 		if err := k.assignExecutor(ctx, job, p, true); err != nil {
 			return 0, err
 		}
+		job.Executors[len(job.Executors)-1].Late = late
 	}
 	return len(picked), nil
 }
@@ -408,7 +433,9 @@ func (k *Keeper) release(ctx context.Context, jobID uint64, e *types.Executor) e
 	if err != nil {
 		return err
 	}
-	if err := k.providers.ReleaseComputeSlots(ctx, addr, 1); err != nil {
+	// x/provider keeps an unbonding provider until its slots are released;
+	// a provider that is gone anyway has nothing to release.
+	if err := k.providers.ReleaseComputeSlots(ctx, addr, 1); err != nil && !errors.Is(err, providertypes.ErrProviderNotFound) {
 		return err
 	}
 	return k.OpenByProvider.Remove(ctx, collections.Join(sdk.AccAddress(addr), jobID))

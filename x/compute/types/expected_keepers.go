@@ -28,6 +28,9 @@ type StorageKeeper interface {
 	DealHolders(ctx context.Context, id uint64) ([]sdk.AccAddress, error)
 	// ChunkSize is the chunk size new roots are computed with.
 	ChunkSize(ctx context.Context) (uint32, error)
+	// CheckDealTerms checks a deal's terms against the storage params and
+	// returns its escrow.
+	CheckDealTerms(ctx context.Context, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (sdk.Coin, error)
 	// CreateDealWithHolders creates a deal paid by owner whose first replicas
 	// are holders, already holding the data, committed at once.
 	CreateDealWithHolders(ctx context.Context, msg *storagetypes.MsgCreateDeal, holders []sdk.AccAddress) (*storagetypes.MsgCreateDealResponse, error)

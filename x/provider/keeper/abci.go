@@ -34,10 +34,22 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 	return nil
 }
 
+// unbondingRecheck is how many blocks a provider's unbonding waits when it
+// still holds compute slots of open jobs.
+const unbondingRecheck = 10
+
 func (k *Keeper) completeUnbonding(ctx context.Context, addr sdk.AccAddress) error {
 	p, err := k.GetProvider(ctx, addr)
 	if err != nil {
 		return err
+	}
+	if p.ComputeSlotsUsed > 0 {
+		// A job it committed to has yet to be judged: keep the stake at
+		// risk until it is, and look again a little later.
+		p.UnbondingUntil = sdk.UnwrapSDKContext(ctx).BlockHeight() + unbondingRecheck
+		k.Logger(ctx).Info("provider unbonding waits for its open jobs", "address", p.Address,
+			"compute_slots_used", p.ComputeSlotsUsed, "until", p.UnbondingUntil)
+		return k.setProvider(ctx, addr, p)
 	}
 	if p.Stake.IsPositive() {
 		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, addr, sdk.NewCoins(k.stakeCoin(p.Stake))); err != nil {

@@ -63,6 +63,40 @@ func (k *Keeper) CreateDealWithHolders(ctx context.Context, msg *types.MsgCreate
 	return k.createDeal(ctx, msg, holders)
 }
 
+// CheckDealTerms checks a deal's size, replicas, duration and max price
+// against the params, as CreateDeal would, and returns its escrow. x/compute
+// checks a job's store_output with it at submit.
+func (k *Keeper) CheckDealTerms(ctx context.Context, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (sdk.Coin, error) {
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	return k.checkDealTerms(params, size, replicas, duration, maxPrice)
+}
+
+func (k *Keeper) checkDealTerms(params types.Params, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (escrow sdk.Coin, err error) {
+	switch {
+	case size > params.MaxDealSize:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidSize, "%d bytes, at most %d", size, params.MaxDealSize)
+	case replicas == 0 || replicas > params.MaxReplicas:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidReplicas, "%d replicas, want 1 to %d", replicas, params.MaxReplicas)
+	case duration < params.MinDurationBlocks || duration > params.MaxDurationBlocks:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidDuration, "%d blocks, want %d to %d", duration, params.MinDurationBlocks, params.MaxDurationBlocks)
+	case maxPrice.Denom != k.bondDenom:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidPrice, "max_price denom %q, want %q", maxPrice.Denom, k.bondDenom)
+	case maxPrice.Amount.IsNil() || !maxPrice.Amount.IsPositive():
+		return escrow, errorsmod.Wrapf(types.ErrInvalidPrice, "max_price %s must be positive", maxPrice)
+	}
+	// An absurd price overflows the 256-bit integers of the escrow; that is
+	// the caller's error, never a panic.
+	defer func() {
+		if r := recover(); r != nil {
+			err = errorsmod.Wrapf(types.ErrInvalidPrice, "max_price %s: the escrow does not fit: %v", maxPrice, r)
+		}
+	}()
+	return sdk.NewCoin(k.bondDenom, types.EscrowFor(maxPrice.Amount, size, duration, replicas)), nil
+}
+
 func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, size uint64, maxPrice math.LegacyDec, replicas uint32) ([]sdk.AccAddress, error) {
 	var out []sdk.AccAddress
 	for _, h := range holders {
@@ -90,21 +124,14 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case msg.Size_ > params.MaxDealSize:
-		return nil, errorsmod.Wrapf(types.ErrInvalidSize, "%d bytes, at most %d", msg.Size_, params.MaxDealSize)
-	case msg.Replicas > params.MaxReplicas:
-		return nil, errorsmod.Wrapf(types.ErrInvalidReplicas, "%d replicas, at most %d", msg.Replicas, params.MaxReplicas)
-	case msg.DurationBlocks < params.MinDurationBlocks || msg.DurationBlocks > params.MaxDurationBlocks:
-		return nil, errorsmod.Wrapf(types.ErrInvalidDuration, "%d blocks, want %d to %d", msg.DurationBlocks, params.MinDurationBlocks, params.MaxDurationBlocks)
-	case msg.MaxPrice.Denom != k.bondDenom:
-		return nil, errorsmod.Wrapf(types.ErrInvalidPrice, "max_price denom %q, want %q", msg.MaxPrice.Denom, k.bondDenom)
+	escrow, err := k.checkDealTerms(params, msg.Size_, msg.Replicas, msg.DurationBlocks, msg.MaxPrice)
+	if err != nil {
+		return nil, err
 	}
 	owner, err := k.addressCodec.StringToBytes(msg.Owner)
 	if err != nil {
 		return nil, err
 	}
-	escrow := sdk.NewCoin(k.bondDenom, types.EscrowFor(msg.MaxPrice.Amount, msg.Size_, msg.DurationBlocks, msg.Replicas))
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
 	}
