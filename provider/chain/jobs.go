@@ -134,7 +134,8 @@ func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec R
 		node: node, store: st, sender: sender, fetch: fetch, exec: exec, me: me, meAddr: addr, cfg: cfg, log: log, wake: wake,
 		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{},
 	}
-	// Resume: jobs revealed before a restart still wait for their end.
+	// Resume: every job with a result not yet seen to end is watched until
+	// it ends (a reveal may have landed although its tx seemed to fail).
 	entries, err := os.ReadDir(cfg.Dir)
 	if err != nil {
 		return nil, err
@@ -144,7 +145,7 @@ func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec R
 		if err != nil {
 			continue
 		}
-		if rec, ok := j.load(id); ok && rec.Revealed && !rec.Done {
+		if rec, ok := j.load(id); ok && !rec.Done {
 			j.pending[id] = true
 		}
 	}
@@ -248,15 +249,40 @@ func (j *Jobs) Step(ctx context.Context, h int64) error {
 		}
 	}
 	j.finish(ctx)
-	if j.cfg.KeepOutputs > 0 && h-j.pruned >= 100 {
+	if h-j.pruned >= 100 {
 		j.pruned = h
-		j.prune()
+		j.mu.Lock()
+		for key, at := range j.sent {
+			if h-at > 100 {
+				delete(j.sent, key)
+			}
+		}
+		j.mu.Unlock()
+		if j.cfg.KeepOutputs > 0 {
+			j.prune()
+		}
 	}
 	return nil
 }
 
-// prune deletes the directories of finished jobs older than KeepOutputs.
+// prune deletes, once older than KeepOutputs: the directories of finished
+// jobs, those of jobs that never got a result (a run that failed, a job that
+// ended before this provider ran it), and cached copies of inputs.
 func (j *Jobs) prune() {
+	old := func(path string) bool {
+		st, err := os.Stat(path)
+		return err == nil && time.Since(st.ModTime()) >= j.cfg.KeepOutputs
+	}
+	if inputs, err := os.ReadDir(filepath.Join(j.cfg.Dir, "inputs")); err == nil {
+		for _, e := range inputs {
+			p := filepath.Join(j.cfg.Dir, "inputs", e.Name())
+			if old(p) {
+				if err := os.Remove(p); err == nil {
+					j.log.Info("pruned a cached job input", "file", e.Name())
+				}
+			}
+		}
+	}
 	entries, err := os.ReadDir(j.cfg.Dir)
 	if err != nil {
 		return
@@ -266,12 +292,21 @@ func (j *Jobs) prune() {
 		if err != nil {
 			continue
 		}
-		rec, ok := j.load(id)
-		if !ok || !rec.Done {
+		j.mu.Lock()
+		busy := j.running[id]
+		j.mu.Unlock()
+		if busy {
 			continue
 		}
-		st, err := os.Stat(filepath.Join(j.jobDir(id), "result.json"))
-		if err != nil || time.Since(st.ModTime()) < j.cfg.KeepOutputs {
+		rec, ok := j.load(id)
+		if ok && !rec.Done {
+			continue
+		}
+		marker := j.jobDir(id)
+		if ok {
+			marker = filepath.Join(j.jobDir(id), "result.json")
+		}
+		if !old(marker) {
 			continue
 		}
 		if err := os.RemoveAll(j.jobDir(id)); err != nil {
@@ -322,9 +357,6 @@ func (j *Jobs) reveal(ctx context.Context, job computetypes.Job, rec record, h i
 	if err := j.save(rec); err != nil {
 		j.log.Warn("saving the job record", "job", job.Id, "err", err)
 	}
-	j.mu.Lock()
-	j.pending[job.Id] = true
-	j.mu.Unlock()
 	if j.Metrics != nil {
 		j.Metrics.JobResults.WithLabelValues("reveal").Inc()
 	}
@@ -360,11 +392,18 @@ func (j *Jobs) finish(ctx context.Context) {
 		i := job.ExecutorIndex(j.me)
 		if job.OutputDealId != 0 && i >= 0 && job.Executors[i].Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED &&
 			!j.store.Has(job.OutputDealId) {
-			if err := j.importOutput(job); err != nil {
-				j.log.Error("storing the job output as a deal", "job", id, "deal", job.OutputDealId, "err", err)
-				continue
+			holds, err := j.holdsReplica(ctx, job.OutputDealId)
+			if err != nil {
+				continue // ask again at the next block
 			}
-			j.log.Info("job output stored as a deal", "job", id, "deal", job.OutputDealId)
+			if !holds {
+				j.log.Info("job output stored as a deal by other executors", "job", id, "deal", job.OutputDealId)
+			} else if err := j.importOutput(job); err != nil {
+				j.log.Error("storing the job output as a deal failed; retrying", "job", id, "deal", job.OutputDealId, "err", err)
+				continue
+			} else {
+				j.log.Info("job output stored as a deal", "job", id, "deal", job.OutputDealId)
+			}
 		}
 		rec.Done = true
 		if err := j.save(rec); err != nil {
@@ -379,6 +418,20 @@ func (j *Jobs) finish(ctx context.Context) {
 		delete(j.pending, id)
 		j.mu.Unlock()
 	}
+}
+
+// holdsReplica reports whether this provider has a committed replica of deal id.
+func (j *Jobs) holdsReplica(ctx context.Context, id uint64) (bool, error) {
+	_, replicas, err := j.node.Deal(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range replicas {
+		if r.Provider == j.me && r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (j *Jobs) importOutput(job computetypes.Job) error {
@@ -484,7 +537,13 @@ func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
 		JobID: job.Id, Root: hex.EncodeToString(root[:]), Size: res.Size, ExitCode: res.ExitCode,
 		Verdict: string(res.Verdict), Salt: hex.EncodeToString(salt),
 	}
-	return rec, j.save(rec)
+	if err := j.save(rec); err != nil {
+		return rec, err
+	}
+	j.mu.Lock()
+	j.pending[job.Id] = true
+	j.mu.Unlock()
+	return rec, nil
 }
 
 // program returns the job's wasm, verified against its root.
@@ -525,6 +584,8 @@ func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size 
 	}
 	path := filepath.Join(j.cfg.Dir, "inputs", fmt.Sprintf("%d-%s", dealID, root.String()[:16]))
 	if _, err := os.Stat(path); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // recently used: not pruned
 		return path, nil
 	}
 	d, replicas, err := j.node.Deal(ctx, dealID)

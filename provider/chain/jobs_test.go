@@ -77,7 +77,21 @@ func TestPruneKeepsOpenAndRecentJobs(t *testing.T) {
 			require.NoError(t, os.Chtimes(filepath.Join(j.jobDir(id), "result.json"), old, old))
 		}
 	}
+	// A job that never got a result, and cached inputs, old and recent.
+	require.NoError(t, os.MkdirAll(j.jobDir(4), 0o755))
+	require.NoError(t, os.Chtimes(j.jobDir(4), old, old))
+	require.NoError(t, os.MkdirAll(j.jobDir(5), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(j.cfg.Dir, "inputs"), 0o755))
+	oldInput := filepath.Join(j.cfg.Dir, "inputs", "1-aa")
+	newInput := filepath.Join(j.cfg.Dir, "inputs", "2-bb")
+	require.NoError(t, os.WriteFile(oldInput, []byte("x"), 0o600))
+	require.NoError(t, os.Chtimes(oldInput, old, old))
+	require.NoError(t, os.WriteFile(newInput, []byte("y"), 0o600))
 	j.prune()
+	require.NoDirExists(t, j.jobDir(4), "an old job without a result is pruned")
+	require.DirExists(t, j.jobDir(5), "a recent one is kept")
+	require.NoFileExists(t, oldInput)
+	require.FileExists(t, newInput)
 	_, err := os.Stat(j.jobDir(1))
 	require.True(t, os.IsNotExist(err), "an old finished job is pruned")
 	_, err = os.Stat(j.jobDir(2))

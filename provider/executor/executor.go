@@ -449,6 +449,11 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		return outcome{verdict: VerdictTrap}, nil
 	}
 
+	if c := e.opts.child; c != nil {
+		// The time limit covers instantiation (a start section runs there),
+		// as timeoutCtx does in process.
+		c.started()
+	}
 	mod, err := m.runtime.InstantiateModule(timeoutCtx, m.compiled, cfg)
 	if err != nil {
 		if ctx.Err() != nil || timeoutCtx.Err() != nil {
@@ -462,9 +467,6 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 	start := mod.ExportedFunction("_start")
 	if start == nil {
 		return outcome{verdict: VerdictInvalidProgram}, nil
-	}
-	if c := e.opts.child; c != nil {
-		c.started()
 	}
 	_, err = start.Call(timeoutCtx)
 	if err == nil {

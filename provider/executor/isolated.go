@@ -29,8 +29,18 @@ type Isolated struct {
 	// advised: without it each child compiles the program again).
 	CacheDir  string
 	ChunkSize int
+	// CompileTimeout bounds the time before the program starts (compiling
+	// or loading it); default 5 minutes.
+	CompileTimeout time.Duration
 
 	packer *Executor
+}
+
+func (s *Isolated) compileTimeout() time.Duration {
+	if s.CompileTimeout > 0 {
+		return s.CompileTimeout
+	}
+	return 5 * time.Minute
 }
 
 // NewIsolated checks the options.
@@ -92,21 +102,27 @@ func (s *Isolated) Run(ctx context.Context, job Job, workDir string) (Result, er
 		return Result{}, err
 	}
 
-	cmd := exec.Command(s.Command[0], append(s.Command[1:], workDir)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{b: &stderr, n: 64 << 10}
-	stdout, err := cmd.StdoutPipe()
+	// The child's stdout is a pipe we own (not cmd.StdoutPipe), so reading
+	// it and waiting for the process may run at the same time.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		return Result{}, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer pr.Close()
+	cmd := exec.Command(s.Command[0], append(s.Command[1:], workDir)...)
+	cmd.SysProcAttr = childProcAttr()
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{b: &stderr, n: 64 << 10}
+	cmd.Stdout = pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return Result{}, fmt.Errorf("executor: starting the child: %w", err)
 	}
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	started := make(chan struct{})
 	go func() {
-		r := bufio.NewReader(stdout)
+		r := bufio.NewReader(pr)
 		if line, err := r.ReadString('\n'); err == nil && line == startedMarker {
 			close(started)
 		}
@@ -115,6 +131,10 @@ func (s *Isolated) Run(ctx context.Context, job Job, workDir string) (Result, er
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
+	// Until the program starts, the child compiles or loads it: bounded by
+	// CompileTimeout, so a child that never gets there cannot hang the slot.
+	prepare := time.NewTimer(s.compileTimeout())
+	defer prepare.Stop()
 	var timer <-chan time.Time
 	timedOut := false
 wait:
@@ -124,9 +144,14 @@ wait:
 			break wait
 		case <-started:
 			started = nil
+			prepare.Stop()
 			t := time.NewTimer(job.Limits.Timeout)
 			defer t.Stop()
 			timer = t.C
+		case <-prepare.C:
+			kill()
+			<-done
+			return Result{}, fmt.Errorf("executor: the child did not start the program within %s", s.compileTimeout())
 		case <-timer:
 			timedOut = true
 			kill()

@@ -107,3 +107,34 @@ func TestIsolatedErrors(t *testing.T) {
 	_, err = bad.Run(context.Background(), job(26, program(t, "testprog"), "exit", "0"), t.TempDir())
 	require.ErrorContains(t, err, "starting the child")
 }
+
+// A module whose start section never returns is timed like a program: the
+// time limit covers instantiation in both modes.
+func TestIsolatedStartSectionLoopTimesOut(t *testing.T) {
+	startLoop := assemble(typeVoid, funcs1,
+		[]byte{0x08, 0x01, 0x00}, // start: func 0
+		[]byte{0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b}) // loop br 0 end end
+	j := job(27, startLoop)
+	j.Limits.Timeout = time.Second
+	want, err := sharedExecutor(t).Run(context.Background(), j, t.TempDir())
+	require.NoError(t, err)
+	require.Equal(t, VerdictTimeout, want.Verdict)
+
+	s := isolated(t)
+	start := time.Now()
+	got, err := s.Run(context.Background(), j, t.TempDir())
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 30*time.Second)
+	require.Equal(t, want.Root, got.Root)
+}
+
+// A child that never starts the program is stopped at CompileTimeout.
+func TestIsolatedChildThatNeverStartsIsStopped(t *testing.T) {
+	s, err := NewIsolated([]string{"sh", "-c", "sleep 60", "child"}, "", 0)
+	require.NoError(t, err)
+	s.CompileTimeout = time.Second
+	start := time.Now()
+	_, err = s.Run(context.Background(), job(28, []byte("x"), "exit", "0"), t.TempDir())
+	require.ErrorContains(t, err, "did not start the program")
+	require.Less(t, time.Since(start), 20*time.Second)
+}
