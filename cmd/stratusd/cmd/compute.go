@@ -215,11 +215,23 @@ func waitJob(ctx context.Context, cctx sdkclient.Context, out *progress, id uint
 	q := computetypes.NewQueryClient(cctx)
 	deadline := time.Now().Add(timeout)
 	last := ""
+	failures := 0
 	for {
 		res, err := q.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
 		if err != nil {
-			return computetypes.Job{}, err
+			// A node restarting or busy: keep following for a while.
+			if failures++; failures > 10 || ctx.Err() != nil {
+				return computetypes.Job{}, err
+			}
+			out.Linef("querying job %d failed (%v); retrying", id, err)
+			select {
+			case <-ctx.Done():
+				return computetypes.Job{}, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
 		}
+		failures = 0
 		j := res.Job
 		counts := map[string]int{}
 		for _, e := range j.Executors {
