@@ -178,6 +178,9 @@ func TestComputeEndToEnd(t *testing.T) {
 
 	// 1. A job with two executors agrees; the downloaded output equals the
 	// native program's on the same file.
+	_, errOut, err := ln.Run("compute", "run", programs.wordcount, "--input", strconv.FormatUint(input, 10))
+	require.Error(t, err, "run without --from is refused")
+	require.Contains(t, errOut, "--from is required")
 	out, errOut, err := ln.Run("compute", "run", "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10),
 		"--executors", "2", "--wait", "--from", "alice")
 	require.NoError(t, err, "compute run: %s\n%s\n%s", out, errOut, ln.Logs())
@@ -282,6 +285,11 @@ func TestComputeEndToEnd(t *testing.T) {
 		require.Equal(t, c.verdict, j.Job.Result.Verdict, c.name)
 		require.Equal(t, c.exitCode, j.Job.Result.ExitCode, c.name)
 	}
+	ls := ln.MustRun("compute", "ls", "--from", "alice")
+	require.Contains(t, ls, "exit/3")
+	require.Contains(t, ls, "timeout/0")
+	require.Contains(t, ls, "invalid_program/0")
+	require.Regexp(t, `\(deal \d+\)`, ls, "the stored output's deal is listed")
 	status := ln.MustRun("compute", "status", strconv.FormatUint(ids[3], 10))
 	require.Contains(t, status, "verdict    exit, exit code 3")
 	dir = filepath.Join(t.TempDir(), "exit3")

@@ -34,7 +34,7 @@ func computeCmd() *cobra.Command {
 		Short: "Run WebAssembly programs over stored data on several providers, and fetch verified outputs",
 		RunE:  sdkclient.ValidateCmd,
 	}
-	cmd.AddCommand(runCmd(), outputCmd(), jobStatusCmd())
+	cmd.AddCommand(runCmd(), outputCmd(), jobStatusCmd(), jobsLsCmd())
 	return cmd
 }
 
@@ -66,6 +66,9 @@ stratusd compute run --program-deal 9 --input 4 --arg -v --wait --from alice`,
 			}
 			txf, err := tx.NewFactoryCLI(cctx, cmd.Flags())
 			if err != nil {
+				return err
+			}
+			if err := requireFrom(cctx); err != nil {
 				return err
 			}
 			programDeal, _ := cmd.Flags().GetUint64("program-deal")
@@ -326,6 +329,56 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	if j.Reason != "" {
 		cmd.Printf("  note       %s\n", j.Reason)
 	}
+}
+
+func jobsLsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "ls [owner]",
+		Short:   "List your jobs (or an owner's)",
+		Example: "stratusd compute ls --from alice",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cctx, err := sdkclient.GetClientQueryContext(cmd)
+			if err != nil {
+				return err
+			}
+			owner, err := ownerArg(cmd, cctx, args)
+			if err != nil {
+				return err
+			}
+			res, err := computetypes.NewQueryClient(cctx).JobsByOwner(cmd.Context(), &computetypes.QueryJobsByOwnerRequest{Owner: owner})
+			if err != nil {
+				return err
+			}
+			if cctx.OutputFormat == flags.OutputFormatJSON {
+				return cctx.PrintProto(res)
+			}
+			if len(res.Jobs) == 0 {
+				cmd.Printf("%s has no jobs\n", owner)
+				return nil
+			}
+			cmd.Printf("%-6s %-11s %-10s %-16s %-9s %s\n", "JOB", "STATUS", "EXECUTORS", "VERDICT", "BLOCKS", "OUTPUT")
+			for _, j := range res.Jobs {
+				verdict, output, blocks := "-", "-", "-"
+				if j.Result != nil {
+					verdict = fmt.Sprintf("%s/%d", j.Result.Verdict, j.Result.ExitCode)
+					output = humanBytes(j.Result.Size_)
+					if j.OutputDealId != 0 {
+						output += fmt.Sprintf(" (deal %d)", j.OutputDealId)
+					}
+				}
+				if j.FinishedHeight > 0 {
+					blocks = strconv.FormatInt(j.FinishedHeight-j.SubmittedHeight, 10)
+				}
+				cmd.Printf("%-6d %-11s %-10d %-16s %-9s %s\n", j.Id, shortJobStatus(j.Status.String()), len(j.Executors), verdict, blocks, output)
+			}
+			return nil
+		},
+	}
+	flags.AddQueryFlagsToCmd(cmd)
+	cmd.Flags().String(flags.FlagFrom, "", "key whose jobs to list")
+	cmd.Flags().String(flags.FlagKeyringBackend, flags.DefaultKeyringBackend, "keyring backend")
+	return cmd
 }
 
 func jobStatusCmd() *cobra.Command {

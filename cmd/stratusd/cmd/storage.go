@@ -59,6 +59,9 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 			if err != nil {
 				return err
 			}
+			if err := requireFrom(cctx); err != nil {
+				return err
+			}
 			f := cmd.Flags()
 			replicas, _ := f.GetUint32("replicas")
 			duration, _ := f.GetUint64("duration")
@@ -389,19 +392,9 @@ func lsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			owner := ""
-			if len(args) == 1 {
-				owner = args[0]
-			} else {
-				from, _ := cmd.Flags().GetString(flags.FlagFrom)
-				if from == "" {
-					return errors.New("give an owner address or --from a key")
-				}
-				addr, _, _, err := sdkclient.GetFromFields(cctx, cctx.Keyring, from)
-				if err != nil {
-					return err
-				}
-				owner = addr.String()
+			owner, err := ownerArg(cmd, cctx, args)
+			if err != nil {
+				return err
 			}
 			res, err := storagetypes.NewQueryClient(cctx).DealsByOwner(cmd.Context(), &storagetypes.QueryDealsByOwnerRequest{Owner: owner})
 			if err != nil {
@@ -425,6 +418,31 @@ func lsCmd() *cobra.Command {
 	cmd.Flags().String(flags.FlagFrom, "", "key whose deals to list")
 	cmd.Flags().String(flags.FlagKeyringBackend, flags.DefaultKeyringBackend, "keyring backend")
 	return cmd
+}
+
+// ownerArg is the owner address given as the only argument, or the address
+// of the --from key.
+func ownerArg(cmd *cobra.Command, cctx sdkclient.Context, args []string) (string, error) {
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	from, _ := cmd.Flags().GetString(flags.FlagFrom)
+	if from == "" {
+		return "", errors.New("give an owner address or --from a key")
+	}
+	addr, _, _, err := sdkclient.GetFromFields(cctx, cctx.Keyring, from)
+	if err != nil {
+		return "", err
+	}
+	return addr.String(), nil
+}
+
+// requireFrom checks a transaction command was given a signing key.
+func requireFrom(cctx sdkclient.Context) error {
+	if cctx.FromAddress.Empty() {
+		return errors.New("--from is required: the key that signs and pays")
+	}
+	return nil
 }
 
 func dealStatusCmd() *cobra.Command {
