@@ -709,3 +709,24 @@ func TestComputeScenarioUnbondingWaitsForOpenJobs(t *testing.T) {
 	require.Equal(t, balance.Add(sdkmath.NewInt(providerStake)), balanceOf(s.c, s.addr(a)), "the stake came back")
 	s.requireAccounted(t)
 }
+
+// With retries left but no provider the job has not had, a no-show cannot
+// be replaced: the job goes on with those that committed and ends.
+func TestComputeScenarioNoReplacementAvailable(t *testing.T) {
+	s := newComputeScenario(t, 2)
+	resp := s.submit(t, s.submitMsg(2))
+	out := result("out")
+	s.commitResult(t, resp.Executors[0], resp.JobId, out)
+	j := s.job(t, resp.JobId)
+	s.advanceTo(t, j.Deadline)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_REVEALING, j.Status, "nobody to replace the no-show: reveal with the rest")
+	require.Len(t, j.Executors, 2)
+	require.Zero(t, j.Retries)
+	s.burned = s.burned.Add(percentOf(sdkmath.NewInt(providerStake), 1))
+	s.reveal(t, resp.Executors[0], resp.JobId, out)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_FAILED, j.Status, "one of two is not a majority")
+	require.Equal(t, []string{resp.Executors[0]}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
+	s.requireAccounted(t)
+}

@@ -150,6 +150,9 @@ func (k *Keeper) replace(ctx context.Context, job *types.Job, n int, params type
 	if n <= 0 {
 		return 0, nil
 	}
+	// The new executors' deadline is set first (their events carry it) and
+	// put back if nobody could be found.
+	before := job.Deadline
 	if err := k.setDeadline(ctx, job, sdk.UnwrapSDKContext(ctx).BlockHeight()+int64(params.CommitTimeout)); err != nil {
 		return 0, err
 	}
@@ -157,10 +160,11 @@ func (k *Keeper) replace(ctx context.Context, job *types.Job, n int, params type
 	if err != nil {
 		return 0, err
 	}
-	job.Retries += uint32(added)
-	if added > 0 {
-		job.Status = types.JobStatus_JOB_STATUS_COMMITTING
+	if added == 0 {
+		return 0, k.setDeadline(ctx, job, before)
 	}
+	job.Retries += uint32(added)
+	job.Status = types.JobStatus_JOB_STATUS_COMMITTING
 	return added, nil
 }
 
