@@ -390,9 +390,9 @@ func statusCmd() *cobra.Command {
 				return fmt.Errorf("node %s: %w", c.Chain.Node, err)
 			}
 			cmd.Printf("provider   %s (%s)\nnode       %s at height %d\n", c.Moniker, cctx.FromAddress, c.Chain.Node, height)
-			p, err := node.Provider(cmd.Context(), cctx.FromAddress.String())
-			if err != nil {
-				cmd.Printf("on chain   not registered (%v)\n", err)
+			p, pErr := node.Provider(cmd.Context(), cctx.FromAddress.String())
+			if pErr != nil {
+				cmd.Printf("on chain   not registered (%v)\n", pErr)
 			} else {
 				cmd.Printf("on chain   %s, stake %s%s, storage %d/%d bytes, faults %d, endpoint %s\n",
 					p.Status, p.Stake, app.BondDenom, p.StorageUsed, p.StorageCapacity, p.Faults, p.Endpoint)
@@ -410,6 +410,18 @@ func statusCmd() *cobra.Command {
 				return err
 			}
 			cmd.Printf("store      %s: %d deals, %d bytes\nreplicas   %d assigned to this provider on chain\n", c.StoreDir(h), deals, used, len(replicas))
+			if pErr == nil {
+				cmd.Printf("compute    %d/%d slots in use, price %s per job\n", p.ComputeSlotsUsed, p.ComputeSlots, p.ComputePrice)
+			}
+			jobs, err := node.MyOpenJobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			executor := "disabled (executor.enabled = false)"
+			if c.Executor.Enabled {
+				executor = fmt.Sprintf("%s, isolation %s", c.JobsDir(h), c.Executor.Isolation)
+			}
+			cmd.Printf("jobs       %d to commit or reveal on chain; executor %s\n", len(jobs), executor)
 			return nil
 		},
 	}
