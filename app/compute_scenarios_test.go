@@ -730,3 +730,40 @@ func TestComputeScenarioNoReplacementAvailable(t *testing.T) {
 	require.Equal(t, []string{resp.Executors[0]}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
 	s.requireAccounted(t)
 }
+
+// A dissenter that reveals early and unbonds cannot take its stake out
+// before the tally: its slot is held until the job has judged it.
+func TestComputeScenarioUnbondedDissenterIsStillSlashed(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	pp := providertypes.DefaultParams()
+	pp.UnbondingBlocks = 2
+	res := s.c.DeliverTx(s.c.Authority, &providertypes.MsgUpdateParams{Authority: s.c.Authority.Address.String(), Params: pp})
+	require.Zero(t, res.Code, res.Log)
+	p := computeParams()
+	p.CommitTimeout, p.RevealTimeout = 40, 40
+	s.setComputeParams(t, p)
+
+	resp := s.submit(t, s.submitMsg(3))
+	liar := resp.Executors[2]
+	for i, e := range resp.Executors {
+		r := result("true")
+		if i == 2 {
+			r = result("lie")
+		}
+		s.commitResult(t, e, resp.JobId, r)
+	}
+	s.reveal(t, liar, resp.JobId, result("lie"))
+	res, _ = s.deliver(t, s.acct(liar), &providertypes.MsgUnbondProvider{Provider: liar})
+	require.Zero(t, res.Code, res.Log)
+	s.advanceTo(t, s.c.Height+25) // well past unbonding_blocks and two rechecks
+	stake := s.stake(t, s.addr(liar))
+	require.True(t, stake.IsPositive(), "the stake is still held")
+	s.reveal(t, resp.Executors[0], resp.JobId, result("true"))
+	s.reveal(t, resp.Executors[1], resp.JobId, result("true"))
+	j := s.job(t, resp.JobId)
+	require.Equal(t, []string{liar}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
+	burned := percentOf(stake, 5)
+	require.Equal(t, stake.Sub(burned), s.stake(t, s.addr(liar)))
+	s.burned = s.burned.Add(burned)
+	s.requireAccounted(t)
+}

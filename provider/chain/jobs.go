@@ -273,7 +273,11 @@ func (j *Jobs) prune() {
 		st, err := os.Stat(path)
 		return err == nil && time.Since(st.ModTime()) >= j.cfg.KeepOutputs
 	}
-	if inputs, err := os.ReadDir(filepath.Join(j.cfg.Dir, "inputs")); err == nil {
+	j.mu.Lock()
+	running := len(j.running)
+	j.mu.Unlock()
+	// A running job may still open its inputs: prune them only when idle.
+	if inputs, err := os.ReadDir(filepath.Join(j.cfg.Dir, "inputs")); err == nil && running == 0 {
 		for _, e := range inputs {
 			p := filepath.Join(j.cfg.Dir, "inputs", e.Name())
 			if old(p) {
@@ -301,6 +305,9 @@ func (j *Jobs) prune() {
 		rec, ok := j.load(id)
 		if ok && !rec.Done {
 			continue
+		}
+		if _, err := os.Stat(filepath.Join(j.jobDir(id), "result.json")); !ok && !os.IsNotExist(err) {
+			continue // a record we cannot read now is not proof there is none
 		}
 		marker := j.jobDir(id)
 		if ok {

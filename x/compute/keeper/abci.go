@@ -21,15 +21,16 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var due []uint64
+	var due []collections.Pair[int64, uint64]
 	rng := new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0)))
 	if err := k.Deadlines.Walk(ctx, rng, func(key collections.Pair[int64, uint64]) (bool, error) {
-		due = append(due, key.K2())
+		due = append(due, key)
 		return false, nil
 	}); err != nil {
 		return err
 	}
-	for _, id := range due {
+	for _, key := range due {
+		id := key.K2()
 		// One job's failure must never halt the chain: each is closed in its
 		// own cache, and a job that cannot be closed is failed and refunded.
 		sdkCtx := sdk.UnwrapSDKContext(ctx)
@@ -39,7 +40,7 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 			cacheCtx, write = sdkCtx.CacheContext()
 			if err := k.forceFail(cacheCtx, id, fmt.Sprintf("internal error: %v", err)); err != nil {
 				k.Logger(ctx).Error("failing the job failed; dropping its deadline", "job", id, "err", err)
-				if err := k.Deadlines.Remove(ctx, collections.Join(h, id)); err != nil {
+				if err := k.Deadlines.Remove(ctx, key); err != nil {
 					return err
 				}
 				continue
@@ -85,6 +86,10 @@ func (k *Keeper) forceFail(ctx context.Context, id uint64, reason string) (err e
 	job, err := k.GetJob(ctx, id)
 	if err != nil {
 		return err
+	}
+	if !job.Open() {
+		// Already ended: only a stale deadline entry is left.
+		return k.Deadlines.Remove(ctx, collections.Join(job.Deadline, id))
 	}
 	refund, err := k.close(ctx, &job, types.JobStatus_JOB_STATUS_FAILED, reason)
 	if err != nil {
@@ -196,6 +201,7 @@ func (k *Keeper) tally(ctx context.Context, job *types.Job, params types.Params)
 	}
 	if len(counts) >= 2 && job.Target < params.MaxExecutors {
 		job.Target++
+		before := job.Deadline
 		if err := k.setDeadline(ctx, job, sdk.UnwrapSDKContext(ctx).BlockHeight()+int64(params.CommitTimeout)); err != nil {
 			return err
 		}
@@ -208,6 +214,9 @@ func (k *Keeper) tally(ctx context.Context, job *types.Job, params types.Params)
 			return nil
 		}
 		job.Target--
+		if err := k.setDeadline(ctx, job, before); err != nil {
+			return err
+		}
 	}
 	reason := fmt.Sprintf("no majority: %d of %d executors agree", best, job.Target)
 	refund, err := k.close(ctx, job, types.JobStatus_JOB_STATUS_FAILED, reason)
@@ -248,6 +257,9 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 		e := &job.Executors[i]
 		if e.Status != types.ExecutorStatus_EXECUTOR_STATUS_REVEALED {
 			continue
+		}
+		if err := k.releaseSlot(ctx, e); err != nil {
+			return err
 		}
 		if e.Result.Key() != winner {
 			if !provable {

@@ -63,13 +63,10 @@ func (h providerHooks) AfterProviderDeactivated(ctx context.Context, addr sdk.Ac
 		if added, err := h.k.replace(ctx, &job, 1, params); err != nil {
 			return err
 		} else if added == 0 && count(job, types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED) == 0 {
-			// Nobody left to wait for: move on as the deadline would.
-			if count(job, types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED) > 0 {
-				err = h.k.enterReveal(ctx, &job)
-			} else {
-				err = h.k.tally(ctx, &job, params)
-			}
-			if err != nil {
+			// Nobody left to wait for: let this block's EndBlocker close the
+			// commit phase, where settling is guarded, rather than inside
+			// the provider's transaction.
+			if err := h.k.setDeadline(ctx, &job, sdk.UnwrapSDKContext(ctx).BlockHeight()); err != nil {
 				return err
 			}
 		}

@@ -34,7 +34,8 @@ func (k *Keeper) EscrowInvariant(ctx context.Context) error {
 }
 
 // SlotsInUse counts, per provider, the executors that hold a compute slot
-// (assigned or committed in an open job); tests compare it with x/provider.
+// (assigned, committed or revealed in an open job: not yet judged); tests
+// compare it with x/provider.
 func (k *Keeper) SlotsInUse(ctx context.Context) (map[string]uint64, error) {
 	used := map[string]uint64{}
 	err := k.Jobs.Walk(ctx, nil, func(_ uint64, j types.Job) (bool, error) {
@@ -42,7 +43,9 @@ func (k *Keeper) SlotsInUse(ctx context.Context) (map[string]uint64, error) {
 			return false, nil
 		}
 		for _, e := range j.Executors {
-			if e.Status == types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED || e.Status == types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED {
+			switch e.Status {
+			case types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED, types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED,
+				types.ExecutorStatus_EXECUTOR_STATUS_REVEALED:
 				used[e.Provider]++
 			}
 		}

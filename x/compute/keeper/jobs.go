@@ -268,8 +268,9 @@ func (k *Keeper) addExecutors(ctx context.Context, job *types.Job, n int) (int, 
 			return 0, err
 		}
 	}
-	// An executor added once results are public could copy one; see succeed.
-	late := count(*job, types.ExecutorStatus_EXECUTOR_STATUS_REVEALED) > 0
+	// An executor added once results may be public could copy one (even a
+	// reveal that missed its deadline was broadcast); see succeed.
+	late := job.RevealsOpened
 	for _, p := range picked {
 		if err := k.assignExecutor(ctx, job, p, true); err != nil {
 			return 0, err
@@ -351,7 +352,8 @@ func (k *Keeper) RevealResult(ctx context.Context, provider sdk.AccAddress, jobI
 	e.Status = types.ExecutorStatus_EXECUTOR_STATUS_REVEALED
 	r := result
 	e.Result = &r
-	if err := k.release(ctx, job.Id, e); err != nil {
+	// Nothing left to do for it, but its slot stays reserved until judged.
+	if err := k.closeFor(ctx, job.Id, e); err != nil {
 		return err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
@@ -420,6 +422,7 @@ func (k *Keeper) enterReveal(ctx context.Context, job *types.Job) error {
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	job.Status = types.JobStatus_JOB_STATUS_REVEALING
+	job.RevealsOpened = true
 	if err := k.setDeadline(ctx, job, sdkCtx.BlockHeight()+int64(params.RevealTimeout)); err != nil {
 		return err
 	}
@@ -429,13 +432,31 @@ func (k *Keeper) enterReveal(ctx context.Context, job *types.Job) error {
 // release frees e's compute slot and takes the job off its open list; e
 // has run (revealed) or will not run (missed, cancelled).
 func (k *Keeper) release(ctx context.Context, jobID uint64, e *types.Executor) error {
+	if err := k.releaseSlot(ctx, e); err != nil {
+		return err
+	}
+	return k.closeFor(ctx, jobID, e)
+}
+
+// releaseSlot frees e's compute slot. An executor holds it until the job
+// has judged it, so x/provider keeps the stake of an unbonding provider at
+// risk (it waits for the slots) until then; a provider that is gone anyway
+// has nothing to release.
+func (k *Keeper) releaseSlot(ctx context.Context, e *types.Executor) error {
 	addr, err := k.addressCodec.StringToBytes(e.Provider)
 	if err != nil {
 		return err
 	}
-	// x/provider keeps an unbonding provider until its slots are released;
-	// a provider that is gone anyway has nothing to release.
 	if err := k.providers.ReleaseComputeSlots(ctx, addr, 1); err != nil && !errors.Is(err, providertypes.ErrProviderNotFound) {
+		return err
+	}
+	return nil
+}
+
+// closeFor takes the job off e's list of jobs to act on.
+func (k *Keeper) closeFor(ctx context.Context, jobID uint64, e *types.Executor) error {
+	addr, err := k.addressCodec.StringToBytes(e.Provider)
+	if err != nil {
 		return err
 	}
 	return k.OpenByProvider.Remove(ctx, collections.Join(sdk.AccAddress(addr), jobID))
@@ -475,6 +496,9 @@ func (k *Keeper) close(ctx context.Context, job *types.Job, status types.JobStat
 			}
 			e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
 		case types.ExecutorStatus_EXECUTOR_STATUS_REVEALED:
+			if err := k.releaseSlot(ctx, e); err != nil {
+				return sdk.Coin{}, err
+			}
 			e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
 		}
 	}
