@@ -240,7 +240,10 @@ func waitJob(ctx context.Context, cctx sdkclient.Context, out *progress, id uint
 		for _, e := range j.Executors {
 			counts[shortJobStatus(e.Status.String())]++
 		}
-		state := fmt.Sprintf("job %d %s (deadline %d): %s", id, shortJobStatus(j.Status.String()), j.Deadline, formatCounts(counts))
+		state := fmt.Sprintf("job %d %s: %s", id, shortJobStatus(j.Status.String()), formatCounts(counts))
+		if j.Open() {
+			state = fmt.Sprintf("job %d %s (phase ends at block %d): %s", id, shortJobStatus(j.Status.String()), j.Deadline, formatCounts(counts))
+		}
 		if state != last {
 			out.Linef("%s", state)
 			last = state
