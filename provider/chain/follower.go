@@ -250,6 +250,16 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 
 var errNoSource = errors.New("no committed replica to fetch from yet")
 
+// fetchInto streams deal id from a provider's endpoint into st, which
+// verifies every byte against expect and keeps nothing on a mismatch.
+func fetchInto(ctx context.Context, fetch FetchFunc, st *store.Store, endpoint string, id uint64, expect store.Expect) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(fetch(ctx, endpoint, id, pw)) }()
+	err := st.Put(id, expect, pr)
+	pr.CloseWithError(err)
+	return err
+}
+
 func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) error {
 	d, replicas, err := f.node.Deal(ctx, r.DealId)
 	if err != nil {
@@ -281,10 +291,7 @@ func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) e
 			errs = append(errs, err)
 			continue
 		}
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(f.fetch(ctx, ep, r.DealId, pw)) }()
-		err = f.store.Put(r.DealId, expect, pr)
-		pr.CloseWithError(err)
+		err = fetchInto(ctx, f.fetch, f.store, ep, r.DealId, expect)
 		if err == nil {
 			f.log.Info("replica fetched and verified", "deal", r.DealId, "from", src, "bytes", d.Size_)
 			return nil

@@ -1,13 +1,13 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -66,8 +66,11 @@ type JobsConfig struct {
 // commits to the output, reveals it, and keeps the output archive to serve
 // (and to store as a deal when the job asks for it).
 type Jobs struct {
-	node   *Node
-	store  *store.Store
+	node  *Node
+	store *store.Store
+	// inputs keeps verified copies of input and program deals this provider
+	// does not hold itself, in the deal store's own layout.
+	inputs *store.Store
 	sender Sender
 	fetch  FetchFunc
 	exec   Runner
@@ -127,11 +130,12 @@ func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec R
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 1
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "inputs"), 0o755); err != nil {
+	inputs, err := store.Open(filepath.Join(cfg.Dir, "inputs"))
+	if err != nil {
 		return nil, err
 	}
 	j := &Jobs{
-		node: node, store: st, sender: sender, fetch: fetch, exec: exec, me: me, meAddr: addr, cfg: cfg, log: log, wake: wake,
+		node: node, store: st, inputs: inputs, sender: sender, fetch: fetch, exec: exec, me: me, meAddr: addr, cfg: cfg, log: log, wake: wake,
 		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{},
 	}
 	// Resume: every job with a result not yet seen to end is watched until
@@ -185,26 +189,11 @@ func (j *Jobs) save(r record) error {
 	}
 	dir := j.jobDir(r.JobID)
 	tmp := filepath.Join(dir, "result.json.tmp")
-	if err := writeFileSync(tmp, bz); err != nil {
+	_ = os.Remove(tmp) // left by a crash
+	if err := store.WriteFileSync(tmp, bytes.NewReader(bz).WriteTo); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, "result.json"))
-}
-
-func writeFileSync(path string, bz []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(bz); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // sentRecently reports whether key was sent within the last few blocks
@@ -228,7 +217,9 @@ func (j *Jobs) Step(ctx context.Context, h int64) error {
 	if err != nil {
 		return fmt.Errorf("listing jobs: %w", err)
 	}
+	open := make(map[uint64]bool, len(jobs))
 	for _, job := range jobs {
+		open[job.Id] = true
 		i := job.ExecutorIndex(j.me)
 		if i < 0 {
 			continue
@@ -248,7 +239,7 @@ func (j *Jobs) Step(ctx context.Context, h int64) error {
 			}
 		}
 	}
-	j.finish(ctx)
+	j.finish(ctx, open)
 	if h-j.pruned >= 100 {
 		j.pruned = h
 		j.mu.Lock()
@@ -277,12 +268,11 @@ func (j *Jobs) prune() {
 	running := len(j.running)
 	j.mu.Unlock()
 	// A running job may still open its inputs: prune them only when idle.
-	if inputs, err := os.ReadDir(filepath.Join(j.cfg.Dir, "inputs")); err == nil && running == 0 {
-		for _, e := range inputs {
-			p := filepath.Join(j.cfg.Dir, "inputs", e.Name())
-			if old(p) {
-				if err := os.Remove(p); err == nil {
-					j.log.Info("pruned a cached job input", "file", e.Name())
+	if ids, err := j.inputs.List(); err == nil && running == 0 {
+		for _, id := range ids {
+			if path, ok := j.cachedInput(id); ok && old(path) {
+				if err := j.inputs.Delete(id); err == nil {
+					j.log.Info("pruned a cached job input", "deal", id)
 				}
 			}
 		}
@@ -377,14 +367,17 @@ func (j *Jobs) txError(msg string, id uint64, err error) {
 	}
 }
 
-// finish looks at revealed jobs: once a job ends, an agreed output that the
-// job stores as a deal is moved into the store, where it is proven like
-// any replica.
-func (j *Jobs) finish(ctx context.Context) {
+// finish looks at the jobs it has a result for and no longer has to act on
+// (open lists those it must still commit or reveal in). Once such a job
+// ends, an agreed output that the job stores as a deal is moved into the
+// store, where it is proven like any replica.
+func (j *Jobs) finish(ctx context.Context, open map[uint64]bool) {
 	j.mu.Lock()
 	ids := make([]uint64, 0, len(j.pending))
 	for id := range j.pending {
-		ids = append(ids, id)
+		if !open[id] { // listed as still to act on: not ended
+			ids = append(ids, id)
+		}
 	}
 	j.mu.Unlock()
 	for _, id := range ids {
@@ -577,28 +570,28 @@ func (j *Jobs) program(ctx context.Context, job computetypes.Job) ([]byte, error
 }
 
 // input returns the path of a verified copy of a deal's data: the store's
-// own when this provider holds it, otherwise one fetched from a holder.
+// own when this provider holds it, otherwise a copy fetched from a holder
+// into the input cache (verified by the store as any replica is).
 func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size uint64) (string, error) {
 	root, err := merkle.HashFromBytes(rootBytes)
 	if err != nil {
 		return "", err
 	}
-	if f, meta, err := j.store.OpenData(dealID); err == nil {
-		f.Close()
-		if meta.Root == root && meta.Size == size {
-			return f.Name(), nil
+	for _, st := range []*store.Store{j.store, j.inputs} {
+		if f, meta, err := st.OpenData(dealID); err == nil {
+			f.Close()
+			if meta.Root == root && meta.Size == size {
+				now := time.Now()
+				_ = os.Chtimes(f.Name(), now, now) // recently used: not pruned
+				return f.Name(), nil
+			}
 		}
-	}
-	path := filepath.Join(j.cfg.Dir, "inputs", fmt.Sprintf("%d-%s", dealID, root.String()[:16]))
-	if _, err := os.Stat(path); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(path, now, now) // recently used: not pruned
-		return path, nil
 	}
 	d, replicas, err := j.node.Deal(ctx, dealID)
 	if err != nil {
 		return "", err
 	}
+	expect := store.Expect{Root: root, Size: size, ChunkSize: int(d.ChunkSize)}
 	var errs []error
 	for _, r := range replicas {
 		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Provider == j.me {
@@ -609,12 +602,14 @@ func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size 
 			errs = append(errs, err)
 			continue
 		}
-		if err := j.fetchVerified(ctx, ep, dealID, root, size, int(d.ChunkSize), path); err != nil {
+		if err := fetchInto(ctx, j.fetch, j.inputs, ep, dealID, expect); err != nil {
 			errs = append(errs, fmt.Errorf("from %s: %w", r.Provider, err))
 			continue
 		}
 		j.log.Info("job input fetched and verified", "deal", dealID, "from", r.Provider, "bytes", size)
-		return path, nil
+		if path, ok := j.cachedInput(dealID); ok {
+			return path, nil
+		}
 	}
 	if len(errs) == 0 {
 		return "", errors.New("no committed replica to fetch from")
@@ -622,49 +617,12 @@ func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size 
 	return "", errors.Join(errs...)
 }
 
-func (j *Jobs) fetchVerified(ctx context.Context, endpoint string, id uint64, root merkle.Hash, size uint64, chunkSize int, path string) error {
-	b, err := merkle.NewBuilder(chunkSize)
+// cachedInput is the data file of a cached input.
+func (j *Jobs) cachedInput(id uint64) (string, bool) {
+	f, _, err := j.inputs.OpenData(id)
 	if err != nil {
-		return err
+		return "", false
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	// One byte more than expected is enough to catch an over-long body.
-	lw := &limitedWriter{w: io.MultiWriter(tmp, b), n: int64(size) + 1}
-	if err := j.fetch(ctx, endpoint, id, lw); err != nil && !errors.Is(err, errTooLong) {
-		return err
-	}
-	if b.Size() != size || b.Root() != root {
-		return fmt.Errorf("data does not verify: %d bytes with root %s, want %d bytes with root %s", b.Size(), b.Root(), size, root)
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-var errTooLong = errors.New("more data than expected")
-
-type limitedWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.w.Write(p)
-	l.n -= int64(n)
-	if err == nil && l.n <= 0 {
-		return n, errTooLong
-	}
-	return n, err
+	f.Close()
+	return f.Name(), true
 }

@@ -1,15 +1,17 @@
 package chain
 
 import (
-	"bytes"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/store"
 )
 
 func TestParseFault(t *testing.T) {
@@ -22,21 +24,12 @@ func TestParseFault(t *testing.T) {
 	require.ErrorContains(t, err, "unknown test fault")
 }
 
-func TestLimitedWriterStopsOneByteOver(t *testing.T) {
-	var buf bytes.Buffer
-	w := &limitedWriter{w: &buf, n: 6}
-	n, err := w.Write([]byte("hello"))
-	require.NoError(t, err)
-	require.Equal(t, 5, n)
-	n, err = w.Write([]byte("world"))
-	require.True(t, errors.Is(err, errTooLong))
-	require.Equal(t, 1, n)
-	require.Equal(t, "hellow", buf.String())
-}
-
 func newTestJobs(t *testing.T, keep time.Duration) *Jobs {
 	t.Helper()
-	return &Jobs{cfg: JobsConfig{Dir: t.TempDir(), KeepOutputs: keep}, log: slog.New(slog.DiscardHandler),
+	dir := t.TempDir()
+	inputs, err := store.Open(filepath.Join(dir, "inputs"))
+	require.NoError(t, err)
+	return &Jobs{cfg: JobsConfig{Dir: dir, KeepOutputs: keep}, inputs: inputs, log: slog.New(slog.DiscardHandler),
 		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{}}
 }
 
@@ -81,17 +74,19 @@ func TestPruneKeepsOpenAndRecentJobs(t *testing.T) {
 	require.NoError(t, os.MkdirAll(j.jobDir(4), 0o755))
 	require.NoError(t, os.Chtimes(j.jobDir(4), old, old))
 	require.NoError(t, os.MkdirAll(j.jobDir(5), 0o755))
-	require.NoError(t, os.MkdirAll(filepath.Join(j.cfg.Dir, "inputs"), 0o755))
-	oldInput := filepath.Join(j.cfg.Dir, "inputs", "1-aa")
-	newInput := filepath.Join(j.cfg.Dir, "inputs", "2-bb")
-	require.NoError(t, os.WriteFile(oldInput, []byte("x"), 0o600))
+	for id, data := range map[uint64]string{1: "old input", 2: "new input"} {
+		root, err := merkle.Root([]byte(data), 1024)
+		require.NoError(t, err)
+		require.NoError(t, j.inputs.Put(id, store.Expect{Root: root, Size: uint64(len(data)), ChunkSize: 1024}, strings.NewReader(data)))
+	}
+	oldInput, ok := j.cachedInput(1)
+	require.True(t, ok)
 	require.NoError(t, os.Chtimes(oldInput, old, old))
-	require.NoError(t, os.WriteFile(newInput, []byte("y"), 0o600))
 	j.prune()
 	require.NoDirExists(t, j.jobDir(4), "an old job without a result is pruned")
 	require.DirExists(t, j.jobDir(5), "a recent one is kept")
-	require.NoFileExists(t, oldInput)
-	require.FileExists(t, newInput)
+	require.False(t, j.inputs.Has(1), "an input unused for long is pruned")
+	require.True(t, j.inputs.Has(2), "a recently used input is kept")
 	_, err := os.Stat(j.jobDir(1))
 	require.True(t, os.IsNotExist(err), "an old finished job is pruned")
 	_, err = os.Stat(j.jobDir(2))

@@ -335,7 +335,7 @@ func (e *Executor) Run(ctx context.Context, job Job, workDir string) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	return e.pack(out, workDir, job.Limits.MaxOutput)
+	return pack(out, workDir, job.Limits.MaxOutput, e.opts.ChunkSize)
 }
 
 // splitEnv checks and sorts "K=V" pairs.
@@ -484,7 +484,7 @@ func isContextExit(err error) bool {
 }
 
 // pack checks the output limit and writes the archive.
-func (e *Executor) pack(out outcome, workDir string, maxOutput uint64) (Result, error) {
+func pack(out outcome, workDir string, maxOutput uint64, chunkSize int) (Result, error) {
 	content := archiveContent{verdict: out.verdict, exitCode: out.exitCode}
 	if out.verdict == VerdictOK || out.verdict == VerdictExit {
 		entries, size, err := scanOutput(filepath.Join(workDir, outputDir))
@@ -509,5 +509,5 @@ func (e *Executor) pack(out outcome, workDir string, maxOutput uint64) (Result, 
 			content.output = entries
 		}
 	}
-	return writeArchiveFile(content, filepath.Join(workDir, archiveFile), e.opts.ChunkSize)
+	return writeArchiveFile(content, filepath.Join(workDir, archiveFile), chunkSize)
 }

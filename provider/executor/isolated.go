@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/stratusnet/stratus/merkle"
 )
 
 // Isolated runs each job in a child process (Command plus the work
@@ -32,8 +34,6 @@ type Isolated struct {
 	// CompileTimeout bounds the time before the program starts (compiling
 	// or loading it); default 5 minutes.
 	CompileTimeout time.Duration
-
-	packer *Executor
 }
 
 func (s *Isolated) compileTimeout() time.Duration {
@@ -48,11 +48,13 @@ func NewIsolated(command []string, cacheDir string, chunkSize int) (*Isolated, e
 	if len(command) == 0 {
 		return nil, errors.New("executor: no child command")
 	}
-	packer, err := New(Options{ChunkSize: chunkSize})
-	if err != nil {
-		return nil, err
+	if chunkSize == 0 {
+		chunkSize = merkle.DefaultChunkSize
 	}
-	return &Isolated{Command: command, CacheDir: cacheDir, ChunkSize: chunkSize, packer: packer}, nil
+	if chunkSize < 0 {
+		return nil, fmt.Errorf("executor: chunk size %d", chunkSize)
+	}
+	return &Isolated{Command: command, CacheDir: cacheDir, ChunkSize: chunkSize}, nil
 }
 
 // childSpec is what the parent hands the child in <workDir>/job.json; the
@@ -166,7 +168,7 @@ wait:
 	if timedOut {
 		// Only the verdict goes into the archive: whatever the program
 		// wrote before it was stopped is not kept.
-		return s.packer.pack(outcome{verdict: VerdictTimeout}, workDir, job.Limits.MaxOutput)
+		return pack(outcome{verdict: VerdictTimeout}, workDir, job.Limits.MaxOutput, s.ChunkSize)
 	}
 	if err != nil {
 		msg, _ := os.ReadFile(filepath.Join(workDir, childErrorFile))
@@ -222,7 +224,7 @@ func ChildMain(workDir string) int {
 		overflowed: func(job Job, workDir string) {
 			// Spent its output budget: end now, as the in-process runtime
 			// would by closing the module.
-			res, err := e.pack(outcome{verdict: VerdictOutputLimit}, workDir, job.Limits.MaxOutput)
+			res, err := pack(outcome{verdict: VerdictOutputLimit}, workDir, job.Limits.MaxOutput, e.opts.ChunkSize)
 			if err != nil {
 				os.Exit(fail(1, err))
 			}

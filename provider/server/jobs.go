@@ -30,5 +30,11 @@ func (s *Server) handleJobOutput(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/x-tar")
-	http.ServeContent(w, r, "", time.Time{}, f)
+	// ServeContent's own errors (a bad Range) come out as JSON like the rest.
+	http.ServeContent(s.jsonErrors(w, r, func(status int) (string, string) {
+		if status == http.StatusRequestedRangeNotSatisfiable {
+			return CodeBadRange, fmt.Sprintf("the Range %q is not within job %d's output", r.Header.Get("Range"), id)
+		}
+		return CodeInternal, fmt.Sprintf("the provider could not send job %d's output", id)
+	}), r, "", time.Time{}, f)
 }

@@ -603,6 +603,7 @@ func TestJobOutputRoute(t *testing.T) {
 	r := e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=10-19")
 	require.Equal(t, http.StatusPartialContent, r.status)
 	require.Equal(t, "0123456789", string(r.body))
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=999999-"), http.StatusRequestedRangeNotSatisfiable, server.CodeBadRange)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/8/output", nil, 0), http.StatusNotFound, server.CodeNoJobOutput)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/x/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/0/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)

@@ -114,7 +114,7 @@ func (s *Store) Put(id uint64, expect Expect, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(tmp, "tree"), tree.WriteTo); err != nil {
+	if err := WriteFileSync(filepath.Join(tmp, "tree"), tree.WriteTo); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -164,7 +164,9 @@ func writeVerified(path string, expect Expect, r io.Reader) (*merkle.Tree, error
 	return tree, f.Close()
 }
 
-func writeFileSync(path string, write func(io.Writer) (int64, error)) error {
+// WriteFileSync creates path (which must not exist), fills it with write
+// and fsyncs it.
+func WriteFileSync(path string, write func(io.Writer) (int64, error)) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err

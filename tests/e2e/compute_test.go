@@ -124,12 +124,7 @@ func waitJob(t *testing.T, ln *localnet.Net, id uint64, timeout time.Duration) j
 
 func putPublic(t *testing.T, ln *localnet.Net, path string, replicas int) uint64 {
 	t.Helper()
-	out, errOut, err := ln.Run("storage", "put", path, "--public", "--from", "alice", "--duration", "5000",
-		"--replicas", strconv.Itoa(replicas))
-	require.NoError(t, err, "storage put --public: %s\n%s\n%s", out, errOut, ln.Logs())
-	id, err := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
-	require.NoError(t, err, "put printed %q", out)
-	return id
+	return putWith(t, ln, path, "--public", "--replicas", strconv.Itoa(replicas))
 }
 
 var submittedRE = regexp.MustCompile(`job (\d+) submitted`)

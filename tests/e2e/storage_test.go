@@ -88,8 +88,14 @@ func writeRandomFile(t *testing.T, size int) string {
 
 func put(t *testing.T, ln *localnet.Net, path string) uint64 {
 	t.Helper()
-	out, errOut, err := ln.Run("storage", "put", path, "--from", "alice", "--duration", "5000", "--replicas", "3")
-	require.NoError(t, err, "storage put: %s\n%s\n%s", out, errOut, ln.Logs())
+	return putWith(t, ln, path, "--replicas", "3")
+}
+
+// putWith stores path for alice with the extra flags and returns the deal id.
+func putWith(t *testing.T, ln *localnet.Net, path string, extra ...string) uint64 {
+	t.Helper()
+	out, errOut, err := ln.Run(append([]string{"storage", "put", path, "--from", "alice", "--duration", "5000"}, extra...)...)
+	require.NoError(t, err, "storage put %v: %s\n%s\n%s", extra, out, errOut, ln.Logs())
 	id, err := strconv.ParseUint(strings.TrimSpace(out), 10, 64)
 	require.NoError(t, err, "put printed %q", out)
 	return id

@@ -208,7 +208,7 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 	}
 	printJob(cmd, job)
 	if job.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED {
-		return fmt.Errorf("job %d %s: %s", job.Id, shortJobStatus(job.Status.String()), job.Reason)
+		return fmt.Errorf("job %d %s: %s", job.Id, shortStatus(job.Status.String()), job.Reason)
 	}
 	return nil
 }
@@ -238,11 +238,11 @@ func waitJob(ctx context.Context, cctx sdkclient.Context, out *progress, id uint
 		j := res.Job
 		counts := map[string]int{}
 		for _, e := range j.Executors {
-			counts[shortJobStatus(e.Status.String())]++
+			counts[shortStatus(e.Status.String())]++
 		}
-		state := fmt.Sprintf("job %d %s: %s", id, shortJobStatus(j.Status.String()), formatCounts(counts))
+		state := fmt.Sprintf("job %d %s: %s", id, shortStatus(j.Status.String()), formatCounts(counts))
 		if j.Open() {
-			state = fmt.Sprintf("job %d %s (phase ends at block %d): %s", id, shortJobStatus(j.Status.String()), j.Deadline, formatCounts(counts))
+			state = fmt.Sprintf("job %d %s (phase ends at block %d): %s", id, shortStatus(j.Status.String()), j.Deadline, formatCounts(counts))
 		}
 		if state != last {
 			out.Linef("%s", state)
@@ -252,7 +252,7 @@ func waitJob(ctx context.Context, cctx sdkclient.Context, out *progress, id uint
 			return j, nil
 		}
 		if time.Now().After(deadline) {
-			return j, fmt.Errorf("job %d is still %s after %s; check 'stratusd compute status %d'", id, shortJobStatus(j.Status.String()), timeout, id)
+			return j, fmt.Errorf("job %d is still %s after %s; check 'stratusd compute status %d'", id, shortStatus(j.Status.String()), timeout, id)
 		}
 		select {
 		case <-ctx.Done():
@@ -272,13 +272,6 @@ func formatCounts(c map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func shortJobStatus(s string) string {
-	for _, p := range []string{"JOB_STATUS_", "EXECUTOR_STATUS_"} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return strings.ToLower(s)
-}
-
 func shortRoot(b []byte) string {
 	h := hex.EncodeToString(b)
 	if len(h) > 16 {
@@ -289,7 +282,7 @@ func shortRoot(b []byte) string {
 
 // printJob prints a job, its executors and their verdicts.
 func printJob(cmd *cobra.Command, j computetypes.Job) {
-	cmd.Printf("job %d: %s\n", j.Id, shortJobStatus(j.Status.String()))
+	cmd.Printf("job %d: %s\n", j.Id, shortStatus(j.Status.String()))
 	cmd.Printf("  owner      %s\n", j.Owner)
 	program := "inline"
 	if j.ProgramDealId != 0 {
@@ -312,7 +305,7 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	}
 	cmd.Printf("\n  executors  %d requested, %d judged against, %d replacements; price %s each\n", j.Requested, j.Target, j.Retries, j.Price)
 	for _, e := range j.Executors {
-		line := fmt.Sprintf("    %-10s %s", shortJobStatus(e.Status.String()), e.Provider)
+		line := fmt.Sprintf("    %-10s %s", shortStatus(e.Status.String()), e.Provider)
 		if e.Result != nil {
 			line += fmt.Sprintf("  %s  root %s  %s  exit %d", e.Result.Verdict, shortRoot(e.Result.OutputRoot), humanBytes(e.Result.Size_), e.Result.ExitCode)
 		}
@@ -373,7 +366,7 @@ func jobsLsCmd() *cobra.Command {
 				if j.FinishedHeight > 0 {
 					blocks = strconv.FormatInt(j.FinishedHeight-j.SubmittedHeight, 10)
 				}
-				cmd.Printf("%-6d %-11s %-10d %-16s %-9s %s\n", j.Id, shortJobStatus(j.Status.String()), len(j.Executors), verdict, blocks, output)
+				cmd.Printf("%-6d %-11s %-10d %-16s %-9s %s\n", j.Id, shortStatus(j.Status.String()), len(j.Executors), verdict, blocks, output)
 			}
 			return nil
 		},
@@ -454,7 +447,7 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 	}
 	j := res.Job
 	if j.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED || j.Result == nil {
-		return fmt.Errorf("job %d is %s: only a succeeded job has an agreed output", id, shortJobStatus(j.Status.String()))
+		return fmt.Errorf("job %d is %s: only a succeeded job has an agreed output", id, shortStatus(j.Status.String()))
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s is not empty", dir)
@@ -474,15 +467,17 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 	tmp.Close()
 	defer os.Remove(tmpPath)
 
+	// The executors that agreed serve the archive; an output deal's
+	// replicas serve the same bytes as deal data.
 	type source struct {
 		provider string
-		fetch    func(ctx context.Context, endpoint string, w *os.File, verifier *client.Verifier) error
+		fetch    func(ctx context.Context, endpoint string, w io.Writer) error
 	}
 	var sources []source
 	for _, e := range j.Executors {
 		if e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED {
-			sources = append(sources, source{e.Provider, func(ctx context.Context, ep string, w *os.File, v *client.Verifier) error {
-				return server.NewClient(nil).JobOutput(ctx, ep, id, out.Writer(io.MultiWriter(w, v), j.Result.Size_, "download"))
+			sources = append(sources, source{e.Provider, func(ctx context.Context, ep string, w io.Writer) error {
+				return server.NewClient(nil).JobOutput(ctx, ep, id, w)
 			}})
 		}
 	}
@@ -491,8 +486,8 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 		if err == nil {
 			for _, r := range d.Replicas {
 				if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-					sources = append(sources, source{r.Provider, func(ctx context.Context, ep string, w *os.File, v *client.Verifier) error {
-						return server.NewClient(nil).Download(ctx, ep, j.OutputDealId, out.Writer(io.MultiWriter(w, v), j.Result.Size_, "download"))
+					sources = append(sources, source{r.Provider, func(ctx context.Context, ep string, w io.Writer) error {
+						return server.NewClient(nil).Download(ctx, ep, j.OutputDealId, w)
 					}})
 				}
 			}
@@ -505,25 +500,14 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 			errs = append(errs, err)
 			continue
 		}
-		verifier, err := client.NewVerifier(root, j.Result.Size_, int(j.ChunkSize))
-		if err != nil {
-			return err
-		}
-		f, err := os.Create(tmpPath)
-		if err != nil {
-			return err
-		}
-		err = src.fetch(ctx, ep, f, verifier)
-		f.Close()
-		if err == nil {
-			err = verifier.Check()
-		}
-		if err != nil {
+		if err := downloadVerified(out, tmpPath, root, j.Result.Size_, int(j.ChunkSize), func(w io.Writer) error {
+			return src.fetch(ctx, ep, w)
+		}); err != nil {
 			out.Linef("provider %s failed: %v; trying the next", ep, err)
 			errs = append(errs, fmt.Errorf("%s: %w", ep, err))
 			continue
 		}
-		f, err = os.Open(tmpPath)
+		f, err := os.Open(tmpPath)
 		if err != nil {
 			return err
 		}

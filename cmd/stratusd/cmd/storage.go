@@ -325,17 +325,10 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 			errs = append(errs, err)
 			continue
 		}
-		verifier, err := client.NewVerifier(root, d.Deal.Size_, int(d.Deal.ChunkSize))
-		if err != nil {
-			return err
-		}
-		if err := download(ctx, out, endpoint, id, tmpPath, d.Deal.Size_, verifier); err != nil {
+		if err := downloadVerified(out, tmpPath, root, d.Deal.Size_, int(d.Deal.ChunkSize), func(w io.Writer) error {
+			return server.NewClient(nil).Download(ctx, endpoint, id, w)
+		}); err != nil {
 			out.Linef("provider %s failed: %v; trying the next", endpoint, err)
-			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
-			continue
-		}
-		if err := verifier.Check(); err != nil {
-			out.Linef("provider %s sent data that does not verify: %v; trying the next", endpoint, err)
 			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
 			continue
 		}
@@ -367,18 +360,26 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 	return fmt.Errorf("no provider served deal %d intact: %w", id, errors.Join(errs...))
 }
 
-// download streams a deal's ciphertext into path (a temp file, never the
-// output name), hashing it on the way through verifier.
-func download(ctx context.Context, out *progress, endpoint string, id uint64, path string, size uint64, verifier io.Writer) error {
+// downloadVerified streams what fetch writes into path (a temp file, never
+// the output name), showing progress and hashing it on the way, and checks
+// it is exactly the size bytes named by root.
+func downloadVerified(out *progress, path string, root merkle.Hash, size uint64, chunkSize int, fetch func(w io.Writer) error) error {
+	verifier, err := client.NewVerifier(root, size, chunkSize)
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := server.NewClient(nil).Download(ctx, endpoint, id, out.Writer(io.MultiWriter(f, verifier), size, "download")); err != nil {
+	if err := fetch(out.Writer(io.MultiWriter(f, verifier), size, "download")); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return verifier.Check()
 }
 
 func lsCmd() *cobra.Command {
@@ -487,8 +488,9 @@ func dealStatusCmd() *cobra.Command {
 	return cmd
 }
 
+// shortStatus turns an enum name such as DEAL_STATUS_ACTIVE into "active".
 func shortStatus(s string) string {
-	for _, p := range []string{"DEAL_STATUS_", "REPLICA_STATUS_"} {
+	for _, p := range []string{"DEAL_STATUS_", "REPLICA_STATUS_", "JOB_STATUS_", "EXECUTOR_STATUS_"} {
 		s = strings.TrimPrefix(s, p)
 	}
 	return strings.ToLower(s)

@@ -93,21 +93,6 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		}
 	}
 
-	// Executors are drawn first from the providers that hold the inputs
-	// (data locality); the program is small next to them.
-	var prefer []sdk.AccAddress
-	addPrefer := func(dealID uint64) error {
-		holders, err := k.storage.DealHolders(ctx, dealID)
-		if err != nil {
-			return err
-		}
-		for _, h := range holders {
-			if len(prefer) < providertypes.MaxPreferred {
-				prefer = append(prefer, h)
-			}
-		}
-		return nil
-	}
 	// The program, inline or stored.
 	var programRoot []byte
 	var programSize uint64
@@ -140,9 +125,10 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is %s, want ACTIVE", id, d.Status)
 		}
 		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
-		if err := addPrefer(id); err != nil {
-			return nil, err
-		}
+	}
+	prefer, err := k.inputHolders(ctx, inputs)
+	if err != nil {
+		return nil, err
 	}
 
 	escrow := sdk.NewCoin(k.bondDenom, msg.Price.Amount.MulRaw(int64(msg.Executors)))
@@ -230,6 +216,21 @@ func (k *Keeper) assignExecutor(ctx context.Context, job *types.Job, provider sd
 	})
 }
 
+// inputHolders lists the providers holding a committed replica of the
+// inputs, at most MaxPreferred: executors are drawn from them first (data
+// locality; the program is small next to the inputs).
+func (k *Keeper) inputHolders(ctx context.Context, inputs []types.Input) ([]sdk.AccAddress, error) {
+	var prefer []sdk.AccAddress
+	for _, in := range inputs {
+		holders, err := k.storage.DealHolders(ctx, in.DealId)
+		if err != nil {
+			return nil, err
+		}
+		prefer = append(prefer, holders...)
+	}
+	return prefer[:min(len(prefer), providertypes.MaxPreferred)], nil
+}
+
 // addExecutors picks up to n more distinct executors for job (never one it
 // had before) and returns how many it found.
 func (k *Keeper) addExecutors(ctx context.Context, job *types.Job, n int) (int, error) {
@@ -242,16 +243,9 @@ func (k *Keeper) addExecutors(ctx context.Context, job *types.Job, n int) (int, 
 		exclude = append(exclude, addr)
 	}
 	maxPrice := job.Price.Amount
-	var prefer []sdk.AccAddress
-	for _, in := range job.Inputs {
-		holders, err := k.storage.DealHolders(ctx, in.DealId)
-		if err != nil {
-			return 0, err
-		}
-		prefer = append(prefer, holders...)
-	}
-	if len(prefer) > providertypes.MaxPreferred {
-		prefer = prefer[:providertypes.MaxPreferred]
+	prefer, err := k.inputHolders(ctx, job.Inputs)
+	if err != nil {
+		return 0, err
 	}
 	// Fewer eligible providers than wanted: take as many as there are.
 	var picked []sdk.AccAddress
