@@ -138,7 +138,7 @@ func TestGenesisExportImportRoundTrip(t *testing.T) {
 			// Rewards accrue in the imported chain's first block.
 			continue
 		}
-		require.JSONEq(t, string(before[module]), string(after[module]), "module %s changed across export/import", module)
+		require.JSONEq(t, withoutSeed(t, before[module]), withoutSeed(t, after[module]), "module %s changed across export/import", module)
 	}
 
 	var gs membershiptypes.GenesisState

@@ -491,11 +491,18 @@ func TestComputeBadInputsChangeNothing(t *testing.T) {
 	p.CommitTimeout, p.RevealTimeout = 1000, 1000
 	s.setComputeParams(t, p)
 	// rejects runs blocks without proofs: let the input's first challenge
-	// be answered, then sample nothing more.
+	// be answered, then open a window too long to close during the test.
 	sp := scenarioParams()
-	sp.ChallengesPerWindow = 0
+	sp.ProofWindow = 100_000
 	s.setParams(t, sp)
-	s.advanceTo(t, s.c.Height+2*int64(sp.ProofWindow)+1)
+	for {
+		w, err := s.c.App.StorageKeeper.CurrentWindow(s.c.Ctx())
+		require.NoError(t, err)
+		if w.CloseHeight-w.OpenHeight == int64(sp.ProofWindow) && w.OpenHeight < s.c.Height {
+			break // the long window is open and its samples answered
+		}
+		s.proveBlock(t)
+	}
 	user := s.user.Address.String()
 	edit := func(f func(m *computetypes.MsgSubmitJob)) *computetypes.MsgSubmitJob {
 		m := s.submitMsg(2)
@@ -702,6 +709,9 @@ func TestComputeScenarioUnbondingWaitsForOpenJobs(t *testing.T) {
 	s.reveal(t, a, resp.JobId, out)
 	s.reveal(t, b, resp.JobId, out)
 	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, s.job(t, resp.JobId).Status)
+	// If it held the input, that replica stays its obligation until a
+	// successor has committed it.
+	s.commitAll(t, s.input)
 	balance := balanceOf(s.c, s.addr(a))
 	s.advanceTo(t, s.c.Height+12) // the next look at its unbonding
 	_, err = s.c.App.ProviderKeeper.GetProvider(s.c.Ctx(), s.addr(a))

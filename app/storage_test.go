@@ -109,25 +109,29 @@ func TestStorageDealSmoke(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, storagetypes.DealStatus_DEAL_STATUS_ACTIVE, d.Status)
 
-	// Answer challenges for a few windows.
+	// Answer challenges into the second window (the default window is 100
+	// blocks; the replicas are first sampled in the one after their commit).
 	proven := 0
-	for range 80 {
+	for range 130 {
 		for _, p := range s.providers {
-			q, err := c.App.StorageKeeper.Challenges.Get(c.Ctx(), joinProv(p.Address, 1))
-			if err != nil || q.Answered {
+			open, err := c.App.StorageKeeper.OpenSamples(c.Ctx(), p.Address)
+			require.NoError(t, err)
+			if len(open) == 0 {
 				continue
 			}
-			leaf, path, err := merkle.ProofFromData(file, 1024, q.LeafIndex)
-			require.NoError(t, err)
-			raw := make([][]byte, len(path))
-			for i := range path {
-				raw[i] = path[i][:]
+			var proofs []storagetypes.StorageProof
+			for _, q := range open {
+				leaf, path, err := merkle.ProofFromData(file, 1024, q.LeafIndex)
+				require.NoError(t, err)
+				raw := make([][]byte, len(path))
+				for i := range path {
+					raw[i] = path[i][:]
+				}
+				proofs = append(proofs, storagetypes.StorageProof{DealId: 1, LeafIndex: q.LeafIndex, Leaf: leaf, AuditPath: raw})
 			}
-			res := c.DeliverTx(p, &storagetypes.MsgSubmitProofs{Provider: p.Address.String(), Proofs: []storagetypes.StorageProof{
-				{DealId: 1, LeafIndex: q.LeafIndex, Leaf: leaf, AuditPath: raw},
-			}})
+			res := c.DeliverTx(p, &storagetypes.MsgSubmitProofs{Provider: p.Address.String(), Proofs: proofs})
 			require.Zero(t, res.Code, res.Log)
-			proven++
+			proven += len(proofs)
 		}
 		c.NextBlock()
 		s.requireConserved(t)

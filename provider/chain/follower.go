@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,10 @@ type Config struct {
 	ClaimEvery int64
 	// MaxFetches bounds concurrent replication downloads.
 	MaxFetches int
+	// RepairWait bounds how long a step waits to fetch again a replica
+	// whose proof failed the local check; the window's other proofs are
+	// sent first, so a slow peer costs only that replica's samples.
+	RepairWait time.Duration
 }
 
 // Follower drives the provider from chain state.
@@ -53,10 +58,22 @@ type Follower struct {
 
 	mu        sync.Mutex
 	fetching  map[uint64]bool
-	committed map[uint64]bool            // commits sent and not yet seen on chain
-	proven    map[uint64]map[uint64]bool // window -> deals proven
+	committed map[uint64]bool // commits sent and not yet seen on chain
+	window    *windowState    // the proof window being answered
 	lastClaim int64
 	height    int64
+}
+
+// sample is one challenged leaf: a window may sample a deal several times.
+type sample struct{ deal, leaf uint64 }
+
+// windowState is what the follower did in one proof window. Only Step
+// touches it.
+type windowState struct {
+	number   uint64
+	proven   map[sample]bool // sent in a transaction the chain took
+	failed   map[sample]bool // logged and counted in ProofsFailed
+	repaired map[uint64]bool // deals refetched this window (at most once each)
 }
 
 // NewFollower creates a follower for provider me.
@@ -67,10 +84,12 @@ func NewFollower(node *Node, st *store.Store, sender Sender, fetch FetchFunc, me
 	if cfg.MaxFetches <= 0 {
 		cfg.MaxFetches = 4
 	}
+	if cfg.RepairWait <= 0 {
+		cfg.RepairWait = 15 * time.Second
+	}
 	return &Follower{
 		node: node, store: st, sender: sender, fetch: fetch, me: me, cfg: cfg, log: log, metrics: m,
 		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, committed: map[uint64]bool{},
-		proven: map[uint64]map[uint64]bool{},
 	}
 }
 
@@ -156,56 +175,238 @@ func (f *Follower) Step(ctx context.Context, h int64) error {
 	return nil
 }
 
-// answerChallenges sends one MsgSubmitProofs with every open challenge
-// of the window it can prove.
+// answerChallenges proves every open sample of the window from the store
+// and sends the proofs in one MsgSubmitProofs. Each proof is first checked
+// against the deal's shape on chain: an invalid proof is slashed and fails
+// the window, a missing one only misses. A replica whose proof fails the
+// check (or whose data is gone) is fetched again from a peer while the good
+// proofs are sent, then proven again and sent in a second message.
 func (f *Follower) answerChallenges(ctx context.Context) error {
 	w, challenges, err := f.node.Challenges(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading challenges: %w", err)
 	}
-	f.mu.Lock()
-	done := f.proven[w.Number]
-	if done == nil {
-		done = map[uint64]bool{}
-		f.proven = map[uint64]map[uint64]bool{w.Number: done}
-	}
-	f.mu.Unlock()
+	st := f.windowState(w.Number)
 
-	var proofs []storagetypes.StorageProof
+	shapes := map[uint64]DealShape{}
+	seen := map[sample]bool{}
+	var good []storagetypes.StorageProof
+	var broken []uint64              // deals with a sample that failed, in challenge order
+	failing := map[uint64][]uint64{} // their failed leaves
+	why := map[uint64]error{}        // the first failure of each
 	for _, c := range challenges {
-		if c.Answered || done[c.DealId] {
+		s := sample{c.DealId, c.LeafIndex}
+		if c.Answered || st.proven[s] || seen[s] {
 			continue
 		}
-		leaf, path, err := f.store.Proof(c.DealId, c.LeafIndex)
-		if err != nil {
-			f.log.Error("cannot prove a challenged deal", "deal", c.DealId, "leaf", c.LeafIndex, "err", err)
-			if f.metrics != nil {
-				f.metrics.ProofsFailed.Inc()
+		seen[s] = true
+		shape, ok := shapes[c.DealId]
+		if !ok {
+			// The shape comes from the chain: the local tree file may be the
+			// very thing that is damaged.
+			if shape, err = f.node.DealShape(ctx, c.DealId); err != nil {
+				f.log.Warn("reading a challenged deal; retrying next block", "deal", c.DealId, "err", err)
+				continue
 			}
+			shapes[c.DealId] = shape
+		}
+		p, err := prove(f.store, shape, c.LeafIndex)
+		if err != nil {
+			if len(failing[c.DealId]) == 0 {
+				broken = append(broken, c.DealId)
+				why[c.DealId] = err
+			}
+			failing[c.DealId] = append(failing[c.DealId], c.LeafIndex)
 			continue
 		}
-		raw := make([][]byte, len(path))
-		for i := range path {
-			raw[i] = append([]byte(nil), path[i][:]...)
-		}
-		proofs = append(proofs, storagetypes.StorageProof{DealId: c.DealId, LeafIndex: c.LeafIndex, Leaf: leaf, AuditPath: raw})
+		good = append(good, p)
 	}
+	if len(broken) == 0 {
+		return f.submit(ctx, w.Number, st, good)
+	}
+
+	// Refetch while the good proofs are sent: they never wait on a peer.
+	wait := f.startRepairs(ctx, st, broken, why)
+	sendErr := f.submit(ctx, w.Number, st, good)
+	refetched := wait()
+	var again []storagetypes.StorageProof
+	for _, id := range broken {
+		repairErr, tried := refetched[id]
+		for _, leaf := range failing[id] {
+			s := sample{id, leaf}
+			switch {
+			case tried && repairErr == nil:
+				p, err := prove(f.store, shapes[id], leaf)
+				if err != nil {
+					f.proofFailed(st, s, fmt.Errorf("after refetching: %w", err))
+					continue
+				}
+				again = append(again, p)
+			case tried:
+				f.proofFailed(st, s, errors.Join(why[id], fmt.Errorf("refetching: %w", repairErr)))
+			case st.repaired[id]:
+				f.proofFailed(st, s, why[id]) // refetch tried earlier this window
+			default:
+				// No fetch slot free, or a fetch of the deal is running:
+				// tried again next block.
+			}
+		}
+	}
+	return errors.Join(sendErr, f.submit(ctx, w.Number, st, again))
+}
+
+// windowState returns the state of window number, fresh for a new window.
+func (f *Follower) windowState(number uint64) *windowState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.window == nil || f.window.number != number {
+		f.window = &windowState{number: number, proven: map[sample]bool{}, failed: map[sample]bool{}, repaired: map[uint64]bool{}}
+	}
+	return f.window
+}
+
+// submit sends proofs in as few messages as MaxProofsPerMsg allows (one,
+// but for the rare provider with more samples) and marks them proven.
+func (f *Follower) submit(ctx context.Context, window uint64, st *windowState, proofs []storagetypes.StorageProof) error {
 	for start := 0; start < len(proofs); start += storagetypes.MaxProofsPerMsg {
 		batch := proofs[start:min(start+storagetypes.MaxProofsPerMsg, len(proofs))]
-		res, err := f.sender.Send(ctx, &storagetypes.MsgSubmitProofs{Provider: f.me, Proofs: batch})
+		// Naming the window makes a late message fail as such instead of
+		// being checked against the next window's samples.
+		res, err := f.sender.Send(ctx, &storagetypes.MsgSubmitProofs{Provider: f.me, Proofs: batch, Window: window})
 		if err != nil {
 			f.txError("submit_proofs", err)
-			return err
+			return fmt.Errorf("submitting %d proofs of window %d: %w", len(batch), window, err)
 		}
 		for _, p := range batch {
-			done[p.DealId] = true
+			st.proven[sample{p.DealId, p.LeafIndex}] = true
 		}
 		if f.metrics != nil {
 			f.metrics.ProofsSubmitted.Add(float64(len(batch)))
 		}
-		f.log.Info("proofs submitted", "window", w.Number, "proofs", len(batch), "tx", res.TxHash)
+		f.log.Info("proofs submitted", "window", window, "proofs", len(batch), "tx", res.TxHash)
 	}
 	return nil
+}
+
+// proofFailed logs and counts a sample that cannot be proven, once a window.
+func (f *Follower) proofFailed(st *windowState, s sample, err error) {
+	if st.failed[s] {
+		return
+	}
+	st.failed[s] = true
+	f.log.Error("cannot prove a challenged deal", "deal", s.deal, "leaf", s.leaf, "err", err)
+	if f.metrics != nil {
+		f.metrics.ProofsFailed.Inc()
+	}
+}
+
+// prove builds the proof of leaf index of a deal from st and checks it as
+// the chain will, against the deal's shape on chain.
+func prove(st *store.Store, shape DealShape, index uint64) (storagetypes.StorageProof, error) {
+	leaf, path, err := st.Proof(shape.ID, index)
+	if err != nil {
+		return storagetypes.StorageProof{}, fmt.Errorf("reading deal %d leaf %d: %w", shape.ID, index, err)
+	}
+	if err := checkProof(shape, index, leaf, path); err != nil {
+		return storagetypes.StorageProof{}, fmt.Errorf("deal %d leaf %d fails the local check: %w", shape.ID, index, err)
+	}
+	raw := make([][]byte, len(path))
+	for i := range path {
+		raw[i] = append([]byte(nil), path[i][:]...)
+	}
+	return storagetypes.StorageProof{DealId: shape.ID, LeafIndex: index, Leaf: leaf, AuditPath: raw}, nil
+}
+
+// checkProof is the chain's test of a proof: the leaf's length for its
+// index, then the path up to the deal's root.
+func checkProof(shape DealShape, index uint64, leaf []byte, path []merkle.Hash) error {
+	want, err := merkle.LeafSize(shape.Size, shape.ChunkSize, index)
+	if err != nil {
+		return err
+	}
+	if uint64(len(leaf)) != want {
+		return fmt.Errorf("%w: %d bytes, want %d", merkle.ErrLeafSize, len(leaf), want)
+	}
+	return merkle.VerifyProof(shape.Root, merkle.LeafCount(shape.Size, shape.ChunkSize), index, leaf, path)
+}
+
+// startRepairs refetches broken deals concurrently, each at most once a
+// window, within cfg.RepairWait and the MaxFetches slots shared with
+// replication. wait returns the outcome of each refetch started (nil: the
+// deal is stored again, verified).
+func (f *Follower) startRepairs(ctx context.Context, st *windowState, broken []uint64, why map[uint64]error) (wait func() map[uint64]error) {
+	rctx, cancel := context.WithTimeout(ctx, f.cfg.RepairWait)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := map[uint64]error{}
+	for _, id := range broken {
+		if st.repaired[id] || !f.reserveFetch(id) {
+			continue
+		}
+		st.repaired[id] = true
+		f.log.Warn("stored replica fails its proof; fetching it again", "deal", id, "err", why[id])
+		wg.Go(func() {
+			defer f.releaseFetch(id)
+			err := f.repair(rctx, id)
+			if err != nil {
+				f.countRepair(metrics.RepairFailed)
+			} else {
+				f.countRepair(metrics.RepairOK)
+			}
+			mu.Lock()
+			done[id] = err
+			mu.Unlock()
+		})
+	}
+	return func() map[uint64]error {
+		wg.Wait()
+		cancel()
+		return done
+	}
+}
+
+// repair drops deal id's local copy and fetches it again from a peer
+// holding a committed replica. The copy must go first: Put keeps a stored
+// deal whose root already matches without reading anything. With no peer
+// to fetch from, the damaged copy is kept: it still proves its other leaves.
+func (f *Follower) repair(ctx context.Context, id uint64) error {
+	d, replicas, err := f.node.Deal(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading deal %d: %w", id, err)
+	}
+	i := slices.IndexFunc(replicas, func(r storagetypes.Replica) bool { return r.Provider == f.me })
+	if i < 0 {
+		return fmt.Errorf("deal %d: no replica of ours on chain", id)
+	}
+	mine := replicas[i]
+	if len(f.sources(mine, replicas)) == 0 {
+		return fmt.Errorf("deal %d: %w", id, errNoSource)
+	}
+	if err := f.store.Delete(id); err != nil {
+		return fmt.Errorf("dropping the bad copy of deal %d: %w", id, err)
+	}
+	if err := f.fetchDeal(ctx, mine, d, replicas); err != nil {
+		return fmt.Errorf("deal %d: %w", id, err)
+	}
+	return nil
+}
+
+// reserveFetch takes a fetch slot for deal id unless the deal is already
+// being fetched or every slot is taken.
+func (f *Follower) reserveFetch(id uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fetching[id] || len(f.fetching) >= f.cfg.MaxFetches {
+		return false
+	}
+	f.fetching[id] = true
+	return true
+}
+
+func (f *Follower) releaseFetch(id uint64) {
+	f.mu.Lock()
+	delete(f.fetching, id)
+	f.mu.Unlock()
 }
 
 // replicate commits a replica already stored, or fetches it from a peer
@@ -221,19 +422,11 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 		f.commit(ctx, r.DealId)
 		return
 	}
-	f.mu.Lock()
-	if len(f.fetching) >= f.cfg.MaxFetches {
-		f.mu.Unlock()
+	if !f.reserveFetch(r.DealId) {
 		return
 	}
-	f.fetching[r.DealId] = true
-	f.mu.Unlock()
 	go func() {
-		defer func() {
-			f.mu.Lock()
-			delete(f.fetching, r.DealId)
-			f.mu.Unlock()
-		}()
+		defer f.releaseFetch(r.DealId)
 		if err := f.fetchFromPeers(ctx, r); err != nil {
 			if errors.Is(err, errNoSource) {
 				f.log.Debug("no replica to copy from yet", "deal", r.DealId)
@@ -255,6 +448,9 @@ var errNoSource = errors.New("no committed replica to fetch from yet")
 func fetchInto(ctx context.Context, fetch FetchFunc, st *store.Store, endpoint string, id uint64, expect store.Expect) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(fetch(ctx, endpoint, id, pw)) }()
+	// The deadline holds even against a fetch that ignores ctx.
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
+	defer stop()
 	err := st.Put(id, expect, pr)
 	pr.CloseWithError(err)
 	return err
@@ -265,11 +461,12 @@ func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) e
 	if err != nil {
 		return err
 	}
-	root, err := merkle.HashFromBytes(d.Root)
-	if err != nil {
-		return err
-	}
-	// The recorded source first, then any other committed replica.
+	return f.fetchDeal(ctx, r, d, replicas)
+}
+
+// sources lists the providers to fetch r's deal from: the recorded source
+// first, then any other committed replica.
+func (f *Follower) sources(r storagetypes.Replica, replicas []storagetypes.Replica) []string {
 	var sources []string
 	if r.Source != "" && r.Source != f.me {
 		sources = append(sources, r.Source)
@@ -279,6 +476,17 @@ func (f *Follower) fetchFromPeers(ctx context.Context, r storagetypes.Replica) e
 			sources = append(sources, x.Provider)
 		}
 	}
+	return sources
+}
+
+// fetchDeal fetches deal d into the store for replica r from the first of
+// its sources that serves bytes matching d's root.
+func (f *Follower) fetchDeal(ctx context.Context, r storagetypes.Replica, d storagetypes.Deal, replicas []storagetypes.Replica) error {
+	root, err := merkle.HashFromBytes(d.Root)
+	if err != nil {
+		return err
+	}
+	sources := f.sources(r, replicas)
 	if len(sources) == 0 {
 		return errNoSource
 	}
@@ -391,5 +599,11 @@ func (f *Follower) txError(msg string, err error) {
 func (f *Follower) countReplication(result string) {
 	if f.metrics != nil {
 		f.metrics.Replications.WithLabelValues(result).Inc()
+	}
+}
+
+func (f *Follower) countRepair(result string) {
+	if f.metrics != nil {
+		f.metrics.ProofRepairs.WithLabelValues(result).Inc()
 	}
 }

@@ -27,6 +27,12 @@ const (
 	ReplicationFailed = "failed"
 )
 
+// Label values of ProofRepairs.
+const (
+	RepairOK     = "ok"
+	RepairFailed = "failed"
+)
+
 // Metrics is the daemon's set of metrics. Every field is registered on
 // Registry by New; callers update the fields directly.
 type Metrics struct {
@@ -49,6 +55,9 @@ type Metrics struct {
 	// chain and those that could not be built or were refused.
 	ProofsSubmitted prometheus.Counter
 	ProofsFailed    prometheus.Counter
+	// ProofRepairs counts refetches of a replica whose proof failed the
+	// local check before sending, by result: RepairOK or RepairFailed.
+	ProofRepairs *prometheus.CounterVec
 	// TxErrors counts failed transactions by message type (msg label).
 	TxErrors *prometheus.CounterVec
 	// Replications counts fetches of a deal from a peer by result:
@@ -103,6 +112,10 @@ func New() *Metrics {
 			Namespace: namespace, Name: "proofs_failed_total",
 			Help: "Challenge proofs that could not be built or were refused by the chain.",
 		}),
+		ProofRepairs: auto.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "proof_repairs_total",
+			Help: "Refetches from peers of replicas whose proof failed the local check, by result (ok, failed).",
+		}, []string{"result"}),
 		TxErrors: auto.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "tx_errors_total",
 			Help: "Failed transactions by message type.",
@@ -132,6 +145,9 @@ func New() *Metrics {
 	}
 	for _, r := range []string{ReplicationOK, ReplicationFailed} {
 		m.Replications.WithLabelValues(r)
+	}
+	for _, r := range []string{RepairOK, RepairFailed} {
+		m.ProofRepairs.WithLabelValues(r)
 	}
 	for _, step := range []string{"commit", "reveal"} {
 		m.JobResults.WithLabelValues(step)

@@ -38,6 +38,8 @@ func TestNewIsIndependentAndExposesEveryMetric(t *testing.T) {
 		"stratus_provider_proofs_served_total 0",
 		"stratus_provider_proofs_submitted_total 0",
 		"stratus_provider_proofs_failed_total 0",
+		`stratus_provider_proof_repairs_total{result="ok"} 0`,
+		`stratus_provider_proof_repairs_total{result="failed"} 0`,
 		`stratus_provider_tx_errors_total{msg="MsgCommitReplica"} 1`,
 		`stratus_provider_replications_total{result="ok"} 0`,
 		`stratus_provider_replications_total{result="failed"} 0`,

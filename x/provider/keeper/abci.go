@@ -43,12 +43,13 @@ func (k *Keeper) completeUnbonding(ctx context.Context, addr sdk.AccAddress) err
 	if err != nil {
 		return err
 	}
-	if p.ComputeSlotsUsed > 0 {
-		// A job it committed to has yet to be judged: keep the stake at
-		// risk until it is, and look again a little later.
+	if p.ComputeSlotsUsed > 0 || p.StorageUsed > 0 {
+		// A job it committed to has yet to be judged, or a replica it holds
+		// has no committed successor yet: keep the stake at risk until then,
+		// and look again a little later.
 		p.UnbondingUntil = sdk.UnwrapSDKContext(ctx).BlockHeight() + unbondingRecheck
-		k.Logger(ctx).Info("provider unbonding waits for its open jobs", "address", p.Address,
-			"compute_slots_used", p.ComputeSlotsUsed, "until", p.UnbondingUntil)
+		k.Logger(ctx).Info("provider unbonding waits for its obligations", "address", p.Address,
+			"compute_slots_used", p.ComputeSlotsUsed, "storage_used", p.StorageUsed, "until", p.UnbondingUntil)
 		return k.setProvider(ctx, addr, p)
 	}
 	if p.Stake.IsPositive() {
@@ -57,6 +58,10 @@ func (k *Keeper) completeUnbonding(ctx context.Context, addr sdk.AccAddress) err
 		}
 	}
 	if err := k.removeProvider(ctx, addr); err != nil {
+		return err
+	}
+	// A provider that registers again starts with the faults it left with.
+	if err := k.PastFaults.Set(ctx, addr, p.Faults); err != nil {
 		return err
 	}
 	k.Logger(ctx).Info("provider unbonded", "address", p.Address, "returned", p.Stake)

@@ -73,6 +73,10 @@ type Keeper struct {
 	ProviderSlot collections.Map[sdk.AccAddress, uint64]
 	SlotWeight   collections.Map[uint64, math.Int]
 	Tree         collections.Map[uint64, math.Int]
+
+	// PastFaults keeps the faults of providers that unbonded, so
+	// registering again does not reset them.
+	PastFaults collections.Map[sdk.AccAddress, uint64]
 }
 
 var _ types.ProviderKeeper = (*Keeper)(nil)
@@ -115,6 +119,7 @@ func NewKeeper(
 		ProviderSlot: collections.NewMap(sb, types.ProviderSlotKey, "provider_slot", sdk.AccAddressKey, collections.Uint64Value),
 		SlotWeight:   collections.NewMap(sb, types.SlotWeightKey, "slot_weight", collections.Uint64Key, sdk.IntValue),
 		Tree:         collections.NewMap(sb, types.TreeKey, "tree", collections.Uint64Key, sdk.IntValue),
+		PastFaults:   collections.NewMap(sb, types.PastFaultsKey, "past_faults", sdk.AccAddressKey, collections.Uint64Value),
 	}
 	schema, err := sb.Build()
 	if err != nil {

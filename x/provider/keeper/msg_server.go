@@ -2,8 +2,11 @@ package keeper
 
 import (
 	"context"
+	"errors"
 
+	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -101,6 +104,13 @@ func (s msgServer) RegisterProvider(ctx context.Context, msg *types.MsgRegisterP
 		Stake:            msg.Stake.Amount,
 		Status:           types.ProviderStatus_PROVIDER_STATUS_ACTIVE,
 		RegisteredHeight: sdkCtx.BlockHeight(),
+		CollateralLocked: math.ZeroInt(),
+	}
+	// Leaving and registering again does not wipe the record.
+	if faults, err := s.PastFaults.Get(ctx, addr); err == nil {
+		p.Faults = faults
+	} else if !errors.Is(err, collections.ErrNotFound) {
+		return nil, err
 	}
 	if err := s.setProvider(ctx, addr, p); err != nil {
 		return nil, err

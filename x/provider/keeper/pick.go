@@ -42,8 +42,11 @@ func (d *seededDraws) below(bound math.Int) math.Int {
 }
 
 // eligible reports whether p may take the work described by c.
-func eligible(p types.Provider, c types.PickCriteria) bool {
+func eligible(p types.Provider, c types.PickCriteria, minStake math.Int) bool {
 	if !p.TakesNewWork() || p.FreeStorage() < c.StorageBytes || p.FreeComputeSlots() < c.ComputeSlots {
+		return false
+	}
+	if c.Collateral != nil && p.FreeStake(minStake).LT(c.Collateral(p)) {
 		return false
 	}
 	if c.MaxStoragePrice != nil && p.StoragePrice.Amount.GT(*c.MaxStoragePrice) {
@@ -87,6 +90,11 @@ func (k *Keeper) PickProviders(ctx context.Context, c types.PickCriteria) ([]sdk
 	if err := validatePickCriteria(c); err != nil {
 		return nil, err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	minStake := params.MinStake.Amount
 	draws := &seededDraws{seed: c.Seed}
 	seen := make(map[string]bool, len(c.Exclude)+len(c.Prefer)+c.Count)
 	for _, a := range c.Exclude {
@@ -110,7 +118,7 @@ func (k *Keeper) PickProviders(ctx context.Context, c types.PickCriteria) ([]sdk
 		} else if err != nil {
 			return nil, err
 		}
-		if eligible(p, c) && p.Stake.IsPositive() {
+		if eligible(p, c, minStake) && p.Stake.IsPositive() {
 			preferred = append(preferred, candidate{addr: a, stake: p.Stake})
 		}
 	}
@@ -182,7 +190,7 @@ func (k *Keeper) PickProviders(ctx context.Context, c types.PickCriteria) ([]sdk
 		if err != nil {
 			return nil, err
 		}
-		if eligible(p, c) {
+		if eligible(p, c, minStake) {
 			out = append(out, addr)
 		}
 	}

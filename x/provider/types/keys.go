@@ -30,4 +30,6 @@ var (
 	// TreeKey holds the Fenwick tree of slot weights (node i = sum of the
 	// weights of slots (i - lowbit(i), i]).
 	TreeKey = collections.NewPrefix(8)
+	// PastFaultsKey holds the faults of providers that left.
+	PastFaultsKey = collections.NewPrefix(9)
 )

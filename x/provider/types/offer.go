@@ -1,6 +1,8 @@
 package types
 
 import (
+	"cosmossdk.io/math"
+
 	errorsmod "cosmossdk.io/errors"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -63,6 +65,24 @@ func (p Provider) FreeStorage() uint64 {
 		return 0
 	}
 	return p.StorageCapacity - p.StorageUsed
+}
+
+// Locked is the stake locked as storage collateral (zero when unset).
+func (p Provider) Locked() math.Int {
+	if p.CollateralLocked.IsNil() {
+		return math.ZeroInt()
+	}
+	return p.CollateralLocked
+}
+
+// FreeStake is the stake that may still be locked as collateral:
+// stake - min_stake - collateral already locked, never negative.
+func (p Provider) FreeStake(minStake math.Int) math.Int {
+	free := p.Stake.Sub(minStake).Sub(p.Locked())
+	if free.IsNegative() {
+		return math.ZeroInt()
+	}
+	return free
 }
 
 // FreeComputeSlots is the number of unreserved compute slots.

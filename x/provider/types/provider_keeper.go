@@ -28,6 +28,15 @@ type ProviderKeeper interface {
 	// PickProviders picks distinct eligible providers, deterministically from
 	// the criteria's seed and weighted by stake.
 	PickProviders(ctx context.Context, c PickCriteria) ([]sdk.AccAddress, error)
+	// LockCollateral locks amount of the provider's free stake (stake -
+	// min_stake - locked); ErrInsufficientStake when there is not enough.
+	LockCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int) error
+	// UnlockCollateral returns locked collateral to free stake; it works in
+	// every status and tolerates a provider already removed.
+	UnlockCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int) error
+	// BurnCollateral burns amount of locked collateral (at most the stake
+	// left) and counts a fault; it returns what was burned.
+	BurnCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int, reason string) (math.Int, error)
 }
 
 // ProviderHooks lets other modules react to provider changes.
@@ -72,6 +81,9 @@ type PickCriteria struct {
 	// Prefer lists providers to try first (e.g. holders of a job's inputs);
 	// they are taken in a stake-weighted order before the rest are drawn.
 	Prefer []sdk.AccAddress
+	// Collateral, when not nil, is the collateral a provider must be able to
+	// lock from its free stake to be eligible, given its own offer.
+	Collateral func(p Provider) math.Int
 }
 
 // MaxPickCount bounds Count so one pick's cost stays small.

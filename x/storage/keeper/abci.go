@@ -10,18 +10,22 @@ import (
 	"github.com/stratusnet/stratus/x/storage/types"
 )
 
-// EndBlocker does only what is due at this height: commit timeouts, deal
-// expiries, the window turnover, and a bounded number of repair retries.
+// EndBlocker does only what is due at this height: commit timeouts, at
+// most max_expiries_per_block deal ends, the window turnover, and a bounded
+// number of repair retries. It also folds the block into the seed.
 func (k *Keeper) EndBlocker(ctx context.Context) error {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return err
 	}
+	if err := k.accumulateSeed(ctx); err != nil {
+		return err
+	}
 	if err := k.processCommitTimeouts(ctx, h, params); err != nil {
 		return err
 	}
-	if err := k.processExpiries(ctx, h); err != nil {
+	if err := k.processExpiries(ctx, h, params); err != nil {
 		return err
 	}
 	w, err := k.CurrentWindow(ctx)
@@ -82,9 +86,14 @@ func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params type
 	return nil
 }
 
-func (k *Keeper) processExpiries(ctx context.Context, h int64) error {
+// processExpiries ends the deals due by h, oldest first, at most
+// max_expiries_per_block of them; the index itself is the cursor, so the
+// rest end in the next blocks. Settlement caps at each deal's end height:
+// a deal ended late pays for no block past its end, only for blocks proven.
+func (k *Keeper) processExpiries(ctx context.Context, h int64, params types.Params) error {
 	due, err := collectKeys(ctx, k.DealsByEnd,
-		new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0))), 0)
+		new(collections.Range[collections.Pair[int64, uint64]]).EndExclusive(collections.Join(h+1, uint64(0))),
+		int(params.MaxExpiriesPerBlock))
 	if err != nil {
 		return err
 	}

@@ -2,19 +2,25 @@ package keeper
 
 // Benchmarks of the work x/storage does per block and per proof message.
 // The fixture keeps state in a real IAVL store and fakes x/provider and
-// x/bank in memory, so the gas reported is x/storage's own store gas.
-// Figures and commands are in docs/benchmarks.md.
+// x/bank in memory, so the gas reported is x/storage's own store gas (and
+// its verification gas), never the bank transfers, slashes or provider
+// picks it triggers. Figures and commands are in docs/benchmarks.md.
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/math"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/cosmos/cosmos-sdk/codec/address"
 	codectestutil "github.com/cosmos/cosmos-sdk/codec/testutil"
@@ -24,6 +30,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
+	"github.com/cosmos/gogoproto/proto"
 
 	"github.com/stratusnet/stratus/merkle"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
@@ -31,27 +38,75 @@ import (
 )
 
 const (
-	benchDenom     = "ustrat"
-	benchProviders = 100
-	benchReplicas  = 3 // per deal
-	benchFileSize  = 64 << 10
-	benchStart     = int64(1_000)
+	benchDenom = "ustrat"
+	benchSlots = 3 // replicas per deal
+	benchChunk = merkle.DefaultChunkSize
+	benchStart = int64(1_000)
+	// benchBigFile is the size of the deals of the turnover states: 1 GiB,
+	// 2^20 leaves each, so a sample's leaf index is a full-size number.
+	benchBigFile = uint64(1) << 30
 )
 
-// benchProviderKeeper stands in for x/provider: every provider is eligible
-// and has room; slashing burns nothing.
+// benchPrice is every provider's storage price, per GiB-block; deals' max
+// price is twice it.
+var benchPrice = math.LegacyNewDec(1_000_000)
+
+// benchProviderKeeper stands in for x/provider: every provider is active,
+// has room and stake; collateral is counted in CollateralLocked so the
+// keeper's invariant can compare it with the replicas'. Slash and
+// BurnCollateral burn nothing (BurnCollateral only unlocks).
 type benchProviderKeeper struct {
-	addrs  []sdk.AccAddress
-	prices map[string]providertypes.Provider
+	addrs []sdk.AccAddress // what PickProviders draws from
+	info  map[string]providertypes.Provider
+}
+
+func (p *benchProviderKeeper) add(addr sdk.AccAddress, pick bool) {
+	if pick {
+		p.addrs = append(p.addrs, addr)
+	}
+	p.info[string(addr)] = providertypes.Provider{
+		Address: addr.String(), Status: providertypes.ProviderStatus_PROVIDER_STATUS_ACTIVE,
+		StoragePrice: sdk.NewDecCoinFromDec(benchDenom, benchPrice), Stake: math.NewInt(1 << 62),
+		StorageCapacity: 1 << 50, CollateralLocked: math.ZeroInt(),
+	}
 }
 
 func (p *benchProviderKeeper) GetProvider(_ context.Context, addr sdk.AccAddress) (providertypes.Provider, error) {
-	return p.prices[string(addr)], nil
+	info, ok := p.info[string(addr)]
+	if !ok {
+		return info, providertypes.ErrProviderNotFound
+	}
+	return info, nil
 }
 func (*benchProviderKeeper) ReserveStorage(context.Context, sdk.AccAddress, uint64) error { return nil }
 func (*benchProviderKeeper) ReleaseStorage(context.Context, sdk.AccAddress, uint64) error { return nil }
 func (*benchProviderKeeper) Slash(context.Context, sdk.AccAddress, math.LegacyDec, string) (math.Int, error) {
 	return math.ZeroInt(), nil
+}
+func (*benchProviderKeeper) MinStake(context.Context) (math.Int, error) { return math.ZeroInt(), nil }
+
+func (p *benchProviderKeeper) LockCollateral(_ context.Context, addr sdk.AccAddress, amount math.Int) error {
+	info, ok := p.info[string(addr)]
+	if !ok {
+		return providertypes.ErrProviderNotFound
+	}
+	info.CollateralLocked = info.Locked().Add(amount)
+	p.info[string(addr)] = info
+	return nil
+}
+
+func (p *benchProviderKeeper) UnlockCollateral(_ context.Context, addr sdk.AccAddress, amount math.Int) error {
+	info, ok := p.info[string(addr)]
+	if !ok || !amount.IsPositive() {
+		return nil
+	}
+	info.CollateralLocked = math.MaxInt(info.Locked().Sub(amount), math.ZeroInt())
+	p.info[string(addr)] = info
+	return nil
+}
+
+func (p *benchProviderKeeper) BurnCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int, _ string) (math.Int, error) {
+	return math.ZeroInt(), p.UnlockCollateral(ctx, addr, amount)
 }
 
 func (p *benchProviderKeeper) PickProviders(_ context.Context, c providertypes.PickCriteria) ([]sdk.AccAddress, error) {
@@ -101,16 +156,21 @@ func (benchAccounts) GetModuleAddress(name string) sdk.AccAddress {
 	return authtypes.NewModuleAddress(name)
 }
 
-// benchState is a keeper over an IAVL store holding committed replicas.
+// benchState is a keeper over an IAVL store and the fakes it talks to.
 type benchState struct {
-	ctx       sdk.Context
+	ctx       sdk.Context // over the commit multistore itself
+	cms       storetypes.CommitMultiStore
 	k         *Keeper
+	params    types.Params
 	providers *benchProviderKeeper
 	bank      *benchBank
-	owner     string
+	owner     sdk.AccAddress
+	module    sdk.AccAddress
+	scenario  turnoverScenario // what the open window's duties are set up as
+	checked   map[string]bool  // invariant checks done, by benchmark
 }
 
-func newBenchState(b *testing.B, params types.Params) *benchState {
+func newBenchState(b *testing.B, params types.Params, providers int) *benchState {
 	b.Helper()
 	key := storetypes.NewKVStoreKey(types.StoreKey)
 	tctx := testutil.DefaultContextWithDB(b, key, storetypes.NewTransientStoreKey("transient_bench"))
@@ -118,175 +178,153 @@ func newBenchState(b *testing.B, params types.Params) *benchState {
 	cdc := codectestutil.CodecOptions{AccAddressPrefix: prefix}.NewCodec()
 	ac := address.NewBech32Codec(prefix)
 	s := &benchState{
-		providers: &benchProviderKeeper{prices: map[string]providertypes.Provider{}},
+		params:    params,
+		providers: &benchProviderKeeper{info: map[string]providertypes.Provider{}},
 		bank:      &benchBank{balances: map[string]sdk.Coins{}},
+		owner:     sdk.AccAddress("bench-owner-00000000"),
+		module:    authtypes.NewModuleAddress(types.ModuleName),
+		checked:   map[string]bool{},
 	}
-	price := sdk.NewDecCoinFromDec(benchDenom, math.LegacyNewDec(1_000_000)) // per GiB-block
-	for i := range benchProviders {
-		addr := sdk.AccAddress(fmt.Appendf(nil, "bench-provider-%05d", i))
-		s.providers.addrs = append(s.providers.addrs, addr)
-		s.providers.prices[string(addr)] = providertypes.Provider{Address: addr.String(), StoragePrice: price}
+	for i := range providers {
+		s.providers.add(sdk.AccAddress(fmt.Appendf(nil, "bench-provider-%05d", i)), true)
 	}
-	s.owner = sdk.AccAddress([]byte("bench-owner-00000000")).String()
 	authority := authtypes.NewModuleAddress(govtypes.ModuleName).String()
 	s.k = NewKeeper(cdc, runtime.NewKVStoreService(key), ac, authority, benchDenom, s.providers, s.bank, benchAccounts{})
+	s.cms = tctx.CMS
 	s.ctx = tctx.Ctx.WithBlockHeight(benchStart).WithEventManager(sdk.NewEventManager())
 	if err := s.k.InitGenesis(s.ctx, &types.GenesisState{Params: params, NextDealId: 1}); err != nil {
 		b.Fatal(err)
 	}
+	s.commit()
 	return s
 }
 
-// addDeal writes an ACTIVE deal with benchReplicas committed replicas
-// straight into the collections and the dense index, as CommitReplica
-// leaves them (but not in NewReplicas: they are old replicas).
-func (s *benchState) addDeal(b *testing.B, root merkle.Hash, size uint64, providerOf func(id uint64, slot uint32) sdk.AccAddress) uint64 {
-	id, err := s.k.NextDealID.Next(s.ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	escrow := sdk.NewInt64Coin(benchDenom, 1_000_000_000_000)
-	d := types.Deal{
-		Id: id, Owner: s.owner, Root: root[:], Size_: size, ChunkSize: 1024, Replicas: benchReplicas,
-		MaxPrice: sdk.NewDecCoinFromDec(benchDenom, math.LegacyNewDec(2_000_000)), Escrow: escrow,
-		Status: types.DealStatus_DEAL_STATUS_ACTIVE, CreatedHeight: 1, EndHeight: 1 << 40,
-	}
-	mod := authtypes.NewModuleAddress(types.ModuleName)
-	s.bank.balances[string(mod)] = s.bank.balances[string(mod)].Add(escrow)
+func (s *benchState) commit() { s.cms.Commit() }
+
+// dealSpec is a deal to write straight into the store.
+type dealSpec struct {
+	root      []byte
+	size      uint64
+	end       int64
+	earnsFrom int64
+	holders   []sdk.AccAddress // one committed replica each, slot = index
+}
+
+// addDeal writes an ACTIVE deal whose replicas are all COMMITTED, as
+// CreateDeal and CommitReplica leave them, except that the replicas are not
+// in NewReplicas (they are old) and lock no collateral. The escrow is the
+// full one at max price and is credited to the module account.
+func (s *benchState) addDeal(b *testing.B, ctx context.Context, spec dealSpec) uint64 {
 	must := func(err error) {
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	must(s.k.setDeal(s.ctx, d))
-	owner := sdk.MustAccAddressFromBech32(s.owner)
-	must(s.k.DealsByOwner.Set(s.ctx, collections.Join(owner, id)))
-	must(s.k.DealsByEnd.Set(s.ctx, collections.Join(d.EndHeight, id)))
-	for slot := range uint32(benchReplicas) {
-		p := providerOf(id, slot)
+	id, err := s.k.NextDealID.Next(ctx)
+	must(err)
+	billable := max(spec.size, s.params.MinBillableBytes)
+	maxPrice := sdk.NewDecCoinFromDec(benchDenom, benchPrice.MulInt64(2))
+	escrow := sdk.NewCoin(benchDenom, types.EscrowFor(maxPrice.Amount, billable, uint64(spec.end-1), uint32(len(spec.holders))))
+	d := types.Deal{
+		Id: id, Owner: s.owner.String(), Root: spec.root, Size_: spec.size, ChunkSize: benchChunk,
+		Replicas: uint32(len(spec.holders)), MaxPrice: maxPrice, Escrow: escrow,
+		Status: types.DealStatus_DEAL_STATUS_ACTIVE, CreatedHeight: 1, EndHeight: spec.end,
+		Fee: sdk.NewInt64Coin(benchDenom, 0), NextSlot: uint32(len(spec.holders)), BillableBytes: billable,
+	}
+	s.bank.balances[string(s.module)] = s.bank.balances[string(s.module)].Add(escrow)
+	must(s.k.setDeal(ctx, d))
+	must(s.k.DealsByOwner.Set(ctx, collections.Join(s.owner, id)))
+	must(s.k.DealsByEnd.Set(ctx, collections.Join(d.EndHeight, id)))
+	weight := merkle.LeafCount(spec.size, benchChunk)
+	for i, p := range spec.holders {
+		slot := uint32(i)
 		r := types.Replica{
 			DealId: id, Slot: slot, Provider: p.String(), Status: types.ReplicaStatus_REPLICA_STATUS_COMMITTED,
-			Price: s.providers.prices[string(p)].StoragePrice, AssignedHeight: 1, CommitDeadline: 101,
-			CommittedHeight: 2, PaidUntil: 2, Paid: math.ZeroInt(),
+			Price: s.providers.info[string(p)].StoragePrice, AssignedHeight: 1, CommitDeadline: 101,
+			CommittedHeight: 2, PaidUntil: 2, Paid: math.ZeroInt(), Collateral: math.ZeroInt(), EarnsFrom: spec.earnsFrom,
 		}
-		key := collections.Join(id, slot)
-		must(s.k.Replicas.Set(s.ctx, key, r))
-		must(s.k.ReplicasByProvider.Set(s.ctx, collections.Join(p, id), slot))
-		must(s.k.denseAdd(s.ctx, key))
+		must(s.k.Replicas.Set(ctx, collections.Join(id, slot), r))
+		must(s.k.ReplicasByProvider.Set(ctx, collections.Join(p, id), slot))
+		must(s.k.holdingAdd(ctx, p, types.ReplicaRef{DealId: id, Slot: slot, Weight: weight}))
 	}
 	return id
 }
 
-// populate fills the store with n committed replicas (n/3 deals over 100
-// providers) and commits the store, as a chain would have.
-func populate(b *testing.B, n int, params types.Params) *benchState {
+// populate writes n committed replicas of 1 GiB deals (benchSlots replicas
+// each, the last deal taking the remainder) spread evenly over the
+// providers, and commits them. It writes through one branch, as a block
+// would, then commits it once.
+func (s *benchState) populate(b *testing.B, n int) {
 	b.Helper()
-	s := newBenchState(b, params)
-	var root merkle.Hash
-	for i := 0; i < n/benchReplicas; i++ {
+	branch := s.cms.CacheMultiStore()
+	ctx := s.ctx.WithMultiStore(branch)
+	next := 0
+	for i := 0; n > 0; i++ {
+		holders := make([]sdk.AccAddress, min(benchSlots, n))
+		for j := range holders {
+			holders[j] = s.providers.addrs[next%len(s.providers.addrs)]
+			next++
+		}
+		var root [32]byte
 		binary.BigEndian.PutUint64(root[:], uint64(i))
-		s.addDeal(b, root, 1<<30, func(id uint64, slot uint32) sdk.AccAddress {
-			return s.providers.addrs[(int(id)+int(slot))%benchProviders]
-		})
-	}
-	s.commit()
-	return s
-}
-
-func (s *benchState) commit() {
-	s.ctx.MultiStore().(storetypes.CommitMultiStore).Commit()
-}
-
-// block runs fn as the block at height h runs on a chain: on a branch of
-// the committed store, with a fresh infinite gas meter, event manager and a
-// header hash that varies with h. Only fn is timed; writing the branch back
-// and committing it (as the chain does after every block) are not. It
-// returns the store gas fn consumed.
-func (s *benchState) block(b *testing.B, h int64, fn func(ctx context.Context) error) uint64 {
-	b.Helper()
-	meter := storetypes.NewInfiniteGasMeter()
-	hash := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(h)))
-	branch := s.ctx.MultiStore().CacheMultiStore()
-	ctx := s.ctx.WithMultiStore(branch).WithBlockHeight(h).WithHeaderHash(hash[:]).
-		WithGasMeter(meter).WithEventManager(sdk.NewEventManager())
-	b.StartTimer()
-	err := fn(ctx)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
+		s.addDeal(b, ctx, dealSpec{root: root[:], size: benchBigFile, end: benchStart + 1_000_000, earnsFrom: 2, holders: holders})
+		n -= len(holders)
 	}
 	branch.Write()
 	s.commit()
-	return meter.GasConsumed()
 }
 
-func benchParams() types.Params {
-	p := types.DefaultParams()
-	p.ChallengesPerWindow = 100
-	// Never drop a replica for missed proofs, so every window close does the
-	// same work (a fault per challenge) and the population stays the same.
-	p.MaxMissed = 1 << 30
-	return p
-}
-
-var benchSizes = []int{1_000, 10_000, 100_000}
-
-// benchStates caches populated stores across the rounds the testing
-// package runs to pick b.N; populating 100,000 replicas takes seconds.
-var benchStates = map[int]*benchState{}
-
-func populated(b *testing.B, n int) *benchState {
-	if s, ok := benchStates[n]; ok {
-		return s
+// block runs fn as block h runs on a chain: on a branch of the committed
+// store, with a fresh infinite gas meter, event manager and a header hash
+// that varies with h. Only fn is timed. keep writes the branch back and
+// commits it (untimed), as the chain does after every block; otherwise the
+// branch and whatever the block did to the fakes are thrown away, so the
+// same block can be measured again on the same state. after, if set, runs
+// untimed on the block's context before it is thrown away or kept.
+func (s *benchState) block(b *testing.B, h int64, keep bool, fn func(ctx context.Context) error, after func(ctx sdk.Context)) blockResult {
+	b.Helper()
+	bal, info := maps.Clone(s.bank.balances), maps.Clone(s.providers.info)
+	meter := storetypes.NewInfiniteGasMeter()
+	hash := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(h)))
+	branch := s.cms.CacheMultiStore()
+	ctx := s.ctx.WithMultiStore(branch).WithBlockHeight(h).WithHeaderHash(hash[:]).
+		WithGasMeter(meter).WithEventManager(sdk.NewEventManager())
+	b.StartTimer()
+	start := time.Now()
+	err := fn(ctx)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("block %d: %v", h, err)
 	}
-	s := populate(b, n, benchParams())
-	// Open the first window so that every benchmark starts inside one.
-	s.block(b, benchStart, s.k.EndBlocker)
-	benchStates[n] = s
-	return s
+	res := blockResult{gas: meter.GasConsumed(), elapsed: elapsed, events: ctx.EventManager().Events()}
+	if after != nil {
+		after(ctx)
+	}
+	if keep {
+		branch.Write()
+		s.commit()
+	} else {
+		s.bank.balances, s.providers.info = bal, info
+	}
+	return res
 }
 
-// BenchmarkWindowTurnover is the end blocker at a window's close height: it
-// closes the window (every challenge missed: a fault each, the worst case)
-// and opens the next one with challenges_per_window samples.
-func BenchmarkWindowTurnover(b *testing.B) {
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
-			b.StopTimer()
-			s := populated(b, n)
-			gas, closed := uint64(0), uint64(0)
-			b.ResetTimer()
-			for range b.N {
-				w := s.window(b)
-				gas += s.block(b, w.CloseHeight, s.k.EndBlocker)
-				closed += uint64(w.Challenges)
-			}
-			b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
-			b.ReportMetric(float64(closed)/float64(b.N), "closed/op")
-			if err := s.k.EscrowInvariant(s.ctx); err != nil {
-				b.Fatal(err)
-			}
-		})
-	}
+type blockResult struct {
+	gas     uint64
+	elapsed time.Duration
+	events  sdk.Events
 }
 
-// BenchmarkWindowTurnoverAnswered is the same turnover when every challenge
-// was answered (the healthy case): the close only deletes challenges.
-func BenchmarkWindowTurnoverAnswered(b *testing.B) {
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
-			b.StopTimer()
-			s := populated(b, n)
-			gas := uint64(0)
-			b.ResetTimer()
-			for range b.N {
-				w := s.window(b)
-				answerAll(b, s)
-				gas += s.block(b, w.CloseHeight, s.k.EndBlocker)
-			}
-			b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
-		})
+// count is how many events of msg's type the block emitted.
+func (r blockResult) count(msg proto.Message) int {
+	name, n := proto.MessageName(msg), 0
+	for _, e := range r.events {
+		if e.Type == name {
+			n++
+		}
 	}
+	return n
 }
 
 func (s *benchState) window(b *testing.B) types.Window {
@@ -297,120 +335,512 @@ func (s *benchState) window(b *testing.B) types.Window {
 	return w
 }
 
-// answerAll marks every open challenge answered, as if each provider had
-// sent its proofs.
-func answerAll(b *testing.B, s *benchState) {
-	b.Helper()
-	var all []types.Challenge
-	if err := s.k.Challenges.Walk(s.ctx, nil, func(_ collections.Pair[sdk.AccAddress, uint64], c types.Challenge) (bool, error) {
-		all = append(all, c)
-		return false, nil
-	}); err != nil {
-		b.Fatal(err)
+// checkOnce runs the keeper's escrow and holdings invariants on ctx, once
+// per state and label: they walk every replica.
+func (s *benchState) checkOnce(b *testing.B, label string, ctx sdk.Context) {
+	if s.checked[label] {
+		return
 	}
-	for _, c := range all {
-		c.Answered = true
-		if err := s.k.Challenges.Set(s.ctx, collections.Join(sdk.MustAccAddressFromBech32(c.Provider), c.DealId), c); err != nil {
+	s.checked[label] = true
+	if err := s.k.EscrowInvariant(ctx); err != nil {
+		b.Fatalf("%s: %v", label, err)
+	}
+}
+
+func benchParams() types.Params { return types.DefaultParams() } // samples_per_window 8, proof_window 100
+
+// The turnover matrix.
+var (
+	benchReplicaCounts  = []int{1_000, 10_000, 100_000}
+	benchProviderCounts = []int{10, 100, 1_000}
+)
+
+// benchStates caches the populated turnover states across the rounds the
+// testing package runs to pick b.N and across the benchmarks that share
+// them: populating 100,000 replicas takes seconds. Measured blocks are
+// thrown away (see block), so a cached state never changes but for the
+// duty set-up of turnoverScenario, which each benchmark asks for.
+var benchStates = map[[2]int]*benchState{}
+
+// populated is the state of n committed replicas over p providers, inside
+// the first proof window (opened at benchStart, closing at benchStart+100),
+// whose duties are as the open left them: samples_per_window weighted
+// samples per provider, none answered.
+func populated(b *testing.B, n, p int) *benchState {
+	if s, ok := benchStates[[2]int{n, p}]; ok {
+		return s
+	}
+	start := time.Now()
+	s := newBenchState(b, benchParams(), p)
+	s.populate(b, n)
+	s.block(b, benchStart, true, s.k.EndBlocker, nil)
+	s.checkOnce(b, "populate", s.ctx)
+	b.Logf("populated %d replicas over %d providers in %s", n, p, time.Since(start).Round(time.Millisecond))
+	benchStates[[2]int{n, p}] = s
+	return s
+}
+
+// turnoverScenario is how the duties of the window about to close stand.
+type turnoverScenario int
+
+const (
+	// scenarioMissed: no sample answered, no replica missed before.
+	scenarioMissed turnoverScenario = iota
+	// scenarioAnswered: every sample answered (the healthy network).
+	scenarioAnswered
+	// scenarioDrops: no sample answered, and every sampled replica has
+	// missed max_missed-1 windows already (it is a suspect), so this miss
+	// drops it and its slot is repaired.
+	scenarioDrops
+)
+
+// setScenario rewrites the open window's duties, and the sampled replicas'
+// miss counts, for sc, and commits. It is untimed set-up.
+func (s *benchState) setScenario(b *testing.B, sc turnoverScenario) {
+	if s.scenario == sc {
+		return
+	}
+	must := func(err error) {
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
+	var addrs []sdk.AccAddress
+	var duties []types.Duty
+	must(s.k.Duties.Walk(s.ctx, nil, func(a sdk.AccAddress, d types.Duty) (bool, error) {
+		addrs = append(addrs, a)
+		duties = append(duties, d)
+		return false, nil
+	}))
+	for i, d := range duties {
+		for j := range d.Samples {
+			d.Samples[j].Answered = sc == scenarioAnswered
+			key := collections.Join(d.Samples[j].DealId, d.Samples[j].Slot)
+			r, err := s.k.Replicas.Get(s.ctx, key)
+			must(err)
+			if sc == scenarioDrops {
+				r.Missed = s.params.MaxMissed - 1
+				must(s.k.Suspects.Set(s.ctx, key))
+			} else {
+				r.Missed = 0
+				must(s.k.Suspects.Remove(s.ctx, key))
+			}
+			must(s.k.Replicas.Set(s.ctx, key, r))
+		}
+		must(s.k.Duties.Set(s.ctx, addrs[i], d))
+	}
 	s.commit()
+	s.scenario = sc
 }
 
-// BenchmarkEndBlockerMidWindow is the end blocker at a height where nothing
-// is due: no timeout, no expiry, no window turnover, no open slot.
-func BenchmarkEndBlockerMidWindow(b *testing.B) {
-	for _, n := range benchSizes {
+// benchTurnover measures the end blocker at the open window's close height
+// (close it, open the next) over the matrix, with the duties set up as sc.
+func benchTurnover(b *testing.B, sc turnoverScenario) {
+	for _, n := range benchReplicaCounts {
 		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
-			b.StopTimer()
-			s := populated(b, n)
-			w := s.window(b)
-			gas := uint64(0)
-			b.ResetTimer()
-			for i := range b.N {
-				h := w.OpenHeight + 1 + int64(i)%(w.CloseHeight-w.OpenHeight-1)
-				gas += s.block(b, h, s.k.EndBlocker)
-			}
-			b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
-			if after := s.window(b); after.Number != w.Number {
-				b.Fatalf("window moved from %d to %d in the middle of a window", w.Number, after.Number)
+			for _, p := range benchProviderCounts {
+				b.Run(fmt.Sprintf("providers=%d", p), func(b *testing.B) {
+					b.StopTimer()
+					s := populated(b, n, p)
+					s.setScenario(b, sc)
+					w := s.window(b)
+					var gas uint64
+					var faults, drops, opened int
+					b.ResetTimer()
+					for range b.N {
+						res := s.block(b, w.CloseHeight, false, s.k.EndBlocker, func(ctx sdk.Context) {
+							next, err := s.k.CurrentWindow(ctx)
+							if err != nil || next.Number != w.Number+1 {
+								b.Fatalf("window %d did not turn over: %v %v", w.Number, next, err)
+							}
+							opened += int(next.Challenges)
+							s.checkOnce(b, fmt.Sprintf("turnover %d", sc), ctx)
+						})
+						gas += res.gas
+						faults += res.count(&types.EventFault{})
+						drops += res.count(&types.EventReplicaDropped{})
+					}
+					if want := sc != scenarioAnswered; (faults > 0) != want {
+						b.Fatalf("%d faults in %d turnovers, scenario %d", faults, b.N, sc)
+					}
+					if want := sc == scenarioDrops; (drops > 0) != want || (want && drops != faults) {
+						b.Fatalf("%d drops for %d faults in %d turnovers, scenario %d", drops, faults, b.N, sc)
+					}
+					per := func(x int) float64 { return float64(x) / float64(b.N) }
+					b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
+					b.ReportMetric(float64(gas)/float64(b.N)/float64(p), "gas/provider")
+					b.ReportMetric(float64(w.Challenges), "closed-samples/op")
+					b.ReportMetric(per(faults), "faults/op")
+					b.ReportMetric(per(opened), "opened-samples/op")
+				})
 			}
 		})
 	}
 }
 
-// BenchmarkSubmitProofs is one MsgSubmitProofs through the message server
-// with k valid proofs of 64 KiB files (1 KiB leaves, 6-hash audit paths),
-// each proof settling its replica's earnings. The store also holds 10,000
-// other committed replicas.
-func BenchmarkSubmitProofs(b *testing.B) {
-	for _, k := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("proofs=%d", k), func(b *testing.B) {
-			b.StopTimer()
-			s := populate(b, 10_000, benchParams())
-			prover := s.providers.addrs[0]
-			rng := rand.New(rand.NewPCG(uint64(k), 7))
-			files := make(map[uint64][]byte, k)
-			var challenges []types.Challenge
-			for range k {
-				data := make([]byte, benchFileSize)
-				for i := range data {
-					data[i] = byte(rng.Uint32())
-				}
-				root, err := merkle.Root(data, 1024)
-				if err != nil {
-					b.Fatal(err)
-				}
-				id := s.addDeal(b, root, benchFileSize, func(id uint64, slot uint32) sdk.AccAddress {
-					return s.providers.addrs[int(slot)*7%benchProviders] // slot 0 is the prover
-				})
-				files[id] = data
-				challenges = append(challenges, types.Challenge{
-					Window: 1, Provider: prover.String(), DealId: id, Slot: 0,
-					LeafIndex: rng.Uint64N(merkle.LeafCount(benchFileSize, 1024)),
-				})
-			}
-			// open (re)opens the prover's challenges, unanswered.
-			open := func() {
-				for _, c := range challenges {
-					if err := s.k.Challenges.Set(s.ctx, collections.Join(prover, c.DealId), c); err != nil {
-						b.Fatal(err)
+// BenchmarkWindowTurnover is the end blocker at a window's close height:
+// it closes the window and opens the next. The measured close is the worst
+// case short of drops: no provider answered any of its samples, so every
+// sampled replica misses (a fault each, counted once however many of its
+// leaves were drawn: a slash, a collateral burn, which is nothing here as
+// the fixture locks no collateral, and a suspect entry), every provider
+// fails the window (a FailedWindow record each), and the open draws
+// samples_per_window weighted samples per provider plus one more for each
+// replica that just missed. Every replica was healthy before, so each miss
+// is a first miss and drops nothing; BenchmarkWindowTurnoverDrops is the
+// case where every miss drops.
+func BenchmarkWindowTurnover(b *testing.B) { benchTurnover(b, scenarioMissed) }
+
+// BenchmarkWindowTurnoverAnswered is the same turnover when every provider
+// answered all of its samples (the healthy network): the close only reads
+// and deletes the duties; the open is the same as above without suspects.
+func BenchmarkWindowTurnoverAnswered(b *testing.B) { benchTurnover(b, scenarioAnswered) }
+
+// BenchmarkWindowTurnoverDrops is the turnover when every sample is missed
+// and every sampled replica has missed max_missed-1 windows already: each
+// miss drops its replica (settling it, taking it out of the holdings) and
+// repairs the slot with another provider. The fake x/provider's pick costs
+// no gas; the real one adds its own (docs/benchmarks.md, x/provider) per
+// dropped replica.
+func BenchmarkWindowTurnoverDrops(b *testing.B) { benchTurnover(b, scenarioDrops) }
+
+// BenchmarkQuietBlock is the end blocker at a height where nothing is due:
+// no timeout, no expiry, no window turnover, no open slot.
+func BenchmarkQuietBlock(b *testing.B) {
+	for _, n := range benchReplicaCounts {
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
+			for _, p := range benchProviderCounts {
+				b.Run(fmt.Sprintf("providers=%d", p), func(b *testing.B) {
+					b.StopTimer()
+					s := populated(b, n, p)
+					w := s.window(b)
+					gas := uint64(0)
+					b.ResetTimer()
+					for i := range b.N {
+						h := w.OpenHeight + 1 + int64(i)%(w.CloseHeight-w.OpenHeight-1)
+						gas += s.block(b, h, false, s.k.EndBlocker, func(ctx sdk.Context) {
+							if after, err := s.k.CurrentWindow(ctx); err != nil || after.Number != w.Number {
+								b.Fatalf("window moved from %d to %v in the middle of a window: %v", w.Number, after, err)
+							}
+						}).gas
 					}
-				}
-				s.commit()
+					b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
+				})
 			}
-			if err := s.k.Window.Set(s.ctx, types.Window{Number: 1, OpenHeight: benchStart, CloseHeight: benchStart + 20, Challenges: uint32(k)}); err != nil {
-				b.Fatal(err)
-			}
-			open()
-			msg := &types.MsgSubmitProofs{Provider: prover.String()}
-			for _, c := range challenges {
-				leaf, path, err := merkle.ProofFromData(files[c.DealId], 1024, c.LeafIndex)
-				if err != nil {
-					b.Fatal(err)
-				}
-				p := types.StorageProof{DealId: c.DealId, LeafIndex: c.LeafIndex, Leaf: leaf}
-				for _, h := range path {
-					p.AuditPath = append(p.AuditPath, h[:])
-				}
-				msg.Proofs = append(msg.Proofs, p)
-			}
+		})
+	}
+}
+
+// proofFixture is a state in which one provider, the prover, holds
+// proverDeals real 1 MiB files among 10,000 other committed replicas, and
+// the window is open with the prover's duty drawn from its holdings; msg
+// answers the whole duty with real proofs.
+type proofFixture struct {
+	s     *benchState
+	msg   *types.MsgSubmitProofs
+	depth int
+}
+
+const (
+	proverDeals    = 32
+	proverFileSize = 1 << 20 // 1,024 leaves of 1 KiB: 10-hash audit paths
+)
+
+var proofFixtures = map[uint32]*proofFixture{}
+
+// proverFile is deal i's file: deterministic bytes.
+func proverFile(i int) []byte {
+	var seed [32]byte
+	binary.BigEndian.PutUint64(seed[:], uint64(i)+1)
+	data := make([]byte, proverFileSize)
+	_, _ = rand.NewChaCha8(seed).Read(data)
+	return data
+}
+
+func newProofFixture(b *testing.B, samples uint32) *proofFixture {
+	if f, ok := proofFixtures[samples]; ok {
+		return f
+	}
+	params := benchParams()
+	params.SamplesPerWindow = samples
+	s := newBenchState(b, params, 100)
+	s.populate(b, 10_000)
+	prover := sdk.AccAddress("bench-prover-0000000")
+	s.providers.add(prover, false)
+	files := map[uint64][]byte{}
+	branch := s.cms.CacheMultiStore()
+	ctx := s.ctx.WithMultiStore(branch)
+	for i := range proverDeals {
+		data := proverFile(i)
+		root, err := merkle.Root(data, benchChunk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		id := s.addDeal(b, ctx, dealSpec{
+			root: root[:], size: uint64(len(data)), end: benchStart + 1_000_000, earnsFrom: 2,
+			holders: []sdk.AccAddress{prover, s.providers.addrs[i%100], s.providers.addrs[(i+1)%100]},
+		})
+		files[id] = data
+	}
+	branch.Write()
+	s.commit()
+	s.block(b, benchStart, true, s.k.EndBlocker, nil) // opens window 1: the duties
+	w := s.window(b)
+	duty, err := s.k.Duties.Get(s.ctx, prover)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &proofFixture{s: s, msg: &types.MsgSubmitProofs{Provider: prover.String(), Window: w.Number}}
+	for _, smp := range duty.Samples {
+		leaf, path, err := merkle.ProofFromData(files[smp.DealId], benchChunk, smp.LeafIndex)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := types.StorageProof{DealId: smp.DealId, LeafIndex: smp.LeafIndex, Leaf: leaf}
+		for _, h := range path {
+			p.AuditPath = append(p.AuditPath, h[:])
+		}
+		f.depth = max(f.depth, len(path))
+		f.msg.Proofs = append(f.msg.Proofs, p)
+	}
+	if len(f.msg.Proofs) == 0 || len(f.msg.Proofs) > int(samples) {
+		b.Fatalf("prover's duty has %d samples, samples_per_window %d", len(f.msg.Proofs), samples)
+	}
+	proofFixtures[samples] = f
+	return f
+}
+
+// BenchmarkSubmitProofs is one MsgSubmitProofs through the message server
+// in which one provider answers its whole duty for the window
+// (samples_per_window byte-weighted samples of its 32 files of 1 MiB,
+// fewer when two draws land on the same leaf) with real proofs against the
+// deals' real roots. Every proof must verify. The store also holds 10,000
+// other committed replicas over 100 providers.
+func BenchmarkSubmitProofs(b *testing.B) {
+	for _, samples := range []uint32{8, 32, 128} {
+		b.Run(fmt.Sprintf("samples=%d", samples), func(b *testing.B) {
+			b.StopTimer()
+			f := newProofFixture(b, samples)
+			s, msg := f.s, f.msg
 			srv := NewMsgServerImpl(s.k)
+			w := s.window(b)
 			gas := uint64(0)
 			b.ResetTimer()
-			for i := range b.N {
-				open()
-				// A later height each time, so every proof pays earnings.
-				gas += s.block(b, benchStart+1+int64(i), func(ctx context.Context) error {
+			for range b.N {
+				gas += s.block(b, w.OpenHeight+1, false, func(ctx context.Context) error {
 					res, err := srv.SubmitProofs(ctx, msg)
-					if err == nil && len(res.Accepted) != k {
-						err = fmt.Errorf("%d of %d proofs accepted", len(res.Accepted), k)
+					if err == nil && (len(res.Accepted) != len(msg.Proofs) || len(res.Rejected) != 0) {
+						err = fmt.Errorf("%d of %d proofs accepted, %d rejected", len(res.Accepted), len(msg.Proofs), len(res.Rejected))
 					}
 					return err
-				})
+				}, func(ctx sdk.Context) {
+					duty, err := s.k.Duties.Get(ctx, sdk.MustAccAddressFromBech32(msg.Provider))
+					if err != nil || !dutyDone(duty) {
+						b.Fatalf("duty not done after the message: %v", err)
+					}
+				}).gas
 			}
+			proofs := float64(len(msg.Proofs))
 			b.ReportMetric(float64(gas)/float64(b.N), "gas/op")
-			b.ReportMetric(float64(gas)/float64(b.N)/float64(k), "gas/proof")
+			b.ReportMetric(proofs, "proofs/op")
+			b.ReportMetric(float64(gas)/float64(b.N)/proofs, "gas/leaf")
+			b.ReportMetric(float64(f.depth), "path-depth")
+			b.ReportMetric(float64(msg.Size())/proofs, "msg-bytes/leaf")
 		})
+	}
+}
+
+// Expiry scenario: expiryDeals deals of 1 MiB and a bit more (sizes vary, so
+// payments round differently), benchSlots replicas each over 100 providers,
+// all ending at expiryEnd, inside window 2. Window 1 (benchStart to
+// benchStart+100) was proven by the even-numbered providers and failed by
+// the odd ones; nobody has proven window 2 when the deals end. So each
+// even provider's replica is paid for exactly the 100 blocks of window 1,
+// each odd one's for nothing, and the owner gets the rest of the escrow.
+const (
+	expiryDeals     = 10_000
+	expiryProviders = 100
+	expiryEnd       = benchStart + 120
+)
+
+func expiryState(b *testing.B) *benchState {
+	s := newBenchState(b, benchParams(), expiryProviders)
+	branch := s.cms.CacheMultiStore()
+	ctx := s.ctx.WithMultiStore(branch)
+	for i := range expiryDeals {
+		holders := make([]sdk.AccAddress, benchSlots)
+		for j := range holders {
+			holders[j] = s.providers.addrs[(i*benchSlots+j)%expiryProviders]
+		}
+		var root [32]byte
+		binary.BigEndian.PutUint64(root[:], uint64(i))
+		s.addDeal(b, ctx, dealSpec{
+			root: root[:], size: 1<<20 + uint64(i)*4099, end: expiryEnd, earnsFrom: benchStart, holders: holders,
+		})
+	}
+	branch.Write()
+	s.commit()
+	s.block(b, benchStart, true, s.k.EndBlocker, nil) // window 1 opens
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The even providers answer all of window 1.
+	for i, p := range s.providers.addrs {
+		if i%2 != 0 {
+			continue
+		}
+		duty, err := s.k.Duties.Get(s.ctx, p)
+		must(err)
+		for j := range duty.Samples {
+			duty.Samples[j].Answered = true
+		}
+		must(s.k.Duties.Set(s.ctx, p, duty))
+	}
+	s.commit()
+	w := s.window(b)
+	s.block(b, w.CloseHeight, true, s.k.EndBlocker, nil) // window 1 closes, window 2 opens
+	drain := int64(expiryDeals+s.params.MaxExpiriesPerBlock-1) / int64(s.params.MaxExpiriesPerBlock)
+	if w2 := s.window(b); w2.Number != 2 || w2.CloseHeight < expiryEnd+drain {
+		b.Fatalf("window 2 %v must stay open while the deals drain", w2)
+	}
+	return s
+}
+
+// BenchmarkExpiries is the drain of expiryDeals deals ending at the same
+// height, max_expiries_per_block (200) per block: one op is the whole
+// drain, each block written back and committed. It fails unless every deal
+// ends, each owner refund is exactly the escrow less what its providers
+// were paid, the payments are what the proven windows earned, and the
+// module account ends empty.
+func BenchmarkExpiries(b *testing.B) {
+	b.StopTimer()
+	var gas, maxGas uint64
+	var elapsed time.Duration
+	blocks := 0
+	b.ResetTimer()
+	for range b.N {
+		s := expiryState(b)
+		escrow := map[uint64]math.Int{}
+		replicas := map[uint64][]types.Replica{}
+		if err := s.k.Deals.Walk(s.ctx, nil, func(id uint64, d types.Deal) (bool, error) {
+			escrow[id] = d.Escrow.Amount
+			rs, err := s.k.DealReplicas(s.ctx, id)
+			replicas[id] = rs
+			return false, err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if len(escrow) != expiryDeals {
+			b.Fatalf("%d deals, want %d", len(escrow), expiryDeals)
+		}
+		paid, refund := map[uint64]math.Int{}, map[uint64]math.Int{}
+		ended := 0
+		var perBlock []uint64
+		for h := expiryEnd; ; h++ {
+			res := s.block(b, h, true, s.k.EndBlocker, nil)
+			n := 0
+			for _, e := range res.events {
+				msg, err := sdk.ParseTypedEvent(abci.Event(e))
+				if err != nil {
+					continue
+				}
+				switch ev := msg.(type) {
+				case *types.EventEarningsPaid:
+					paid[ev.DealId] = orZero(paid[ev.DealId]).Add(ev.Amount.Amount)
+				case *types.EventDealEnded:
+					refund[ev.DealId] = ev.Refund.Amount
+					n++
+				case *types.EventWindowOpened:
+					b.Fatalf("a window turned over at %d while the deals drained", h)
+				}
+			}
+			if n == 0 || n > int(s.params.MaxExpiriesPerBlock) {
+				b.Fatalf("%d deals ended at %d, want 1 to %d per block", n, h, s.params.MaxExpiriesPerBlock)
+			}
+			ended += n
+			blocks++
+			perBlock = append(perBlock, res.gas)
+			gas += res.gas
+			maxGas = max(maxGas, res.gas)
+			elapsed += res.elapsed
+			if left, err := s.k.DealsByEnd.Iterate(s.ctx, nil); err != nil {
+				b.Fatal(err)
+			} else {
+				more := left.Valid()
+				left.Close()
+				if !more {
+					break
+				}
+			}
+		}
+		checkExpiries(b, s, escrow, replicas, paid, refund, ended)
+		sorted := slices.Sorted(slices.Values(perBlock))
+		b.Logf("%d deals ended in %d blocks; gas per block: first %d, min %d, median %d, max %d (block %d), last %d",
+			ended, len(perBlock), perBlock[0], sorted[0], sorted[len(sorted)/2], sorted[len(sorted)-1],
+			slices.Index(perBlock, sorted[len(sorted)-1])+1, perBlock[len(perBlock)-1])
+	}
+	b.ReportMetric(float64(blocks)/float64(b.N), "blocks/op")
+	b.ReportMetric(float64(gas)/float64(blocks), "gas/block")
+	b.ReportMetric(float64(maxGas), "max-gas/block")
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(blocks), "ns/block")
+	b.ReportMetric(float64(expiryDeals*b.N)/float64(blocks), "deals/block")
+}
+
+func orZero(x math.Int) math.Int {
+	if x.IsNil() {
+		return math.ZeroInt()
+	}
+	return x
+}
+
+// checkExpiries asserts the drain's outcome.
+func checkExpiries(b *testing.B, s *benchState, escrow map[uint64]math.Int, replicas map[uint64][]types.Replica,
+	paid, refund map[uint64]math.Int, ended int,
+) {
+	b.Helper()
+	if ended != expiryDeals {
+		b.Fatalf("%d of %d deals ended", ended, expiryDeals)
+	}
+	index := map[string]int{}
+	for i, a := range s.providers.addrs {
+		index[a.String()] = i
+	}
+	totalRefund := math.ZeroInt()
+	for id, e := range escrow {
+		d, err := s.k.GetDeal(s.ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d.Status != types.DealStatus_DEAL_STATUS_ENDED || !d.Escrow.IsZero() {
+			b.Fatalf("deal %d is %s with escrow %s after the drain", id, d.Status, d.Escrow)
+		}
+		// What the proven windows earned: window 1's 100 blocks for a
+		// provider that proved it, nothing for one that failed it.
+		want := math.ZeroInt()
+		for _, r := range replicas[id] {
+			if index[r.Provider]%2 == 0 {
+				want = want.Add(types.Earned(r.Price.Amount, d.BillableBytes, 100))
+			}
+		}
+		got := orZero(paid[id])
+		if !got.Equal(want) {
+			b.Fatalf("deal %d paid its providers %s, the proven windows earned %s", id, got, want)
+		}
+		r, ok := refund[id]
+		if !ok || !r.Equal(e.Sub(got)) {
+			b.Fatalf("deal %d refunded %s, want escrow %s - paid %s = %s", id, r, e, got, e.Sub(got))
+		}
+		totalRefund = totalRefund.Add(r)
+	}
+	if bal := s.bank.GetBalance(s.ctx, s.module, benchDenom); !bal.IsZero() {
+		b.Fatalf("module account holds %s after every deal ended", bal)
+	}
+	if bal := s.bank.GetBalance(s.ctx, s.owner, benchDenom); !bal.Amount.Equal(totalRefund) {
+		b.Fatalf("owner holds %s, refunds total %s", bal, totalRefund)
+	}
+	if err := s.k.EscrowInvariant(s.ctx); err != nil {
+		b.Fatal(err)
 	}
 }

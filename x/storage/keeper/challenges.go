@@ -8,6 +8,7 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -15,11 +16,16 @@ import (
 	"github.com/stratusnet/stratus/x/storage/types"
 )
 
-// ProofGas is charged per proof on top of store access: a verification
-// costs about as much as a few dozen store reads.
-const ProofGas = 3000
+// Verification gas: a proof pays ProofGas, plus HashBlockGas for every
+// 64-byte block SHA-256 compresses while checking it (the leaf, then one
+// node per audit path step). Store reads and the one duty write are charged
+// by the store as usual. Figures in docs/benchmarks.md.
+const (
+	ProofGas     = 300
+	HashBlockGas = 10
+)
 
-// draw is the i-th deterministic 64-bit number of a window's seed.
+// draw is a deterministic 64-bit number of a window's seed.
 func draw(seed []byte, label string, parts ...uint64) uint64 {
 	h := sha256.New()
 	h.Write(seed)
@@ -41,165 +47,300 @@ func (k *Keeper) CurrentWindow(ctx context.Context) (types.Window, error) {
 	return w, err
 }
 
-// openWindow draws the challenges of a new window: up to
-// challenges_per_window replicas sampled uniformly from the dense index,
-// plus every replica committed since the last window. Work is
-// O(challenges), independent of how many deals exist.
+// accumulateSeed folds this block's header hash into the seed accumulator.
+// A window's seed is drawn from the accumulator when it opens, so it depends
+// on every block of the window before, and is unknown until the block that
+// opens the window is final (ADR 009 has the residual risk).
+func (k *Keeper) accumulateSeed(ctx context.Context) error {
+	acc, err := k.SeedAcc.Get(ctx)
+	if err != nil && !errors.Is(err, collections.ErrNotFound) {
+		return err
+	}
+	h := sha256.New()
+	h.Write([]byte("stratus/storage/seed"))
+	h.Write(acc)
+	h.Write(sdk.UnwrapSDKContext(ctx).HeaderHash())
+	return k.SeedAcc.Set(ctx, h.Sum(nil))
+}
+
+// sampleSet builds one provider's duty without repeating a sample.
+type sampleSet struct {
+	duty types.Duty
+	seen map[types.Sample]bool
+}
+
+func (s *sampleSet) add(dealID uint64, slot uint32, leaf uint64) {
+	key := types.Sample{DealId: dealID, Slot: slot, LeafIndex: leaf}
+	if s.seen[key] {
+		return
+	}
+	s.seen[key] = true
+	s.duty.Samples = append(s.duty.Samples, key)
+}
+
+// openWindow gives every provider holding committed replicas its duty for
+// the window: samples_per_window leaves drawn from its holdings weighted by
+// bytes, plus one leaf of each replica committed since the last window and
+// of each replica that missed. Work is O(providers × samples × log replicas)
+// plus the fresh and suspect replicas, whatever the number of deals.
 func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Params) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	h := sdkCtx.BlockHeight()
+	acc, err := k.SeedAcc.Get(ctx)
+	if err != nil && !errors.Is(err, collections.ErrNotFound) {
+		return err
+	}
 	seedHash := sha256.New()
-	seedHash.Write(sdkCtx.HeaderHash())
+	seedHash.Write([]byte("stratus/storage/window"))
+	seedHash.Write(acc)
 	var nb [8]byte
 	binary.BigEndian.PutUint64(nb[:], number)
 	seedHash.Write(nb[:])
 	seed := seedHash.Sum(nil)
 	w := types.Window{Number: number, Seed: seed, OpenHeight: h, CloseHeight: h + int64(params.ProofWindow)}
 
-	var opened []types.Challenge
-	challenge := func(ref types.ReplicaRef) error {
-		r, err := k.Replicas.Get(ctx, collections.Join(ref.DealId, ref.Slot))
-		if errors.Is(err, collections.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
+	var order []string
+	sets := map[string]*sampleSet{}
+	setOf := func(provider string) *sampleSet {
+		s := sets[provider]
+		if s == nil {
+			s = &sampleSet{duty: types.Duty{Window: number, Provider: provider}, seen: map[types.Sample]bool{}}
+			sets[provider] = s
+			order = append(order, provider)
 		}
-		if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-			return nil
-		}
-		provider, err := k.addressCodec.StringToBytes(r.Provider)
-		if err != nil {
-			return err
-		}
-		key := collections.Join(sdk.AccAddress(provider), r.DealId)
-		if has, err := k.Challenges.Has(ctx, key); err != nil || has {
-			return err
-		}
-		d, err := k.GetDeal(ctx, r.DealId)
-		if err != nil {
-			return err
-		}
-		leaves := merkle.LeafCount(d.Size_, int(d.ChunkSize))
-		c := types.Challenge{
-			Window: number, Provider: r.Provider, DealId: r.DealId, Slot: r.Slot,
-			LeafIndex: draw(seed, "leaf", r.DealId, uint64(r.Slot)) % leaves,
-		}
-		opened = append(opened, c)
-		return k.Challenges.Set(ctx, key, c)
+		return s
 	}
 
-	n, err := k.DenseCountOrZero(ctx)
-	if err != nil {
-		return err
-	}
-	want := uint64(params.ChallengesPerWindow)
-	for i := uint64(0); n > 0 && uint64(len(opened)) < min(want, n) && i < 2*want+8; i++ {
-		ref, err := k.DenseReplicas.Get(ctx, draw(seed, "replica", i)%n)
-		if err != nil {
-			return err
-		}
-		if err := challenge(ref); err != nil {
-			return err
-		}
-	}
-	fresh, err := collectKeys(ctx, k.NewReplicas, nil, 0)
-	if err != nil {
-		return err
-	}
-	for _, key := range fresh {
-		if err := challenge(types.ReplicaRef{DealId: key.K1(), Slot: key.K2()}); err != nil {
-			return err
-		}
-		if err := k.NewReplicas.Remove(ctx, key); err != nil {
-			return err
-		}
-	}
-
-	w.Challenges = uint32(len(opened))
-	if err := k.Window.Set(ctx, w); err != nil {
-		return err
-	}
-	em := sdkCtx.EventManager()
-	if err := em.EmitTypedEvent(&types.EventWindowOpened{Window: number, Seed: seed, CloseHeight: w.CloseHeight, Challenges: w.Challenges}); err != nil {
-		return err
-	}
-	for _, c := range opened {
-		if err := em.EmitTypedEvent(&types.EventChallengeOpened{
-			Window: number, Provider: c.Provider, DealId: c.DealId, LeafIndex: c.LeafIndex, CloseHeight: w.CloseHeight,
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// closeWindow turns every unanswered challenge into a fault: slash_missed,
-// and after max_missed in a row the replica is dropped and its slot repaired.
-func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.Params) error {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	var all []types.Challenge
-	var keys []collections.Pair[sdk.AccAddress, uint64]
-	if err := k.Challenges.Walk(ctx, nil, func(key collections.Pair[sdk.AccAddress, uint64], c types.Challenge) (bool, error) {
-		keys = append(keys, key)
-		all = append(all, c)
+	// Byte-weighted samples from each provider's holdings.
+	var holders []sdk.AccAddress
+	if err := k.HoldingCount.Walk(ctx, nil, func(p sdk.AccAddress, _ uint64) (bool, error) {
+		holders = append(holders, p)
 		return false, nil
 	}); err != nil {
 		return err
 	}
-	for _, key := range keys {
-		if err := k.Challenges.Remove(ctx, key); err != nil {
+	for _, p := range holders {
+		total, n, err := k.holdingTotal(ctx, p)
+		if err != nil {
 			return err
+		}
+		if total == 0 {
+			continue
+		}
+		set := setOf(p.String())
+		label := "sample/" + string(p)
+		for i := uint64(0); i < uint64(params.SamplesPerWindow); i++ {
+			ref, leaf, err := k.holdingFind(ctx, p, n, draw(seed, label, i)%total)
+			if err != nil {
+				return err
+			}
+			set.add(ref.DealId, ref.Slot, leaf)
 		}
 	}
-	for _, c := range all {
-		if c.Answered {
-			continue
-		}
-		rkey := collections.Join(c.DealId, c.Slot)
-		r, err := k.Replicas.Get(ctx, rkey)
-		if errors.Is(err, collections.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Provider != c.Provider {
-			continue // dropped or replaced during the window
-		}
-		provider, err := k.addressCodec.StringToBytes(r.Provider)
+
+	// One more leaf of every new and every suspect replica.
+	extra := func(set collections.KeySet[ReplicaKey], label string, remove bool) error {
+		keys, err := collectKeys(ctx, set, nil, 0)
 		if err != nil {
 			return err
 		}
-		r.Missed++
-		slashed, err := k.slash(ctx, provider, params.SlashMissed, "missed storage proof")
+		for _, key := range keys {
+			if remove {
+				if err := set.Remove(ctx, key); err != nil {
+					return err
+				}
+			}
+			r, err := k.Replicas.Get(ctx, key)
+			if errors.Is(err, collections.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+				continue
+			}
+			d, err := k.GetDeal(ctx, r.DealId)
+			if err != nil {
+				return err
+			}
+			leaves := merkle.LeafCount(d.Size_, int(d.ChunkSize))
+			setOf(r.Provider).add(r.DealId, r.Slot, draw(seed, label, r.DealId, uint64(r.Slot))%leaves)
+		}
+		return nil
+	}
+	if err := extra(k.NewReplicas, "fresh", true); err != nil {
+		return err
+	}
+	if err := extra(k.Suspects, "suspect", false); err != nil {
+		return err
+	}
+
+	em := sdkCtx.EventManager()
+	for _, provider := range order {
+		set := sets[provider]
+		addr, err := k.addressCodec.StringToBytes(provider)
 		if err != nil {
 			return err
 		}
-		if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventFault{
-			Window: w.Number, Provider: r.Provider, DealId: r.DealId, MissedInARow: r.Missed, Slashed: slashed.String(),
+		if err := k.Duties.Set(ctx, addr, set.duty); err != nil {
+			return err
+		}
+		w.Challenges += uint32(len(set.duty.Samples))
+		if err := em.EmitTypedEvent(&types.EventChallengeOpened{
+			Window: number, Provider: provider, Samples: uint32(len(set.duty.Samples)), CloseHeight: w.CloseHeight,
 		}); err != nil {
 			return err
 		}
-		d, err := k.GetDeal(ctx, r.DealId)
-		if err != nil {
+	}
+	if err := k.Window.Set(ctx, w); err != nil {
+		return err
+	}
+	return em.EmitTypedEvent(&types.EventWindowOpened{Window: number, Seed: seed, CloseHeight: w.CloseHeight, Challenges: w.Challenges})
+}
+
+// owesSample reports whether a sample still binds its provider: the
+// replica is still the provider's, committed, and its deal has not ended.
+// A replica dropped, handed over or ended during the window owes nothing.
+func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample, h int64) (types.Replica, types.Deal, bool, error) {
+	var d types.Deal
+	r, err := k.Replicas.Get(ctx, collections.Join(s.DealId, s.Slot))
+	if errors.Is(err, collections.ErrNotFound) {
+		return r, d, false, nil
+	} else if err != nil {
+		return r, d, false, err
+	}
+	if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Provider != provider {
+		return r, d, false, nil
+	}
+	if d, err = k.GetDeal(ctx, s.DealId); err != nil {
+		return r, d, false, err
+	}
+	return r, d, isLive(d) && h <= d.EndHeight, nil
+}
+
+// closeWindow judges every duty. A provider that left a sample it owed
+// unanswered, or answered one with an invalid proof, fails the window: none
+// of its replicas earns for it. Each replica with an unanswered sample
+// misses: its collateral burns by missed_collateral_fraction (never less
+// than its income for the window), it is challenged again every window, and
+// after max_missed misses it is dropped with all its collateral burned.
+func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.Params) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	h := sdkCtx.BlockHeight()
+	var addrs []sdk.AccAddress
+	var duties []types.Duty
+	if err := k.Duties.Walk(ctx, nil, func(a sdk.AccAddress, d types.Duty) (bool, error) {
+		addrs = append(addrs, a)
+		duties = append(duties, d)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for i, duty := range duties {
+		if err := k.Duties.Remove(ctx, addrs[i]); err != nil {
 			return err
 		}
-		if r.Missed >= params.MaxMissed {
-			if err := k.dropReplica(ctx, &d, r, ReasonMissedProofs); err != nil {
+		var missed []types.Replica
+		seen := map[[2]uint64]bool{} // collections.Pair holds pointers: not a map key
+		for _, s := range duty.Samples {
+			if s.Answered {
+				continue
+			}
+			r, _, owed, err := k.owesSample(ctx, duty.Provider, s, h)
+			if err != nil {
 				return err
 			}
+			key := [2]uint64{r.DealId, uint64(r.Slot)}
+			if !owed || seen[key] {
+				continue
+			}
+			seen[key] = true
+			missed = append(missed, r)
+		}
+		if !duty.Failed && len(missed) == 0 {
 			continue
 		}
-		if err := k.Replicas.Set(ctx, rkey, r); err != nil {
+		// Record the failure before any settlement, so a drop below pays
+		// nothing for this window.
+		if err := k.FailedWindows.Set(ctx, collections.Join(addrs[i], w.CloseHeight), types.FailedWindow{
+			Provider: duty.Provider, Window: w.Number, OpenHeight: w.OpenHeight, CloseHeight: w.CloseHeight,
+		}); err != nil {
 			return err
+		}
+		if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventWindowFailed{
+			Window: w.Number, Provider: duty.Provider, Unanswered: uint32(len(missed)), Invalid: duty.Failed,
+		}); err != nil {
+			return err
+		}
+		for _, r := range missed {
+			if err := k.miss(ctx, w, addrs[i], r, params); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// SubmitProofs checks every proof against the provider's open challenges.
-// Malformed input (no such challenge, answered already, another leaf) fails
-// the whole message and changes nothing; a well-formed proof that does not
-// verify is a fault: the replica is dropped and the provider slashed.
+// miss charges one missed window to replica r of provider.
+func (k *Keeper) miss(ctx context.Context, w types.Window, provider sdk.AccAddress, r types.Replica, params types.Params) error {
+	d, err := k.GetDeal(ctx, r.DealId)
+	if err != nil {
+		return err
+	}
+	r.Missed++
+	slashed, err := k.slash(ctx, provider, params.SlashMissed, "missed storage proof")
+	if err != nil {
+		return err
+	}
+	burn := r.Collateral
+	if r.Missed < params.MaxMissed {
+		income := types.Earned(r.Price.Amount, d.BillableBytes, params.ProofWindow)
+		burn = math.MinInt(r.Collateral, math.MaxInt(params.MissedCollateralFraction.MulInt(r.Collateral).TruncateInt(), income))
+	}
+	burned, err := k.burnCollateral(ctx, &r, burn, ReasonMissedProofs)
+	if err != nil {
+		return err
+	}
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventFault{
+		Window: w.Number, Provider: r.Provider, DealId: r.DealId, MissedInARow: r.Missed,
+		Slashed: slashed.String(), CollateralBurned: burned.String(),
+	}); err != nil {
+		return err
+	}
+	key := collections.Join(r.DealId, r.Slot)
+	if r.Missed >= params.MaxMissed {
+		return k.dropReplica(ctx, &d, r, ReasonMissedProofs)
+	}
+	if err := k.Suspects.Set(ctx, key); err != nil {
+		return err
+	}
+	return k.Replicas.Set(ctx, key, r)
+}
+
+// burnCollateral burns amount of r's collateral; the caller saves r.
+func (k *Keeper) burnCollateral(ctx context.Context, r *types.Replica, amount math.Int, reason string) (math.Int, error) {
+	if !amount.IsPositive() {
+		return math.ZeroInt(), nil
+	}
+	provider, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return math.Int{}, err
+	}
+	burned, err := k.providers.BurnCollateral(ctx, provider, amount, "storage collateral: "+reason)
+	if err != nil {
+		return math.Int{}, err
+	}
+	r.Collateral = r.Collateral.Sub(amount)
+	return burned, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventCollateralBurned{
+		DealId: r.DealId, Slot: r.Slot, Provider: r.Provider, Amount: sdk.NewCoin(k.bondDenom, burned), Reason: reason,
+	})
+}
+
+// SubmitProofs checks proofs against the provider's duty for the current
+// window. Malformed input (no duty, a sample not in it, one answered
+// already, another window) fails the whole message and changes nothing. A
+// well-formed proof that does not verify is a fault: the replica is dropped,
+// its collateral burned, and the provider's window fails.
 func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (*types.MsgSubmitProofsResponse, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	provider, err := k.addressCodec.StringToBytes(msg.Provider)
@@ -210,83 +351,135 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 	if err != nil {
 		return nil, err
 	}
-	type checked struct {
-		proof     types.StorageProof
-		challenge types.Challenge
-		path      []merkle.Hash
+	if msg.Window != 0 && msg.Window != w.Number {
+		return nil, errorsmod.Wrapf(types.ErrWindowClosed, "window %d; window %d is open until height %d", msg.Window, w.Number, w.CloseHeight)
 	}
-	all := make([]checked, 0, len(msg.Proofs))
-	for _, p := range msg.Proofs {
-		c, err := k.Challenges.Get(ctx, collections.Join(sdk.AccAddress(provider), p.DealId))
-		if errors.Is(err, collections.ErrNotFound) {
+	duty, err := k.Duties.Get(ctx, provider)
+	if errors.Is(err, collections.ErrNotFound) {
+		return nil, errorsmod.Wrapf(types.ErrNotChallenged, "%s has no samples in window %d (closes at %d)", msg.Provider, w.Number, w.CloseHeight)
+	} else if err != nil {
+		return nil, err
+	}
+	index := make(map[[2]uint64]int, len(duty.Samples))
+	dealSampled := make(map[uint64]bool, len(duty.Samples))
+	for i, s := range duty.Samples {
+		index[[2]uint64{s.DealId, s.LeafIndex}] = i
+		dealSampled[s.DealId] = true
+	}
+	picked := make([]int, len(msg.Proofs))
+	paths := make([][]merkle.Hash, len(msg.Proofs))
+	for j, p := range msg.Proofs {
+		i, ok := index[[2]uint64{p.DealId, p.LeafIndex}]
+		switch {
+		case !ok && dealSampled[p.DealId]:
+			return nil, errorsmod.Wrapf(types.ErrWrongLeafIndex, "deal %d leaf %d is not a sample of window %d", p.DealId, p.LeafIndex, w.Number)
+		case !ok:
 			return nil, errorsmod.Wrapf(types.ErrNotChallenged, "deal %d, window %d (closes at %d)", p.DealId, w.Number, w.CloseHeight)
-		} else if err != nil {
+		case duty.Samples[i].Answered:
+			return nil, errorsmod.Wrapf(types.ErrAlreadyProven, "deal %d leaf %d in window %d", p.DealId, p.LeafIndex, w.Number)
+		}
+		if paths[j], err = p.Hashes(); err != nil {
 			return nil, err
 		}
-		if c.Answered {
-			return nil, errorsmod.Wrapf(types.ErrAlreadyProven, "deal %d in window %d", p.DealId, w.Number)
-		}
-		if c.LeafIndex != p.LeafIndex {
-			return nil, errorsmod.Wrapf(types.ErrWrongLeafIndex, "deal %d: challenged leaf %d, proof for %d", p.DealId, c.LeafIndex, p.LeafIndex)
-		}
-		path, err := p.Hashes()
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, checked{proof: p, challenge: c, path: path})
+		picked[j] = i
 	}
 
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
+	h := sdkCtx.BlockHeight()
 	res := &types.MsgSubmitProofsResponse{}
 	em := sdkCtx.EventManager()
-	for _, x := range all {
-		sdkCtx.GasMeter().ConsumeGas(ProofGas, "verify storage proof")
-		d, err := k.GetDeal(ctx, x.proof.DealId)
+	for j, p := range msg.Proofs {
+		s := &duty.Samples[picked[j]]
+		s.Answered = true
+		sdkCtx.GasMeter().ConsumeGas(ProofGas+HashBlockGas*(uint64(len(p.Leaf))/64+1+2*uint64(len(p.AuditPath))), "verify storage proof")
+		r, d, owed, err := k.owesSample(ctx, msg.Provider, *s, h)
 		if err != nil {
 			return nil, err
 		}
-		rkey := collections.Join(x.challenge.DealId, x.challenge.Slot)
-		r, err := k.Replicas.Get(ctx, rkey)
-		if err != nil {
-			return nil, err
+		if !owed {
+			res.Waived = append(res.Waived, s.DealId) // the replica left the provider during the window
+			continue
 		}
-		reason := verify(d, x.proof, x.path)
+		reason := verify(d, p, paths[j])
 		if reason == "" {
-			x.challenge.Answered = true
-			if err := k.Challenges.Set(ctx, collections.Join(sdk.AccAddress(provider), d.Id), x.challenge); err != nil {
-				return nil, err
-			}
-			r.Missed = 0
-			if err := k.settle(ctx, &d, &r, sdkCtx.BlockHeight()); err != nil {
-				return nil, err
-			}
-			if err := k.Replicas.Set(ctx, rkey, r); err != nil {
-				return nil, err
-			}
-			if err := k.setDeal(ctx, d); err != nil {
-				return nil, err
-			}
 			res.Accepted = append(res.Accepted, d.Id)
+			if r.Missed > 0 {
+				r.Missed = 0
+				key := collections.Join(r.DealId, r.Slot)
+				if err := k.Suspects.Remove(ctx, key); err != nil {
+					return nil, err
+				}
+				if err := k.Replicas.Set(ctx, key, r); err != nil {
+					return nil, err
+				}
+			}
 			if err := em.EmitTypedEvent(&types.EventProofAccepted{Window: w.Number, Provider: msg.Provider, DealId: d.Id}); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		res.Rejected = append(res.Rejected, d.Id)
+		duty.Failed = true
 		if err := em.EmitTypedEvent(&types.EventProofRejected{Window: w.Number, Provider: msg.Provider, DealId: d.Id, Reason: reason}); err != nil {
 			return nil, err
 		}
 		if _, err := k.slash(ctx, provider, params.SlashInvalid, "invalid storage proof"); err != nil {
 			return nil, err
 		}
+		if _, err := k.burnCollateral(ctx, &r, r.Collateral, ReasonInvalidProof); err != nil {
+			return nil, err
+		}
 		if err := k.dropReplica(ctx, &d, r, ReasonInvalidProof); err != nil {
 			return nil, err
 		}
 	}
+	if err := k.Duties.Set(ctx, provider, duty); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// OpenSamples are provider's unanswered samples of the current window that
+// it still owes (not those of replicas that left it during the window).
+func (k *Keeper) OpenSamples(ctx context.Context, provider sdk.AccAddress) ([]types.Challenge, error) {
+	duty, err := k.Duties.Get(ctx, provider)
+	if errors.Is(err, collections.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	var out []types.Challenge
+	for _, s := range duty.Samples {
+		if s.Answered {
+			continue
+		}
+		if _, _, owed, err := k.owesSample(ctx, duty.Provider, s, h); err != nil {
+			return nil, err
+		} else if owed {
+			out = append(out, types.Challenge{
+				Window: duty.Window, Provider: duty.Provider, DealId: s.DealId, Slot: s.Slot, LeafIndex: s.LeafIndex,
+			})
+		}
+	}
+	return out, nil
+}
+
+// dutyDone reports whether every sample of the duty was answered and none
+// was invalid: the provider has proven the window already.
+func dutyDone(d types.Duty) bool {
+	if d.Failed {
+		return false
+	}
+	for _, s := range d.Samples {
+		if !s.Answered {
+			return false
+		}
+	}
+	return true
 }
 
 // verify returns "" for a correct proof, else why it is wrong.

@@ -12,6 +12,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/stratusnet/stratus/merkle"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	"github.com/stratusnet/stratus/x/storage/types"
 )
@@ -22,6 +23,8 @@ const (
 	ReasonInvalidProof        = "invalid_proof"
 	ReasonCommitTimeout       = "commit_timeout"
 	ReasonProviderDeactivated = "provider_deactivated"
+	ReasonHandedOver          = "handed_over"
+	ReasonCollateralShort     = "collateral_short"
 )
 
 func isLive(d types.Deal) bool {
@@ -71,7 +74,39 @@ func (k *Keeper) CheckDealTerms(ctx context.Context, size uint64, replicas uint3
 	if err != nil {
 		return sdk.Coin{}, err
 	}
-	return k.checkDealTerms(params, size, replicas, duration, maxPrice)
+	escrow, err := k.checkDealTerms(params, size, replicas, duration, maxPrice)
+	if err != nil {
+		return escrow, err
+	}
+	return escrow.Add(k.dealFee(params)), nil
+}
+
+// billable is what a deal of size bytes is billed for.
+func billable(params types.Params, size uint64) uint64 { return max(size, params.MinBillableBytes) }
+
+// dealFee is the fee a new deal pays (zero when unset).
+func (k *Keeper) dealFee(params types.Params) sdk.Coin {
+	if params.DealFee.Amount.IsNil() || !params.DealFee.IsPositive() {
+		return sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	}
+	return params.DealFee
+}
+
+// collateralFor is what a provider at price locks for a replica of d
+// assigned now: collateral_ratio x its value for the deal's remaining blocks.
+func collateralFor(params types.Params, price math.LegacyDec, billableBytes uint64, remaining int64) math.Int {
+	if remaining <= 0 {
+		return math.ZeroInt()
+	}
+	return types.EscrowFor(price.Mul(params.CollateralRatio), billableBytes, uint64(remaining), 1)
+}
+
+// pickCollateral is the pick filter for slots of d: a provider must be
+// able to lock the collateral its own price implies.
+func pickCollateral(params types.Params, billableBytes uint64, remaining int64) func(providertypes.Provider) math.Int {
+	return func(p providertypes.Provider) math.Int {
+		return collateralFor(params, p.StoragePrice.Amount, billableBytes, remaining)
+	}
 }
 
 func (k *Keeper) checkDealTerms(params types.Params, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (escrow sdk.Coin, err error) {
@@ -94,10 +129,12 @@ func (k *Keeper) checkDealTerms(params types.Params, size uint64, replicas uint3
 			err = errorsmod.Wrapf(types.ErrInvalidPrice, "max_price %s: the escrow does not fit: %v", maxPrice, r)
 		}
 	}()
-	return sdk.NewCoin(k.bondDenom, types.EscrowFor(maxPrice.Amount, size, duration, replicas)), nil
+	return sdk.NewCoin(k.bondDenom, types.EscrowFor(maxPrice.Amount, billable(params, size), duration, replicas)), nil
 }
 
-func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, size uint64, maxPrice math.LegacyDec, replicas uint32) ([]sdk.AccAddress, error) {
+func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, size uint64, maxPrice math.LegacyDec, replicas uint32,
+	collateral func(providertypes.Provider) math.Int, minStake math.Int,
+) ([]sdk.AccAddress, error) {
 	var out []sdk.AccAddress
 	for _, h := range holders {
 		if len(out) == int(replicas) {
@@ -110,7 +147,7 @@ func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, 
 			return nil, err
 		}
 		if p.Status != providertypes.ProviderStatus_PROVIDER_STATUS_ACTIVE || p.StorageCapacity-p.StorageUsed < size ||
-			p.StoragePrice.Amount.GT(maxPrice) {
+			p.StoragePrice.Amount.GT(maxPrice) || p.FreeStake(minStake).LT(collateral(p)) {
 			continue
 		}
 		out = append(out, h)
@@ -132,8 +169,18 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if err != nil {
 		return nil, err
 	}
-	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
+	fee := k.dealFee(params)
+	if fee.Denom != k.bondDenom {
+		return nil, errorsmod.Wrapf(types.ErrInvalidParams, "deal_fee denom %q, want %q", fee.Denom, k.bondDenom)
+	}
+	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow.Add(fee)) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s and fee %s, balance %s", escrow, fee, have)
+	}
+	billableBytes := billable(params, msg.Size_)
+	collateral := pickCollateral(params, billableBytes, int64(msg.DurationBlocks))
+	minStake, err := k.providers.MinStake(ctx)
+	if err != nil {
+		return nil, err
 	}
 
 	id, err := k.NextDealID.Next(ctx)
@@ -143,7 +190,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	maxPrice := msg.MaxPrice.Amount
 	var held []sdk.AccAddress
 	if holders != nil {
-		if held, err = k.eligibleHolders(ctx, holders, msg.Size_, maxPrice, msg.Replicas); err != nil {
+		if held, err = k.eligibleHolders(ctx, holders, msg.Size_, maxPrice, msg.Replicas, collateral, minStake); err != nil {
 			return nil, err
 		}
 		if len(held) == 0 {
@@ -156,18 +203,21 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		var more []sdk.AccAddress
 		more, err = k.providers.PickProviders(ctx, providertypes.PickCriteria{
 			Count: rest, Seed: pickSeed(sdkCtx, id, 0, 0),
-			StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice, Exclude: holders,
+			StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice, Exclude: holders, Collateral: collateral,
 		})
 		picked = append(append([]sdk.AccAddress(nil), held...), more...)
 	}
 	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Replicas)) {
-		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d replicas at max price %s with %d bytes free each: %v",
+		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d replicas at max price %s with %d bytes free and the collateral free each: %v",
 			msg.Replicas, msg.MaxPrice, msg.Size_, err)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
+	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow).Add(fee)); err != nil {
 		return nil, errorsmod.Wrap(types.ErrInsufficientFunds, err.Error())
+	}
+	if err := k.payFee(ctx, fee, picked); err != nil {
+		return nil, err
 	}
 
 	h := sdkCtx.BlockHeight()
@@ -175,6 +225,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: params.ChunkSize,
 		Replicas: msg.Replicas, MaxPrice: msg.MaxPrice, Escrow: escrow,
 		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
+		Fee: fee, NextSlot: msg.Replicas, BillableBytes: billableBytes,
 	}
 	if err := k.setDeal(ctx, deal); err != nil {
 		return nil, err
@@ -199,7 +250,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		if i > 0 {
 			source = providers[0] // the others fetch from the provider the owner uploads to
 		}
-		if err := k.assignProvider(ctx, &deal, uint32(i), p, source, params, false); err != nil {
+		if err := k.assignProvider(ctx, &deal, uint32(i), p, source, params, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -211,8 +262,10 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	return &types.MsgCreateDealResponse{DealId: id, Providers: providers, Escrow: escrow}, nil
 }
 
-// assignProvider reserves capacity and puts provider in slot as ASSIGNED.
-func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32, provider sdk.AccAddress, source string, params types.Params, repair bool) error {
+// assignProvider reserves capacity, locks the collateral and puts provider
+// in slot as ASSIGNED. prev is the record the slot had (nil for a new deal):
+// a handover slot keeps what it replaces.
+func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32, provider sdk.AccAddress, source string, params types.Params, prev *types.Replica) error {
 	p, err := k.providers.GetProvider(ctx, provider)
 	if err != nil {
 		return err
@@ -221,10 +274,17 @@ func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32,
 		return err
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	collateral := collateralFor(params, p.StoragePrice.Amount, d.BillableBytes, d.EndHeight-h)
+	if err := k.providers.LockCollateral(ctx, provider, collateral); err != nil {
+		return err
+	}
 	r := types.Replica{
 		DealId: d.Id, Slot: slot, Provider: provider.String(), Status: types.ReplicaStatus_REPLICA_STATUS_ASSIGNED,
 		Price: p.StoragePrice, AssignedHeight: h, CommitDeadline: h + int64(params.CommitTimeout),
-		Paid: math.ZeroInt(), Source: source,
+		Paid: math.ZeroInt(), Source: source, Collateral: collateral,
+	}
+	if prev != nil {
+		r.Handover, r.Replaces = prev.Handover, prev.Replaces
 	}
 	if err := k.Replicas.Set(ctx, collections.Join(d.Id, slot), r); err != nil {
 		return err
@@ -236,7 +296,7 @@ func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32,
 		return err
 	}
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventReplicaAssigned{
-		DealId: d.Id, Slot: slot, Provider: r.Provider, Source: source, CommitDeadline: r.CommitDeadline, Repair: repair,
+		DealId: d.Id, Slot: slot, Provider: r.Provider, Source: source, CommitDeadline: r.CommitDeadline, Repair: prev != nil,
 	})
 }
 
@@ -268,15 +328,29 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 	if h > r.CommitDeadline {
 		return errorsmod.Wrapf(types.ErrCommitTooLate, "deadline was %d, now %d", r.CommitDeadline, h)
 	}
+	if h >= d.EndHeight {
+		return errorsmod.Wrapf(types.ErrDealNotLive, "deal %d ended at %d", dealID, d.EndHeight)
+	}
+	w, err := k.CurrentWindow(ctx)
+	if err != nil {
+		return err
+	}
 	if err := k.CommitDeadlines.Remove(ctx, collections.Join3(r.CommitDeadline, dealID, slot)); err != nil {
 		return err
 	}
 	r.Status = types.ReplicaStatus_REPLICA_STATUS_COMMITTED
 	r.CommittedHeight, r.PaidUntil, r.Paid, r.Missed = h, h, math.ZeroInt(), 0
+	// Nothing has proven the replica yet: it earns from the next window,
+	// whose duty challenges it.
+	r.EarnsFrom = max(w.CloseHeight, h)
+	handover, replaces := r.Handover, r.Replaces
+	r.Handover, r.Replaces = false, 0
 	if err := k.Replicas.Set(ctx, key, r); err != nil {
 		return err
 	}
-	if err := k.denseAdd(ctx, key); err != nil {
+	if err := k.holdingAdd(ctx, provider, types.ReplicaRef{
+		DealId: dealID, Slot: slot, Weight: merkle.LeafCount(d.Size_, int(d.ChunkSize)),
+	}); err != nil {
 		return err
 	}
 	if err := k.NewReplicas.Set(ctx, key); err != nil {
@@ -284,6 +358,11 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 	}
 	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventReplicaCommitted{DealId: dealID, Slot: slot, Provider: r.Provider}); err != nil {
 		return err
+	}
+	if handover {
+		if err := k.releaseLeaving(ctx, &d, replaces); err != nil {
+			return err
+		}
 	}
 
 	if d.Status == types.DealStatus_DEAL_STATUS_PENDING {
@@ -293,11 +372,11 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 		}
 		committed := 0
 		for _, x := range replicas {
-			if x.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			if x.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED && !x.Leaving {
 				committed++
 			}
 		}
-		if committed == int(d.Replicas) {
+		if committed >= int(d.Replicas) {
 			d.Status = types.DealStatus_DEAL_STATUS_ACTIVE
 			if err := k.setDeal(ctx, d); err != nil {
 				return err
@@ -308,28 +387,72 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 	return nil
 }
 
-// settle pays r's provider what it earned up to height (capped at the deal's
-// end) from the deal's escrow. Callers save d and r.
+// provenUntil is the height up to which provider's proofs are judged:
+// now if it has proven the current window already, else the opening of the
+// current window (every earlier window is judged, failures recorded).
+func (k *Keeper) provenUntil(ctx context.Context, provider sdk.AccAddress, h int64) (int64, error) {
+	w, err := k.CurrentWindow(ctx)
+	if err != nil {
+		return 0, err
+	}
+	duty, err := k.Duties.Get(ctx, provider)
+	if err == nil && dutyDone(duty) {
+		return h, nil
+	} else if err != nil && !errors.Is(err, collections.ErrNotFound) {
+		return 0, err
+	}
+	return w.OpenHeight, nil
+}
+
+// failedBlocks counts the blocks of (from, until] inside windows provider
+// failed. It reads only the failures that overlap the span.
+func (k *Keeper) failedBlocks(ctx context.Context, provider sdk.AccAddress, from, until int64) (int64, error) {
+	lost := int64(0)
+	rng := collections.NewPrefixedPairRange[sdk.AccAddress, int64](provider).StartExclusive(from)
+	err := k.FailedWindows.Walk(ctx, rng, func(_ collections.Pair[sdk.AccAddress, int64], f types.FailedWindow) (bool, error) {
+		if f.OpenHeight >= until {
+			return true, nil
+		}
+		lost += max(0, min(f.CloseHeight, until)-max(f.OpenHeight, from))
+		return false, nil
+	})
+	return lost, err
+}
+
+// settle pays r's provider for the blocks since it was last paid that lie in
+// windows the provider proved, up to min(height, the deal's end, the last
+// proven window) and never beyond. A leaving replica was paid up to its
+// provider's exit and earns no more. Callers save d and r.
 func (k *Keeper) settle(ctx context.Context, d *types.Deal, r *types.Replica, height int64) error {
-	if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+	if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Leaving {
 		return nil
 	}
-	until := min(height, d.EndHeight)
-	if until <= r.PaidUntil {
+	provider, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return err
+	}
+	proven, err := k.provenUntil(ctx, provider, height)
+	if err != nil {
+		return err
+	}
+	until := min(height, d.EndHeight, proven)
+	from := max(r.PaidUntil, r.EarnsFrom)
+	if until <= from {
 		return nil
 	}
-	earned := types.Earned(r.Price.Amount, d.Size_, uint64(until-r.CommittedHeight))
-	pay := earned.Sub(r.Paid)
+	lost, err := k.failedBlocks(ctx, provider, from, until)
+	if err != nil {
+		return err
+	}
+	r.EarnedBlocks += uint64(until - from - lost)
 	r.PaidUntil = until
+	earned := types.Earned(r.Price.Amount, d.BillableBytes, r.EarnedBlocks)
+	pay := earned.Sub(r.Paid)
 	if !pay.IsPositive() {
 		return nil
 	}
 	if pay.GT(d.Escrow.Amount) {
 		return errorsmod.Wrapf(types.ErrEscrowInconsistent, "deal %d owes %s, escrow %s", d.Id, pay, d.Escrow)
-	}
-	provider, err := k.addressCodec.StringToBytes(r.Provider)
-	if err != nil {
-		return err
 	}
 	amount := sdk.NewCoin(k.bondDenom, pay)
 	if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, provider, sdk.NewCoins(amount)); err != nil {
@@ -342,8 +465,9 @@ func (k *Keeper) settle(ctx context.Context, d *types.Deal, r *types.Replica, he
 	})
 }
 
-// vacate settles r, releases its provider's capacity and removes it from
-// every index; the slot's record itself is left to the caller.
+// vacate settles r, releases its provider's capacity and what is left of
+// its collateral, and removes it from every index; the slot's record itself
+// is left to the caller.
 func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) error {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	if err := k.settle(ctx, d, r, h); err != nil {
@@ -358,11 +482,17 @@ func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) er
 		if err := k.providers.ReleaseStorage(ctx, provider, d.Size_); err != nil {
 			return err
 		}
+		if err := k.providers.UnlockCollateral(ctx, provider, r.Collateral); err != nil {
+			return err
+		}
+		r.Collateral = math.ZeroInt()
 		if err := k.ReplicasByProvider.Remove(ctx, collections.Join(sdk.AccAddress(provider), r.DealId)); err != nil {
 			return err
 		}
-		if err := k.Challenges.Remove(ctx, collections.Join(sdk.AccAddress(provider), r.DealId)); err != nil {
-			return err
+		if r.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			if err := k.holdingRemove(ctx, provider, key); err != nil {
+				return err
+			}
 		}
 	}
 	switch r.Status {
@@ -375,10 +505,10 @@ func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) er
 			return err
 		}
 	case types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
-		if err := k.denseRemove(ctx, key); err != nil {
+		if err := k.NewReplicas.Remove(ctx, key); err != nil {
 			return err
 		}
-		if err := k.NewReplicas.Remove(ctx, key); err != nil {
+		if err := k.Suspects.Remove(ctx, key); err != nil {
 			return err
 		}
 	}
@@ -386,7 +516,8 @@ func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) er
 }
 
 // dropReplica takes r out of its slot and repairs the slot with a new
-// provider (or leaves it OPEN for the end blocker to retry).
+// provider (or leaves it OPEN for the end blocker to retry). A leaving
+// replica's slot is not repaired: its successor's slot already is.
 func (k *Keeper) dropReplica(ctx context.Context, d *types.Deal, r types.Replica, reason string) error {
 	if err := k.vacate(ctx, d, &r); err != nil {
 		return err
@@ -395,6 +526,12 @@ func (k *Keeper) dropReplica(ctx context.Context, d *types.Deal, r types.Replica
 		DealId: r.DealId, Slot: r.Slot, Provider: r.Provider, Reason: reason,
 	}); err != nil {
 		return err
+	}
+	if r.Leaving {
+		if err := k.Replicas.Remove(ctx, collections.Join(r.DealId, r.Slot)); err != nil {
+			return err
+		}
+		return k.setDeal(ctx, *d)
 	}
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -415,16 +552,22 @@ func (k *Keeper) dropReplica(ctx context.Context, d *types.Deal, r types.Replica
 }
 
 // repairSlot assigns a new provider to slot, excluding the deal's current
-// providers and extra; with none eligible, the slot is left OPEN.
+// providers and extra; with none eligible, the slot is left OPEN. A handover
+// slot stays one.
 func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, extra []sdk.AccAddress, params types.Params) error {
 	replicas, err := k.DealReplicas(ctx, d.Id)
 	if err != nil {
 		return err
 	}
 	exclude := append([]sdk.AccAddress(nil), extra...)
-	source := ""
+	source, leavingSource := "", ""
+	prev := &types.Replica{}
 	for _, x := range replicas {
-		if x.Slot == slot || x.Provider == "" {
+		if x.Slot == slot {
+			prev = &x
+			continue
+		}
+		if x.Provider == "" {
 			continue
 		}
 		p, err := k.addressCodec.StringToBytes(x.Provider)
@@ -432,38 +575,104 @@ func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, ext
 			return err
 		}
 		exclude = append(exclude, p)
-		if source == "" && x.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+		switch {
+		case x.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+		case x.Leaving && leavingSource == "":
+			leavingSource = x.Provider
+		case !x.Leaving && source == "":
 			source = x.Provider
 		}
 	}
+	if source == "" {
+		source = leavingSource // a leaving provider still holds and serves the data
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	maxPrice := d.MaxPrice.Amount
 	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
 		Count: 1, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), d.Id, slot, d.Reassignments+1),
 		StorageBytes: d.Size_, MaxStoragePrice: &maxPrice, Exclude: exclude,
+		Collateral: pickCollateral(params, d.BillableBytes, d.EndHeight-h),
 	})
 	if err != nil && !errors.Is(err, providertypes.ErrNotEnoughProviders) {
 		return err
 	}
 	if len(picked) == 0 {
 		key := collections.Join(d.Id, slot)
-		open := types.Replica{DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(), Source: source}
+		open := types.Replica{
+			DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(), Source: source,
+			Collateral: math.ZeroInt(), Handover: prev.Handover, Replaces: prev.Replaces,
+		}
 		if err := k.Replicas.Set(ctx, key, open); err != nil {
 			return err
 		}
 		return k.OpenSlots.Set(ctx, key)
 	}
-	return k.assignProvider(ctx, d, slot, picked[0], source, params, true)
+	return k.assignProvider(ctx, d, slot, picked[0], source, params, prev)
 }
 
-// endDeal settles every replica up to now (capped at the deal's end), releases capacity, refunds
-// the rest of the escrow to the owner and closes the deal with status.
+// startHandover keeps a leaving provider's committed replica as its
+// obligation (challenged, slashable, no longer paid) and opens a successor
+// slot; the replica is released when the successor commits.
+func (k *Keeper) startHandover(ctx context.Context, d *types.Deal, r types.Replica) error {
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	if err := k.settle(ctx, d, &r, h); err != nil {
+		return err
+	}
+	r.Leaving = true
+	if err := k.Replicas.Set(ctx, collections.Join(r.DealId, r.Slot), r); err != nil {
+		return err
+	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if d.NextSlot < d.Replicas {
+		d.NextSlot = d.Replicas
+	}
+	slot := d.NextSlot
+	d.NextSlot++
+	placeholder := types.Replica{
+		DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(),
+		Collateral: math.ZeroInt(), Handover: true, Replaces: r.Slot,
+	}
+	if err := k.Replicas.Set(ctx, collections.Join(d.Id, slot), placeholder); err != nil {
+		return err
+	}
+	provider, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return err
+	}
+	if err := k.repairSlot(ctx, d, slot, []sdk.AccAddress{provider}, params); err != nil {
+		return err
+	}
+	return k.setDeal(ctx, *d)
+}
+
+// releaseLeaving frees the leaving replica in slot once its successor has
+// committed: its collateral is unlocked without a burn.
+func (k *Keeper) releaseLeaving(ctx context.Context, d *types.Deal, slot uint32) error {
+	key := collections.Join(d.Id, slot)
+	r, err := k.Replicas.Get(ctx, key)
+	if errors.Is(err, collections.ErrNotFound) {
+		return nil // dropped for a fault before its successor committed
+	} else if err != nil {
+		return err
+	}
+	if !r.Leaving {
+		return nil
+	}
+	return k.dropReplica(ctx, d, r, ReasonHandedOver)
+}
+
+// endDeal settles every replica up to now (capped at the deal's end and
+// the last proven window), releases capacity and collateral, refunds the
+// rest of the escrow to the owner and closes the deal with status.
 func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealStatus) (sdk.Coin, error) {
 	replicas, err := k.DealReplicas(ctx, d.Id)
 	if err != nil {
 		return sdk.Coin{}, err
 	}
 	for _, r := range replicas {
-		// vacate settles up to now, which settle caps at the deal's end.
 		if err := k.vacate(ctx, &d, &r); err != nil {
 			return sdk.Coin{}, err
 		}
@@ -494,6 +703,30 @@ func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealSta
 	})
 }
 
+// payFee splits the deal fee equally among the providers first assigned,
+// the remainder to the first: they reserved capacity for the deal whether
+// or not its data ever arrives.
+func (k *Keeper) payFee(ctx context.Context, fee sdk.Coin, providers []sdk.AccAddress) error {
+	if !fee.IsPositive() || len(providers) == 0 {
+		return nil
+	}
+	share := fee.Amount.QuoRaw(int64(len(providers)))
+	rest := fee.Amount.Sub(share.MulRaw(int64(len(providers))))
+	for i, p := range providers {
+		amt := share
+		if i == 0 {
+			amt = amt.Add(rest)
+		}
+		if !amt.IsPositive() {
+			continue
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, p, sdk.NewCoins(sdk.NewCoin(k.bondDenom, amt))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ExtendDeal tops the escrow up for additional blocks at the max price.
 func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*types.MsgExtendDealResponse, error) {
 	d, err := k.ownedLiveDeal(ctx, msg.Owner, msg.DealId)
@@ -508,7 +741,10 @@ func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*typ
 	if uint64(newEnd-d.CreatedHeight) > params.MaxDurationBlocks {
 		return nil, errorsmod.Wrapf(types.ErrInvalidDuration, "total duration %d above %d", newEnd-d.CreatedHeight, params.MaxDurationBlocks)
 	}
-	added := sdk.NewCoin(k.bondDenom, types.EscrowFor(d.MaxPrice.Amount, d.Size_, msg.AdditionalBlocks, d.Replicas))
+	if sdk.UnwrapSDKContext(ctx).BlockHeight() >= d.EndHeight {
+		return nil, errorsmod.Wrapf(types.ErrDealNotLive, "deal %d ended at %d", d.Id, d.EndHeight)
+	}
+	added := sdk.NewCoin(k.bondDenom, types.EscrowFor(d.MaxPrice.Amount, d.BillableBytes, msg.AdditionalBlocks, d.Replicas))
 	owner, _ := k.addressCodec.StringToBytes(msg.Owner)
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(added) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "extension costs %s, balance %s", added, have)
@@ -521,6 +757,9 @@ func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*typ
 	}
 	d.EndHeight = newEnd
 	d.Escrow = d.Escrow.Add(added)
+	if err := k.extendCollateral(ctx, &d, msg.AdditionalBlocks, params); err != nil {
+		return nil, err
+	}
 	if err := k.DealsByEnd.Set(ctx, collections.Join(d.EndHeight, d.Id)); err != nil {
 		return nil, err
 	}
@@ -529,6 +768,45 @@ func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*typ
 	}
 	return &types.MsgExtendDealResponse{EndHeight: newEnd, AddedEscrow: added},
 		sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDealExtended{DealId: d.Id, EndHeight: newEnd, Added: added})
+}
+
+// extendCollateral locks each holder's collateral for the added blocks, so
+// collateral keeps covering the remaining value. A provider without the
+// free stake hands its replica over to one that has it, without penalty.
+func (k *Keeper) extendCollateral(ctx context.Context, d *types.Deal, blocks uint64, params types.Params) error {
+	replicas, err := k.DealReplicas(ctx, d.Id)
+	if err != nil {
+		return err
+	}
+	for _, r := range replicas {
+		if r.Provider == "" || r.Leaving || r.Status == types.ReplicaStatus_REPLICA_STATUS_OPEN {
+			continue
+		}
+		provider, err := k.addressCodec.StringToBytes(r.Provider)
+		if err != nil {
+			return err
+		}
+		extra := collateralFor(params, r.Price.Amount, d.BillableBytes, int64(blocks))
+		err = k.providers.LockCollateral(ctx, provider, extra)
+		switch {
+		case err == nil:
+			r.Collateral = r.Collateral.Add(extra)
+			if err := k.Replicas.Set(ctx, collections.Join(r.DealId, r.Slot), r); err != nil {
+				return err
+			}
+		case errors.Is(err, providertypes.ErrInsufficientStake) && r.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+			if err := k.startHandover(ctx, d, r); err != nil {
+				return err
+			}
+		case errors.Is(err, providertypes.ErrInsufficientStake):
+			if err := k.dropReplica(ctx, d, r, ReasonCollateralShort); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // CancelDeal settles up to now and refunds the rest.

@@ -9,6 +9,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -62,7 +63,7 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		case types.ReplicaStatus_REPLICA_STATUS_OPEN:
 			err = k.OpenSlots.Set(ctx, key)
 		case types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
-			err = k.denseAdd(ctx, key)
+			err = k.indexCommitted(ctx, r)
 		}
 		if err != nil {
 			return err
@@ -78,14 +79,48 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
-	for _, c := range gs.Challenges {
-		p, err := k.addressCodec.StringToBytes(c.Provider)
+	for _, d := range gs.Duties {
+		p, err := k.addressCodec.StringToBytes(d.Provider)
 		if err != nil {
-			return fmt.Errorf("challenge provider: %w", err)
+			return fmt.Errorf("duty provider: %w", err)
 		}
-		if err := k.Challenges.Set(ctx, collections.Join(sdk.AccAddress(p), c.DealId), c); err != nil {
+		if err := k.Duties.Set(ctx, p, d); err != nil {
 			return err
 		}
+	}
+	for _, f := range gs.FailedWindows {
+		p, err := k.addressCodec.StringToBytes(f.Provider)
+		if err != nil {
+			return fmt.Errorf("failed window provider: %w", err)
+		}
+		if err := k.FailedWindows.Set(ctx, collections.Join(sdk.AccAddress(p), f.CloseHeight), f); err != nil {
+			return err
+		}
+	}
+	if len(gs.SeedAccumulator) > 0 {
+		return k.SeedAcc.Set(ctx, gs.SeedAccumulator)
+	}
+	return nil
+}
+
+// indexCommitted puts a committed replica in its provider's holdings, and
+// among the suspects if it has missed.
+func (k *Keeper) indexCommitted(ctx context.Context, r types.Replica) error {
+	d, err := k.GetDeal(ctx, r.DealId)
+	if err != nil {
+		return err
+	}
+	p, err := k.addressCodec.StringToBytes(r.Provider)
+	if err != nil {
+		return err
+	}
+	if err := k.holdingAdd(ctx, p, types.ReplicaRef{
+		DealId: r.DealId, Slot: r.Slot, Weight: merkle.LeafCount(d.Size_, int(d.ChunkSize)),
+	}); err != nil {
+		return err
+	}
+	if r.Missed > 0 {
+		return k.Suspects.Set(ctx, collections.Join(r.DealId, r.Slot))
 	}
 	return nil
 }
@@ -125,9 +160,23 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	} else if !errors.Is(err, collections.ErrNotFound) {
 		return nil, err
 	}
-	err = k.Challenges.Walk(ctx, nil, func(_ collections.Pair[sdk.AccAddress, uint64], c types.Challenge) (bool, error) {
-		gs.Challenges = append(gs.Challenges, c)
+	if err := k.Duties.Walk(ctx, nil, func(_ sdk.AccAddress, d types.Duty) (bool, error) {
+		gs.Duties = append(gs.Duties, d)
 		return false, nil
-	})
-	return gs, err
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.FailedWindows.Walk(ctx, nil, func(_ collections.Pair[sdk.AccAddress, int64], f types.FailedWindow) (bool, error) {
+		gs.FailedWindows = append(gs.FailedWindows, f)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	acc, err := k.SeedAcc.Get(ctx)
+	if err == nil {
+		gs.SeedAccumulator = acc
+	} else if !errors.Is(err, collections.ErrNotFound) {
+		return nil, err
+	}
+	return gs, nil
 }

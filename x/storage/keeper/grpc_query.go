@@ -86,15 +86,11 @@ func (q queryServer) Challenges(ctx context.Context, req *types.QueryChallengesR
 	if err != nil {
 		return nil, err
 	}
-	res := &types.QueryChallengesResponse{Window: w}
-	err = q.Keeper.Challenges.Walk(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](provider),
-		func(_ collections.Pair[sdk.AccAddress, uint64], c types.Challenge) (bool, error) {
-			if !c.Answered {
-				res.Challenges = append(res.Challenges, c)
-			}
-			return false, nil
-		})
-	return res, err
+	open, err := q.OpenSamples(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	return &types.QueryChallengesResponse{Window: w, Challenges: open}, nil
 }
 
 func (q queryServer) Window(ctx context.Context, _ *types.QueryWindowRequest) (*types.QueryWindowResponse, error) {

@@ -8,6 +8,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	"github.com/stratusnet/stratus/x/storage/types"
 )
 
 // ProviderHooks returns the hooks x/provider calls.
@@ -15,9 +16,12 @@ func (k *Keeper) ProviderHooks() providertypes.ProviderHooks { return providerHo
 
 type providerHooks struct{ k *Keeper }
 
-// AfterProviderDeactivated drops every replica of a provider that stopped
-// taking work (unbonding, or its role revoked) and repairs the slots. The
-// work is proportional to that provider's replicas.
+// AfterProviderDeactivated handles a provider that stopped taking work
+// (unbonding, or its role revoked). Slots it has not committed are
+// reassigned at once, without penalty. Committed replicas stay its
+// obligation, challenged and slashable but no longer paid, until a
+// successor commits; x/provider keeps its stake until then. The work is
+// proportional to that provider's replicas.
 func (h providerHooks) AfterProviderDeactivated(ctx context.Context, addr sdk.AccAddress) error {
 	var deals []uint64
 	var slots []uint32
@@ -38,7 +42,14 @@ func (h providerHooks) AfterProviderDeactivated(ctx context.Context, addr sdk.Ac
 		if err != nil {
 			return err
 		}
-		if err := h.k.dropReplica(ctx, &d, r, ReasonProviderDeactivated); err != nil {
+		switch {
+		case r.Leaving:
+		case r.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+			err = h.k.startHandover(ctx, &d, r)
+		default:
+			err = h.k.dropReplica(ctx, &d, r, ReasonProviderDeactivated)
+		}
+		if err != nil {
 			return err
 		}
 	}

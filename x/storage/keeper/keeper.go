@@ -48,17 +48,28 @@ type Keeper struct {
 	CommitDeadlines collections.KeySet[collections.Triple[int64, uint64, uint32]]
 	// OpenSlots are slots waiting for an eligible provider.
 	OpenSlots collections.KeySet[ReplicaKey]
-	// DenseReplicas is every COMMITTED replica at positions 0..DenseCount-1,
-	// so a challenge samples one in O(1); removal swaps the last one in.
-	DenseReplicas collections.Map[uint64, types.ReplicaRef]
-	DensePosition collections.Map[ReplicaKey, uint64]
-	DenseCount    collections.Item[uint64]
+	// Holdings are each provider's COMMITTED replicas at positions 1..n with
+	// a Fenwick tree of their leaf counts (holdings.go): samples are drawn
+	// per provider, weighted by bytes, in O(log n).
+	Holdings     collections.Map[collections.Pair[sdk.AccAddress, uint64], types.ReplicaRef]
+	HoldingPos   collections.Map[ReplicaKey, uint64]
+	HoldingCount collections.Map[sdk.AccAddress, uint64]
+	HoldingTree  collections.Map[collections.Pair[sdk.AccAddress, uint64], uint64]
 	// NewReplicas were committed since the current window opened; the next
-	// window challenges all of them.
+	// window challenges each of them once more.
 	NewReplicas collections.KeySet[ReplicaKey]
-	Window      collections.Item[types.Window]
-	// Challenges of the current window, by (provider, deal).
-	Challenges collections.Map[collections.Pair[sdk.AccAddress, uint64], types.Challenge]
+	// Suspects are replicas that missed a window; every window challenges
+	// them until they are proven or dropped.
+	Suspects collections.KeySet[ReplicaKey]
+	Window   collections.Item[types.Window]
+	// SeedAcc folds every block's header hash; the next window's seed is
+	// drawn from it (ADR 009).
+	SeedAcc collections.Item[[]byte]
+	// Duties are the current window's samples, one record per provider.
+	Duties collections.Map[sdk.AccAddress, types.Duty]
+	// FailedWindows are the windows each provider failed, by close height:
+	// settlement pays none of their blocks.
+	FailedWindows collections.Map[collections.Pair[sdk.AccAddress, int64], types.FailedWindow]
 }
 
 // NewKeeper creates the keeper. authority is the fallback authority; bondDenom
@@ -92,16 +103,22 @@ func NewKeeper(
 			collections.TripleKeyCodec(collections.Int64Key, collections.Uint64Key, collections.Uint32Key)),
 		OpenSlots: collections.NewKeySet(sb, types.OpenSlotsKey, "open_slots",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
-		DenseReplicas: collections.NewMap(sb, types.DenseReplicasKey, "dense_replicas", collections.Uint64Key,
-			codec.CollValue[types.ReplicaRef](cdc)),
-		DensePosition: collections.NewMap(sb, types.DensePositionKey, "dense_position",
+		Holdings: collections.NewMap(sb, types.HoldingsKey, "holdings",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), codec.CollValue[types.ReplicaRef](cdc)),
+		HoldingPos: collections.NewMap(sb, types.HoldingPosKey, "holding_pos",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.Uint64Value),
-		DenseCount: collections.NewItem(sb, types.DenseCountKey, "dense_count", collections.Uint64Value),
+		HoldingCount: collections.NewMap(sb, types.HoldingCountKey, "holding_count", sdk.AccAddressKey, collections.Uint64Value),
+		HoldingTree: collections.NewMap(sb, types.HoldingTreeKey, "holding_tree",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), collections.Uint64Value),
 		NewReplicas: collections.NewKeySet(sb, types.NewReplicasKey, "new_replicas",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
-		Window: collections.NewItem(sb, types.WindowKey, "window", codec.CollValue[types.Window](cdc)),
-		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges",
-			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), codec.CollValue[types.Challenge](cdc)),
+		Suspects: collections.NewKeySet(sb, types.SuspectsKey, "suspects",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
+		Window:  collections.NewItem(sb, types.WindowKey, "window", codec.CollValue[types.Window](cdc)),
+		SeedAcc: collections.NewItem(sb, types.SeedAccKey, "seed_acc", collections.BytesValue),
+		Duties: collections.NewMap(sb, types.DutiesKey, "duties", sdk.AccAddressKey, codec.CollValue[types.Duty](cdc)),
+		FailedWindows: collections.NewMap(sb, types.FailedWindowsKey, "failed_windows",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Int64Key), codec.CollValue[types.FailedWindow](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -382,10 +382,11 @@ func (m *EventWindowOpened) GetChallenges() uint32 {
 
 // EventChallengeOpened: provider must prove leaf_index of deal_id by close_height.
 type EventChallengeOpened struct {
-	Window      uint64 `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
-	Provider    string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
-	DealId      uint64 `protobuf:"varint,3,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
-	LeafIndex   uint64 `protobuf:"varint,4,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
+	Window   uint64 `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// samples is how many leaves the provider must prove; the challenges
+	// query lists them.
+	Samples     uint32 `protobuf:"varint,3,opt,name=samples,proto3" json:"samples,omitempty"`
 	CloseHeight int64  `protobuf:"varint,5,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
 }
 
@@ -436,16 +437,9 @@ func (m *EventChallengeOpened) GetProvider() string {
 	return ""
 }
 
-func (m *EventChallengeOpened) GetDealId() uint64 {
+func (m *EventChallengeOpened) GetSamples() uint32 {
 	if m != nil {
-		return m.DealId
-	}
-	return 0
-}
-
-func (m *EventChallengeOpened) GetLeafIndex() uint64 {
-	if m != nil {
-		return m.LeafIndex
+		return m.Samples
 	}
 	return 0
 }
@@ -593,7 +587,10 @@ type EventFault struct {
 	Provider     string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
 	DealId       uint64 `protobuf:"varint,3,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
 	MissedInARow uint32 `protobuf:"varint,4,opt,name=missed_in_a_row,json=missedInARow,proto3" json:"missed_in_a_row,omitempty"`
-	Slashed      string `protobuf:"bytes,5,opt,name=slashed,proto3" json:"slashed,omitempty"`
+	// slashed is the stake burned by slash_missed.
+	Slashed string `protobuf:"bytes,5,opt,name=slashed,proto3" json:"slashed,omitempty"`
+	// collateral_burned is the replica's collateral burned for the miss.
+	CollateralBurned string `protobuf:"bytes,6,opt,name=collateral_burned,json=collateralBurned,proto3" json:"collateral_burned,omitempty"`
 }
 
 func (m *EventFault) Reset()         { *m = EventFault{} }
@@ -664,12 +661,166 @@ func (m *EventFault) GetSlashed() string {
 	return ""
 }
 
+func (m *EventFault) GetCollateralBurned() string {
+	if m != nil {
+		return m.CollateralBurned
+	}
+	return ""
+}
+
 // EventReplicaDropped: a replica was removed from its slot.
+// EventWindowFailed: the provider did not prove all of its samples, validly
+// and on time; none of its replicas earns for the window.
+type EventWindowFailed struct {
+	Window     uint64 `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
+	Provider   string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Unanswered uint32 `protobuf:"varint,3,opt,name=unanswered,proto3" json:"unanswered,omitempty"`
+	Invalid    bool   `protobuf:"varint,4,opt,name=invalid,proto3" json:"invalid,omitempty"`
+}
+
+func (m *EventWindowFailed) Reset()         { *m = EventWindowFailed{} }
+func (m *EventWindowFailed) String() string { return proto.CompactTextString(m) }
+func (*EventWindowFailed) ProtoMessage()    {}
+func (*EventWindowFailed) Descriptor() ([]byte, []int) {
+	return fileDescriptor_bf98d25e160bb46e, []int{9}
+}
+func (m *EventWindowFailed) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventWindowFailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventWindowFailed.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventWindowFailed) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventWindowFailed.Merge(m, src)
+}
+func (m *EventWindowFailed) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventWindowFailed) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventWindowFailed.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventWindowFailed proto.InternalMessageInfo
+
+func (m *EventWindowFailed) GetWindow() uint64 {
+	if m != nil {
+		return m.Window
+	}
+	return 0
+}
+
+func (m *EventWindowFailed) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventWindowFailed) GetUnanswered() uint32 {
+	if m != nil {
+		return m.Unanswered
+	}
+	return 0
+}
+
+func (m *EventWindowFailed) GetInvalid() bool {
+	if m != nil {
+		return m.Invalid
+	}
+	return false
+}
+
+// EventCollateralBurned: a fault burned part or all of a replica's collateral.
+type EventCollateralBurned struct {
+	DealId   uint64     `protobuf:"varint,1,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
+	Slot     uint32     `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	Provider string     `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
+	Amount   types.Coin `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount"`
+	Reason   string     `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+}
+
+func (m *EventCollateralBurned) Reset()         { *m = EventCollateralBurned{} }
+func (m *EventCollateralBurned) String() string { return proto.CompactTextString(m) }
+func (*EventCollateralBurned) ProtoMessage()    {}
+func (*EventCollateralBurned) Descriptor() ([]byte, []int) {
+	return fileDescriptor_bf98d25e160bb46e, []int{10}
+}
+func (m *EventCollateralBurned) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventCollateralBurned) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventCollateralBurned.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventCollateralBurned) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventCollateralBurned.Merge(m, src)
+}
+func (m *EventCollateralBurned) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventCollateralBurned) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventCollateralBurned.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventCollateralBurned proto.InternalMessageInfo
+
+func (m *EventCollateralBurned) GetDealId() uint64 {
+	if m != nil {
+		return m.DealId
+	}
+	return 0
+}
+
+func (m *EventCollateralBurned) GetSlot() uint32 {
+	if m != nil {
+		return m.Slot
+	}
+	return 0
+}
+
+func (m *EventCollateralBurned) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *EventCollateralBurned) GetAmount() types.Coin {
+	if m != nil {
+		return m.Amount
+	}
+	return types.Coin{}
+}
+
+func (m *EventCollateralBurned) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
 type EventReplicaDropped struct {
 	DealId   uint64 `protobuf:"varint,1,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
 	Slot     uint32 `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
 	Provider string `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
-	// reason: missed_proofs, invalid_proof, commit_timeout, provider_deactivated.
+	// reason: missed_proofs, invalid_proof, commit_timeout, provider_deactivated, handed_over.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 }
 
@@ -677,7 +828,7 @@ func (m *EventReplicaDropped) Reset()         { *m = EventReplicaDropped{} }
 func (m *EventReplicaDropped) String() string { return proto.CompactTextString(m) }
 func (*EventReplicaDropped) ProtoMessage()    {}
 func (*EventReplicaDropped) Descriptor() ([]byte, []int) {
-	return fileDescriptor_bf98d25e160bb46e, []int{9}
+	return fileDescriptor_bf98d25e160bb46e, []int{11}
 }
 func (m *EventReplicaDropped) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -746,7 +897,7 @@ func (m *EventEarningsPaid) Reset()         { *m = EventEarningsPaid{} }
 func (m *EventEarningsPaid) String() string { return proto.CompactTextString(m) }
 func (*EventEarningsPaid) ProtoMessage()    {}
 func (*EventEarningsPaid) Descriptor() ([]byte, []int) {
-	return fileDescriptor_bf98d25e160bb46e, []int{10}
+	return fileDescriptor_bf98d25e160bb46e, []int{12}
 }
 func (m *EventEarningsPaid) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -814,7 +965,7 @@ func (m *EventDealExtended) Reset()         { *m = EventDealExtended{} }
 func (m *EventDealExtended) String() string { return proto.CompactTextString(m) }
 func (*EventDealExtended) ProtoMessage()    {}
 func (*EventDealExtended) Descriptor() ([]byte, []int) {
-	return fileDescriptor_bf98d25e160bb46e, []int{11}
+	return fileDescriptor_bf98d25e160bb46e, []int{13}
 }
 func (m *EventDealExtended) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -875,7 +1026,7 @@ func (m *EventDealEnded) Reset()         { *m = EventDealEnded{} }
 func (m *EventDealEnded) String() string { return proto.CompactTextString(m) }
 func (*EventDealEnded) ProtoMessage()    {}
 func (*EventDealEnded) Descriptor() ([]byte, []int) {
-	return fileDescriptor_bf98d25e160bb46e, []int{12}
+	return fileDescriptor_bf98d25e160bb46e, []int{14}
 }
 func (m *EventDealEnded) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -935,6 +1086,8 @@ func init() {
 	proto.RegisterType((*EventProofAccepted)(nil), "stratus.storage.v1.EventProofAccepted")
 	proto.RegisterType((*EventProofRejected)(nil), "stratus.storage.v1.EventProofRejected")
 	proto.RegisterType((*EventFault)(nil), "stratus.storage.v1.EventFault")
+	proto.RegisterType((*EventWindowFailed)(nil), "stratus.storage.v1.EventWindowFailed")
+	proto.RegisterType((*EventCollateralBurned)(nil), "stratus.storage.v1.EventCollateralBurned")
 	proto.RegisterType((*EventReplicaDropped)(nil), "stratus.storage.v1.EventReplicaDropped")
 	proto.RegisterType((*EventEarningsPaid)(nil), "stratus.storage.v1.EventEarningsPaid")
 	proto.RegisterType((*EventDealExtended)(nil), "stratus.storage.v1.EventDealExtended")
@@ -944,58 +1097,64 @@ func init() {
 func init() { proto.RegisterFile("stratus/storage/v1/events.proto", fileDescriptor_bf98d25e160bb46e) }
 
 var fileDescriptor_bf98d25e160bb46e = []byte{
-	// 809 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xbc, 0x56, 0xcf, 0x6f, 0x1b, 0x45,
-	0x14, 0xce, 0xc6, 0xc9, 0x26, 0x7e, 0x4d, 0x1a, 0x58, 0x42, 0xd8, 0x46, 0xaa, 0x6b, 0x56, 0x42,
-	0x58, 0x48, 0xf5, 0x12, 0x7e, 0xa8, 0x67, 0xe7, 0x07, 0x90, 0x13, 0xd5, 0x20, 0x84, 0xc4, 0x65,
-	0x35, 0xd9, 0x79, 0x59, 0x0f, 0x5a, 0xcf, 0xac, 0x66, 0xc6, 0x76, 0x08, 0x37, 0xfe, 0x82, 0x4a,
-	0xfc, 0x2b, 0x3d, 0x71, 0xe1, 0xda, 0x63, 0xc5, 0x89, 0x13, 0x42, 0xc9, 0x95, 0x3b, 0x57, 0x34,
-	0x3f, 0x9c, 0xba, 0x54, 0x35, 0x51, 0x0f, 0xbe, 0xcd, 0xfb, 0xfc, 0x8d, 0xdf, 0xf7, 0xbe, 0x79,
-	0x6f, 0x76, 0xe0, 0x81, 0x36, 0x8a, 0x9a, 0xb1, 0xce, 0xb5, 0x91, 0x8a, 0x56, 0x98, 0x4f, 0x0e,
-	0x72, 0x9c, 0xa0, 0x30, 0xba, 0xdf, 0x28, 0x69, 0x64, 0x92, 0x04, 0x42, 0x3f, 0x10, 0xfa, 0x93,
-	0x83, 0xfd, 0x4e, 0x29, 0xf5, 0x48, 0xea, 0xfc, 0x8c, 0x6a, 0xbb, 0xe1, 0x0c, 0x0d, 0x3d, 0xc8,
-	0x4b, 0xc9, 0x85, 0xdf, 0xb3, 0x7f, 0xcf, 0xff, 0x5e, 0xb8, 0x28, 0xf7, 0x41, 0xf8, 0x69, 0xb7,
-	0x92, 0x95, 0xf4, 0xb8, 0x5d, 0x79, 0x34, 0xfb, 0x27, 0x82, 0xb7, 0x4e, 0x6c, 0xd6, 0x63, 0xa4,
-	0xf5, 0x91, 0x42, 0x6a, 0x90, 0x25, 0xef, 0xc1, 0x06, 0x43, 0x5a, 0x17, 0x9c, 0xa5, 0x51, 0x37,
-	0xea, 0xad, 0x91, 0xd8, 0x86, 0xa7, 0x2c, 0xe9, 0xc3, 0xba, 0x9c, 0x0a, 0x54, 0xe9, 0x6a, 0x37,
-	0xea, 0xb5, 0x0f, 0xd3, 0xdf, 0x9f, 0x3e, 0xdc, 0x0d, 0x49, 0x06, 0x8c, 0x29, 0xd4, 0xfa, 0x1b,
-	0xa3, 0xb8, 0xa8, 0x88, 0xa7, 0x25, 0x09, 0xac, 0x29, 0x29, 0x4d, 0xda, 0xea, 0x46, 0xbd, 0x2d,
-	0xe2, 0xd6, 0x16, 0xd3, 0xfc, 0x12, 0xd3, 0x35, 0xf7, 0xcf, 0x6e, 0x9d, 0xec, 0xc3, 0xa6, 0xc2,
-	0xa6, 0xe6, 0x25, 0xd5, 0xe9, 0x7a, 0x37, 0xea, 0x6d, 0x93, 0x9b, 0x38, 0xb9, 0x0f, 0x80, 0x82,
-	0x15, 0x43, 0xe4, 0xd5, 0xd0, 0xa4, 0x71, 0x37, 0xea, 0xb5, 0x48, 0x1b, 0x05, 0xfb, 0xca, 0x01,
-	0xc9, 0x23, 0x88, 0x51, 0x97, 0x4a, 0x4e, 0xd3, 0x8d, 0x6e, 0xd4, 0xbb, 0xf3, 0xc9, 0xbd, 0x7e,
-	0x10, 0x64, 0x2d, 0xea, 0x07, 0x8b, 0xfa, 0x47, 0x92, 0x8b, 0xc3, 0xb5, 0x67, 0x7f, 0x3e, 0x58,
-	0x21, 0x81, 0x9e, 0xfd, 0x1d, 0xc1, 0xae, 0xab, 0x9c, 0xf8, 0x4c, 0x03, 0xad, 0x79, 0x25, 0x16,
-	0x55, 0x6f, 0x95, 0xd7, 0xd2, 0xb8, 0xe2, 0xb7, 0x89, 0x5b, 0x27, 0x9f, 0xc1, 0x66, 0xa3, 0xe4,
-	0x84, 0x33, 0x54, 0xae, 0xca, 0x45, 0xa6, 0xdc, 0x30, 0x93, 0x8f, 0x21, 0xd6, 0x72, 0xac, 0x4a,
-	0xef, 0xc2, 0xa2, 0x3d, 0x81, 0x97, 0x7c, 0x08, 0x3b, 0xa5, 0x1c, 0x8d, 0xb8, 0x29, 0x18, 0x52,
-	0x56, 0x73, 0x81, 0xce, 0xa8, 0x16, 0xb9, 0xeb, 0xe1, 0xe3, 0x80, 0x26, 0x7b, 0x10, 0x2b, 0x6c,
-	0x28, 0x57, 0xce, 0xaa, 0x4d, 0x12, 0xa2, 0xec, 0x12, 0xde, 0x9d, 0xaf, 0xf6, 0xc8, 0xed, 0x32,
-	0x4b, 0x29, 0x37, 0xfb, 0x08, 0x76, 0x6e, 0x7a, 0x6c, 0x50, 0x1a, 0x3e, 0xc1, 0xd7, 0x66, 0xcd,
-	0x7e, 0x8e, 0xe0, 0x6d, 0x47, 0xfe, 0x8e, 0x0b, 0x26, 0xa7, 0x5f, 0x37, 0x68, 0xcf, 0x64, 0x0f,
-	0xe2, 0xa9, 0x8b, 0x67, 0x6c, 0x1f, 0x39, 0x8d, 0x88, 0xcc, 0x69, 0xdc, 0x22, 0x6e, 0x9d, 0xbc,
-	0x0f, 0x5b, 0x65, 0x2d, 0x35, 0xce, 0x5a, 0xa6, 0xe5, 0x7c, 0xba, 0xe3, 0xb0, 0xd0, 0x34, 0x1d,
-	0x80, 0x72, 0x48, 0xeb, 0x1a, 0x45, 0x85, 0xda, 0x9d, 0xc1, 0x36, 0x99, 0x43, 0xb2, 0xdf, 0x66,
-	0xbd, 0x71, 0x34, 0xc3, 0xfe, 0x47, 0xc7, 0xbc, 0x2f, 0xab, 0xb7, 0x6e, 0x83, 0x39, 0x13, 0x5a,
-	0x2f, 0x59, 0x7f, 0x1f, 0xa0, 0x46, 0x7a, 0x5e, 0x70, 0xc1, 0xf0, 0x22, 0x4c, 0x4a, 0xdb, 0x22,
-	0xa7, 0x16, 0x78, 0xa5, 0xc2, 0xf5, 0x57, 0x2a, 0xcc, 0x7e, 0x82, 0xc4, 0x15, 0xf0, 0x58, 0x49,
-	0x79, 0x3e, 0x28, 0x4b, 0x6c, 0xcc, 0xd2, 0xe4, 0x67, 0xbf, 0x44, 0xf3, 0xd9, 0x09, 0xfe, 0x80,
-	0xe5, 0xf2, 0xb2, 0xfb, 0x09, 0xa0, 0x5a, 0x0a, 0x3f, 0x5c, 0x24, 0x44, 0xd9, 0xd3, 0x08, 0xc0,
-	0xa9, 0xfa, 0x82, 0x8e, 0x6b, 0xb3, 0x2c, 0x35, 0x1f, 0xc0, 0xce, 0x88, 0x6b, 0x8d, 0xac, 0xe0,
-	0xa2, 0xa0, 0x85, 0xbd, 0xa8, 0x7c, 0xbf, 0x6d, 0x79, 0xf8, 0x54, 0x0c, 0x88, 0x9c, 0x26, 0x29,
-	0x6c, 0xe8, 0x9a, 0xea, 0x21, 0x32, 0x77, 0x9a, 0x6d, 0x32, 0x0b, 0xb3, 0x27, 0x11, 0xbc, 0x33,
-	0x3f, 0xb9, 0xc7, 0x4a, 0x36, 0xcd, 0x72, 0xae, 0xa9, 0xd7, 0x39, 0xf9, 0xeb, 0x6c, 0x46, 0x4f,
-	0xa8, 0x12, 0x5c, 0x54, 0xfa, 0x31, 0xe5, 0x0b, 0x04, 0xbd, 0x99, 0xa3, 0x8f, 0x20, 0xa6, 0x23,
-	0x39, 0x16, 0x7e, 0x80, 0x6f, 0x73, 0xb1, 0x7b, 0xba, 0x1d, 0x9e, 0x86, 0x72, 0x56, 0x8c, 0x85,
-	0xe1, 0xb5, 0x53, 0xde, 0x22, 0x6d, 0x8b, 0x7c, 0x6b, 0x81, 0x17, 0x17, 0x8c, 0xbd, 0x8d, 0x4e,
-	0x2e, 0x0c, 0x0a, 0xb6, 0xc8, 0xcd, 0x97, 0x3f, 0x3f, 0xab, 0xff, 0xfd, 0xfc, 0x7c, 0x0e, 0xeb,
-	0x94, 0x31, 0x64, 0xb7, 0x15, 0xe9, 0xd9, 0xd9, 0x25, 0xdc, 0x7d, 0xa1, 0x61, 0xb1, 0x80, 0x3d,
-	0x88, 0xb5, 0xb1, 0xef, 0x00, 0xef, 0x1d, 0x09, 0x91, 0xf5, 0x47, 0xe1, 0xf9, 0x58, 0xdc, 0x3a,
-	0x75, 0xa0, 0x1f, 0x7e, 0xf9, 0xec, 0xaa, 0x13, 0x3d, 0xbf, 0xea, 0x44, 0x7f, 0x5d, 0x75, 0xa2,
-	0x27, 0xd7, 0x9d, 0x95, 0xe7, 0xd7, 0x9d, 0x95, 0x3f, 0xae, 0x3b, 0x2b, 0xdf, 0x3f, 0xac, 0xb8,
-	0x19, 0x8e, 0xcf, 0xfa, 0xa5, 0x1c, 0xe5, 0xe1, 0xf1, 0x21, 0xd0, 0xcc, 0x96, 0xf9, 0xc5, 0xcd,
-	0x53, 0xc5, 0xfc, 0xd8, 0xa0, 0x3e, 0x8b, 0xdd, 0x13, 0xe2, 0xd3, 0x7f, 0x03, 0x00, 0x00, 0xff,
-	0xff, 0xd7, 0x98, 0x8b, 0x05, 0xca, 0x08, 0x00, 0x00,
+	// 897 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xbc, 0x56, 0xcd, 0x6e, 0x1c, 0x45,
+	0x10, 0xf6, 0x78, 0x7f, 0xbc, 0x5b, 0xb1, 0x63, 0x67, 0x30, 0x66, 0x63, 0x29, 0x93, 0x65, 0x24,
+	0xc4, 0x0a, 0x94, 0x5d, 0xcc, 0x8f, 0x72, 0x5e, 0xaf, 0x1d, 0x08, 0x17, 0xa2, 0x46, 0x08, 0x89,
+	0xcb, 0xa8, 0x77, 0xba, 0x32, 0xdb, 0x68, 0xb6, 0x7b, 0xd4, 0xdd, 0xb3, 0x1b, 0xcc, 0x8d, 0x27,
+	0x88, 0xc4, 0x91, 0x07, 0xe0, 0x05, 0x38, 0xf1, 0x04, 0x91, 0xb8, 0x44, 0x9c, 0x38, 0x21, 0xb0,
+	0xaf, 0xdc, 0xb9, 0xa2, 0xe9, 0xe9, 0xb1, 0xd7, 0x89, 0xb2, 0x18, 0x64, 0xed, 0xad, 0xea, 0x9b,
+	0xea, 0xa9, 0xaf, 0xbe, 0xaa, 0xfe, 0x81, 0xbb, 0xda, 0x28, 0x6a, 0x72, 0x3d, 0xd0, 0x46, 0x2a,
+	0x9a, 0xe0, 0x60, 0x76, 0x30, 0xc0, 0x19, 0x0a, 0xa3, 0xfb, 0x99, 0x92, 0x46, 0xfa, 0xbe, 0x0b,
+	0xe8, 0xbb, 0x80, 0xfe, 0xec, 0x60, 0x3f, 0x88, 0xa5, 0x9e, 0x4a, 0x3d, 0x18, 0x53, 0x5d, 0x2c,
+	0x18, 0xa3, 0xa1, 0x07, 0x83, 0x58, 0x72, 0x51, 0xae, 0xd9, 0xbf, 0x5d, 0x7e, 0x8f, 0xac, 0x37,
+	0x28, 0x1d, 0xf7, 0x69, 0x37, 0x91, 0x89, 0x2c, 0xf1, 0xc2, 0x2a, 0xd1, 0xf0, 0x6f, 0x0f, 0x76,
+	0x8e, 0x8b, 0xac, 0x47, 0x48, 0xd3, 0x91, 0x42, 0x6a, 0x90, 0xf9, 0x6f, 0xc0, 0x06, 0x43, 0x9a,
+	0x46, 0x9c, 0x75, 0xbc, 0xae, 0xd7, 0xab, 0x93, 0x66, 0xe1, 0x3e, 0x64, 0x7e, 0x1f, 0x1a, 0x72,
+	0x2e, 0x50, 0x75, 0xd6, 0xbb, 0x5e, 0xaf, 0x7d, 0xd8, 0xf9, 0xf5, 0xa7, 0x7b, 0xbb, 0x2e, 0xc9,
+	0x90, 0x31, 0x85, 0x5a, 0x7f, 0x6e, 0x14, 0x17, 0x09, 0x29, 0xc3, 0x7c, 0x1f, 0xea, 0x4a, 0x4a,
+	0xd3, 0xa9, 0x75, 0xbd, 0xde, 0x26, 0xb1, 0x76, 0x81, 0x69, 0x7e, 0x82, 0x9d, 0xba, 0xfd, 0xb3,
+	0xb5, 0xfd, 0x7d, 0x68, 0x29, 0xcc, 0x52, 0x1e, 0x53, 0xdd, 0x69, 0x74, 0xbd, 0xde, 0x16, 0x39,
+	0xf7, 0xfd, 0x3b, 0x00, 0x28, 0x58, 0x34, 0x41, 0x9e, 0x4c, 0x4c, 0xa7, 0xd9, 0xf5, 0x7a, 0x35,
+	0xd2, 0x46, 0xc1, 0x3e, 0xb1, 0x80, 0x7f, 0x1f, 0x9a, 0xa8, 0x63, 0x25, 0xe7, 0x9d, 0x8d, 0xae,
+	0xd7, 0xbb, 0xf1, 0xfe, 0xed, 0xbe, 0x23, 0x54, 0x48, 0xd4, 0x77, 0x12, 0xf5, 0x47, 0x92, 0x8b,
+	0xc3, 0xfa, 0xb3, 0xdf, 0xef, 0xae, 0x11, 0x17, 0x1e, 0xfe, 0xe5, 0xc1, 0xae, 0xad, 0x9c, 0x94,
+	0x99, 0x86, 0x5a, 0xf3, 0x44, 0x2c, 0xab, 0xbe, 0x60, 0x9e, 0x4a, 0x63, 0x8b, 0xdf, 0x22, 0xd6,
+	0xf6, 0x3f, 0x84, 0x56, 0xa6, 0xe4, 0x8c, 0x33, 0x54, 0xb6, 0xca, 0x65, 0xa2, 0x9c, 0x47, 0xfa,
+	0xef, 0x41, 0x53, 0xcb, 0x5c, 0xc5, 0xa5, 0x0a, 0xcb, 0xd6, 0xb8, 0x38, 0xff, 0x6d, 0xd8, 0x8e,
+	0xe5, 0x74, 0xca, 0x4d, 0xc4, 0x90, 0xb2, 0x94, 0x0b, 0xb4, 0x42, 0xd5, 0xc8, 0xcd, 0x12, 0x3e,
+	0x72, 0xa8, 0xbf, 0x07, 0x4d, 0x85, 0x19, 0xe5, 0xca, 0x4a, 0xd5, 0x22, 0xce, 0x0b, 0x4f, 0xe0,
+	0xf5, 0xc5, 0x6a, 0x47, 0x76, 0x95, 0x59, 0x49, 0xb9, 0xe1, 0x3b, 0xb0, 0x7d, 0x3e, 0x63, 0xc3,
+	0xd8, 0xf0, 0x19, 0xbe, 0x32, 0x6b, 0xf8, 0x9d, 0x07, 0xb7, 0x6c, 0xf0, 0x97, 0x5c, 0x30, 0x39,
+	0xff, 0x2c, 0xc3, 0xa2, 0x27, 0x7b, 0xd0, 0x9c, 0x5b, 0xbf, 0x8a, 0x2e, 0x3d, 0xcb, 0x11, 0x91,
+	0x59, 0x8e, 0x9b, 0xc4, 0xda, 0xfe, 0x9b, 0xb0, 0x19, 0xa7, 0x52, 0x63, 0x35, 0x32, 0x35, 0xab,
+	0xd3, 0x0d, 0x8b, 0xb9, 0xa1, 0x09, 0x00, 0xe2, 0x09, 0x4d, 0x53, 0x14, 0x09, 0x6a, 0xdb, 0x83,
+	0x2d, 0xb2, 0x80, 0x84, 0x3f, 0x56, 0xb3, 0x31, 0xaa, 0xb0, 0x7f, 0xe1, 0xb1, 0xa8, 0xcb, 0xfa,
+	0x95, 0xc7, 0xa0, 0x03, 0x1b, 0x9a, 0x4e, 0xb3, 0x14, 0xb5, 0x25, 0xb9, 0x45, 0x2a, 0xf7, 0xa5,
+	0x1a, 0x1a, 0x2f, 0xd5, 0xf0, 0x69, 0xbd, 0x55, 0xdf, 0x69, 0x84, 0xdf, 0x82, 0x6f, 0x89, 0x3e,
+	0x52, 0x52, 0x3e, 0x1e, 0xc6, 0x31, 0x66, 0xe6, 0xda, 0x69, 0x2e, 0xf4, 0xaa, 0x76, 0xa9, 0x57,
+	0xdf, 0x7b, 0x8b, 0xd9, 0x09, 0x7e, 0x8d, 0xf1, 0xea, 0xb2, 0x97, 0x93, 0x4e, 0xb5, 0x14, 0xe5,
+	0x26, 0x22, 0xce, 0x0b, 0xff, 0xf4, 0x00, 0x2c, 0xab, 0x07, 0x34, 0x4f, 0xcd, 0xaa, 0xd8, 0xbc,
+	0x05, 0xdb, 0x53, 0xae, 0x35, 0xb2, 0x88, 0x8b, 0x88, 0x46, 0xc5, 0x81, 0x54, 0xce, 0xd5, 0x66,
+	0x09, 0x3f, 0x14, 0x43, 0x22, 0xe7, 0xb6, 0xe5, 0x29, 0xd5, 0x13, 0x64, 0xb6, 0xa7, 0x6d, 0x52,
+	0xb9, 0xfe, 0xbb, 0x70, 0x2b, 0x96, 0x69, 0x4a, 0x0d, 0x2a, 0x9a, 0x46, 0xe3, 0x5c, 0x09, 0x64,
+	0x76, 0x0f, 0xb7, 0xc9, 0xce, 0xc5, 0x87, 0x43, 0x8b, 0x87, 0x3f, 0x5c, 0xde, 0x25, 0x0f, 0x28,
+	0x4f, 0xaf, 0x5d, 0xf8, 0x00, 0x20, 0x17, 0x54, 0xe8, 0x39, 0x2a, 0x64, 0x6e, 0x40, 0x17, 0x90,
+	0xa2, 0x14, 0x2e, 0x66, 0x34, 0xe5, 0xcc, 0x56, 0xda, 0x22, 0x95, 0x1b, 0xfe, 0xe2, 0xb9, 0xc3,
+	0x66, 0xf4, 0x02, 0xef, 0x55, 0x9c, 0xad, 0xf7, 0xa1, 0x49, 0xa7, 0x32, 0x17, 0xc6, 0xb2, 0xba,
+	0xca, 0x85, 0x50, 0x86, 0x2f, 0xcc, 0x53, 0xe3, 0xd2, 0x3c, 0x3d, 0xf5, 0xe0, 0xb5, 0xc5, 0xa3,
+	0xf3, 0x48, 0xc9, 0x2c, 0x5b, 0x4d, 0x2d, 0xaf, 0x1a, 0xf1, 0x9f, 0xab, 0xf6, 0x1f, 0x53, 0x25,
+	0xb8, 0x48, 0xf4, 0x23, 0xca, 0x97, 0x10, 0xfa, 0x7f, 0xfd, 0xbf, 0x10, 0xb2, 0xf6, 0xdf, 0x84,
+	0xbc, 0x03, 0x90, 0x51, 0xce, 0xa2, 0x5c, 0x18, 0x9e, 0x5a, 0xe6, 0x35, 0xd2, 0x2e, 0x90, 0x2f,
+	0x0a, 0xe0, 0xe2, 0x84, 0x2f, 0xae, 0x83, 0xe3, 0x27, 0x06, 0x05, 0x5b, 0xa6, 0xe6, 0xe5, 0xfb,
+	0x7f, 0xfd, 0xc5, 0xfb, 0xff, 0x23, 0x68, 0x50, 0xc6, 0xdc, 0x80, 0x5e, 0x81, 0x64, 0x19, 0x1d,
+	0x9e, 0xc0, 0xcd, 0x0b, 0x0e, 0xcb, 0x09, 0xec, 0x41, 0x53, 0x9b, 0xe2, 0x21, 0x56, 0x6a, 0x47,
+	0x9c, 0x57, 0xe8, 0xa3, 0xf0, 0x71, 0x2e, 0xae, 0x9c, 0xda, 0x85, 0x1f, 0x7e, 0xfc, 0xec, 0x34,
+	0xf0, 0x9e, 0x9f, 0x06, 0xde, 0x1f, 0xa7, 0x81, 0xf7, 0xf4, 0x2c, 0x58, 0x7b, 0x7e, 0x16, 0xac,
+	0xfd, 0x76, 0x16, 0xac, 0x7d, 0x75, 0x2f, 0xe1, 0x66, 0x92, 0x8f, 0xfb, 0xb1, 0x9c, 0x0e, 0xdc,
+	0xeb, 0x4f, 0xa0, 0xa9, 0xcc, 0xc1, 0x93, 0xf3, 0xb7, 0xa2, 0xf9, 0x26, 0x43, 0x3d, 0x6e, 0xda,
+	0x37, 0xdc, 0x07, 0xff, 0x04, 0x00, 0x00, 0xff, 0xff, 0x28, 0xe0, 0x13, 0xa7, 0x4b, 0x0a, 0x00,
+	0x00,
 }
 
 func (m *EventDealCreated) Marshal() (dAtA []byte, err error) {
@@ -1265,13 +1424,8 @@ func (m *EventChallengeOpened) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 		i--
 		dAtA[i] = 0x28
 	}
-	if m.LeafIndex != 0 {
-		i = encodeVarintEvents(dAtA, i, uint64(m.LeafIndex))
-		i--
-		dAtA[i] = 0x20
-	}
-	if m.DealId != 0 {
-		i = encodeVarintEvents(dAtA, i, uint64(m.DealId))
+	if m.Samples != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Samples))
 		i--
 		dAtA[i] = 0x18
 	}
@@ -1397,6 +1551,13 @@ func (m *EventFault) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.CollateralBurned) > 0 {
+		i -= len(m.CollateralBurned)
+		copy(dAtA[i:], m.CollateralBurned)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.CollateralBurned)))
+		i--
+		dAtA[i] = 0x32
+	}
 	if len(m.Slashed) > 0 {
 		i -= len(m.Slashed)
 		copy(dAtA[i:], m.Slashed)
@@ -1423,6 +1584,113 @@ func (m *EventFault) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	}
 	if m.Window != 0 {
 		i = encodeVarintEvents(dAtA, i, uint64(m.Window))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventWindowFailed) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventWindowFailed) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventWindowFailed) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Invalid {
+		i--
+		if m.Invalid {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.Unanswered != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Unanswered))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Window != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Window))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventCollateralBurned) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventCollateralBurned) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventCollateralBurned) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	{
+		size, err := m.Amount.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x22
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Slot != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Slot))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DealId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DealId))
 		i--
 		dAtA[i] = 0x8
 	}
@@ -1751,11 +2019,8 @@ func (m *EventChallengeOpened) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
-	if m.DealId != 0 {
-		n += 1 + sovEvents(uint64(m.DealId))
-	}
-	if m.LeafIndex != 0 {
-		n += 1 + sovEvents(uint64(m.LeafIndex))
+	if m.Samples != 0 {
+		n += 1 + sovEvents(uint64(m.Samples))
 	}
 	if m.CloseHeight != 0 {
 		n += 1 + sovEvents(uint64(m.CloseHeight))
@@ -1825,6 +2090,57 @@ func (m *EventFault) Size() (n int) {
 		n += 1 + sovEvents(uint64(m.MissedInARow))
 	}
 	l = len(m.Slashed)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.CollateralBurned)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	return n
+}
+
+func (m *EventWindowFailed) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Window != 0 {
+		n += 1 + sovEvents(uint64(m.Window))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Unanswered != 0 {
+		n += 1 + sovEvents(uint64(m.Unanswered))
+	}
+	if m.Invalid {
+		n += 2
+	}
+	return n
+}
+
+func (m *EventCollateralBurned) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DealId != 0 {
+		n += 1 + sovEvents(uint64(m.DealId))
+	}
+	if m.Slot != 0 {
+		n += 1 + sovEvents(uint64(m.Slot))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Amount.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = len(m.Reason)
 	if l > 0 {
 		n += 1 + l + sovEvents(uint64(l))
 	}
@@ -2744,9 +3060,9 @@ func (m *EventChallengeOpened) Unmarshal(dAtA []byte) error {
 			iNdEx = postIndex
 		case 3:
 			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field DealId", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field Samples", wireType)
 			}
-			m.DealId = 0
+			m.Samples = 0
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return ErrIntOverflowEvents
@@ -2756,26 +3072,7 @@ func (m *EventChallengeOpened) Unmarshal(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.DealId |= uint64(b&0x7F) << shift
-				if b < 0x80 {
-					break
-				}
-			}
-		case 4:
-			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field LeafIndex", wireType)
-			}
-			m.LeafIndex = 0
-			for shift := uint(0); ; shift += 7 {
-				if shift >= 64 {
-					return ErrIntOverflowEvents
-				}
-				if iNdEx >= l {
-					return io.ErrUnexpectedEOF
-				}
-				b := dAtA[iNdEx]
-				iNdEx++
-				m.LeafIndex |= uint64(b&0x7F) << shift
+				m.Samples |= uint32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -3241,6 +3538,363 @@ func (m *EventFault) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			m.Slashed = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CollateralBurned", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.CollateralBurned = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventWindowFailed) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventWindowFailed: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventWindowFailed: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Window", wireType)
+			}
+			m.Window = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Window |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Unanswered", wireType)
+			}
+			m.Unanswered = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Unanswered |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Invalid", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Invalid = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventCollateralBurned) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventCollateralBurned: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventCollateralBurned: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DealId", wireType)
+			}
+			m.DealId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DealId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slot", wireType)
+			}
+			m.Slot = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Slot |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Amount", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Amount.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex

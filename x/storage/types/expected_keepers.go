@@ -17,6 +17,10 @@ type ProviderKeeper interface {
 	ReleaseStorage(ctx context.Context, addr sdk.AccAddress, bytes uint64) error
 	Slash(ctx context.Context, addr sdk.AccAddress, fraction math.LegacyDec, reason string) (math.Int, error)
 	PickProviders(ctx context.Context, c providertypes.PickCriteria) ([]sdk.AccAddress, error)
+	MinStake(ctx context.Context) (math.Int, error)
+	LockCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int) error
+	UnlockCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int) error
+	BurnCollateral(ctx context.Context, addr sdk.AccAddress, amount math.Int, reason string) (math.Int, error)
 }
 
 // BankKeeper moves escrow in and out of the module account.

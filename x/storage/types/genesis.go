@@ -43,8 +43,11 @@ func (gs GenesisState) Validate() error {
 		if !ok {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "replica of unknown deal %d", r.DealId)
 		}
-		if r.Slot >= d.Replicas {
-			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d beyond %d replicas", r.DealId, r.Slot, d.Replicas)
+		if r.Slot >= max(d.Replicas, d.NextSlot) {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d beyond its %d slots", r.DealId, r.Slot, max(d.Replicas, d.NextSlot))
+		}
+		if !r.Collateral.IsNil() && r.Collateral.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d: negative collateral", r.DealId, r.Slot)
 		}
 		key := fmt.Sprintf("%d/%d", r.DealId, r.Slot)
 		if slots[key] {
@@ -55,6 +58,22 @@ func (gs GenesisState) Validate() error {
 			if err := validAddress("provider", r.Provider); err != nil {
 				return errorsmod.Wrapf(ErrInvalidGenesis, "replica %s: %v", key, err)
 			}
+		}
+	}
+	for _, duty := range gs.Duties {
+		if err := validAddress("provider", duty.Provider); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "duty: %v", err)
+		}
+		if duty.Window != gs.Window.Number {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "duty of %s for window %d, the open window is %d", duty.Provider, duty.Window, gs.Window.Number)
+		}
+	}
+	for _, f := range gs.FailedWindows {
+		if err := validAddress("provider", f.Provider); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "failed window: %v", err)
+		}
+		if f.CloseHeight <= f.OpenHeight {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "failed window %d of %s: close %d not after open %d", f.Window, f.Provider, f.CloseHeight, f.OpenHeight)
 		}
 	}
 	return nil

@@ -71,12 +71,14 @@ func (m *MsgSubmitProofs) ValidateBasic() error {
 	if len(m.Proofs) > MaxProofsPerMsg {
 		return errorsmod.Wrapf(ErrTooManyProofs, "%d proofs, at most %d", len(m.Proofs), MaxProofsPerMsg)
 	}
-	seen := make(map[uint64]bool, len(m.Proofs))
+	type sample struct{ deal, leaf uint64 }
+	seen := make(map[sample]bool, len(m.Proofs))
 	for i, p := range m.Proofs {
-		if seen[p.DealId] {
-			return errorsmod.Wrapf(ErrDuplicateProof, "deal %d", p.DealId)
+		key := sample{p.DealId, p.LeafIndex}
+		if seen[key] {
+			return errorsmod.Wrapf(ErrDuplicateProof, "deal %d leaf %d", p.DealId, p.LeafIndex)
 		}
-		seen[p.DealId] = true
+		seen[key] = true
 		if len(p.Leaf) == 0 {
 			return errorsmod.Wrapf(ErrMalformedProof, "proof %d: empty leaf", i)
 		}

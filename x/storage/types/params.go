@@ -3,12 +3,17 @@ package types
 import (
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
 // Limits that keep one message's cost bounded whatever the params say.
 const (
 	// MaxProofsPerMsg bounds MsgSubmitProofs.
 	MaxProofsPerMsg = 512
+	// MaxSamplesPerWindow bounds samples_per_window, so a provider's samples
+	// and the fresh replicas it may add fit in one message.
+	MaxSamplesPerWindow = 256
 	// MaxAuditPath bounds an audit path (2^64 leaves).
 	MaxAuditPath = 64
 	// MaxDealIDsPerClaim bounds MsgClaimEarnings.deal_ids.
@@ -17,23 +22,31 @@ const (
 	GiB = 1 << 30
 )
 
-// DefaultParams suit a small network with short windows (the localnet);
-// production networks raise the windows and timeouts by governance.
+// DefaultParams suit a network with 6-second blocks: a window every 10
+// minutes with 8 byte-weighted samples per provider catches a provider that
+// lost 1% of its bytes within 24 hours with probability above 99.9% (the
+// arithmetic is in the x/storage spec). The localnet shortens the windows,
+// which only makes detection faster.
 func DefaultParams() Params {
 	return Params{
-		ChunkSize:           1024,
-		MaxReplicas:         10,
-		MinDurationBlocks:   10,
-		MaxDurationBlocks:   100_000_000,
-		MaxDealSize:         1 << 40,
-		CommitTimeout:       100,
-		MaxReassignments:    3,
-		ProofWindow:         20,
-		ChallengesPerWindow: 100,
-		MaxMissed:           3,
-		SlashMissed:         math.LegacyNewDecWithPrec(1, 3), // 0.1%
-		SlashInvalid:        math.LegacyNewDecWithPrec(5, 2), // 5%
-		MaxRepairsPerBlock:  20,
+		ChunkSize:                1024,
+		MaxReplicas:              10,
+		MinDurationBlocks:        10,
+		MaxDurationBlocks:        100_000_000,
+		MaxDealSize:              1 << 40,
+		CommitTimeout:            100,
+		MaxReassignments:         3,
+		ProofWindow:              100,
+		SamplesPerWindow:         8,
+		MaxMissed:                3,
+		SlashMissed:              math.LegacyNewDecWithPrec(1, 3), // 0.1%
+		SlashInvalid:             math.LegacyNewDecWithPrec(5, 2), // 5%
+		MaxRepairsPerBlock:       20,
+		CollateralRatio:          math.LegacyNewDec(2),
+		MissedCollateralFraction: math.LegacyNewDecWithPrec(1, 1), // 10%
+		DealFee:                  sdk.NewCoin(sdk.DefaultBondDenom, math.NewInt(10_000)),
+		MinBillableBytes:         1 << 20,
+		MaxExpiriesPerBlock:      200,
 	}
 }
 
@@ -54,17 +67,31 @@ func (p Params) Validate() error {
 		return errorsmod.Wrap(ErrInvalidParams, "commit_timeout must be positive")
 	case p.ProofWindow < 2:
 		return errorsmod.Wrap(ErrInvalidParams, "proof_window must be at least 2 blocks")
-	case p.ChallengesPerWindow > 10_000:
-		return errorsmod.Wrapf(ErrInvalidParams, "challenges_per_window %d above 10000", p.ChallengesPerWindow)
+	case p.SamplesPerWindow == 0 || p.SamplesPerWindow > MaxSamplesPerWindow:
+		return errorsmod.Wrapf(ErrInvalidParams, "samples_per_window %d: want 1 to %d", p.SamplesPerWindow, MaxSamplesPerWindow)
+	case p.MaxExpiriesPerBlock == 0:
+		return errorsmod.Wrap(ErrInvalidParams, "max_expiries_per_block must be positive")
+	case p.MinBillableBytes > p.MaxDealSize:
+		return errorsmod.Wrapf(ErrInvalidParams, "min_billable_bytes %d above max_deal_size", p.MinBillableBytes)
 	case p.MaxMissed == 0:
 		return errorsmod.Wrap(ErrInvalidParams, "max_missed must be positive")
 	case p.MaxRepairsPerBlock == 0:
 		return errorsmod.Wrap(ErrInvalidParams, "max_repairs_per_block must be positive")
 	}
-	for name, f := range map[string]math.LegacyDec{"slash_missed": p.SlashMissed, "slash_invalid": p.SlashInvalid} {
+	for name, f := range map[string]math.LegacyDec{
+		"slash_missed": p.SlashMissed, "slash_invalid": p.SlashInvalid, "missed_collateral_fraction": p.MissedCollateralFraction,
+	} {
 		if f.IsNil() || f.IsNegative() || f.GT(math.LegacyOneDec()) {
 			return errorsmod.Wrapf(ErrInvalidParams, "%s must be in [0, 1]", name)
 		}
+	}
+	// Below 1, dropping a replica early could cost less collateral than the
+	// fees the rest of the deal would pay (x/storage spec, "Cheating never pays").
+	if p.CollateralRatio.IsNil() || p.CollateralRatio.LT(math.LegacyOneDec()) || p.CollateralRatio.GT(math.LegacyNewDec(100)) {
+		return errorsmod.Wrap(ErrInvalidParams, "collateral_ratio must be in [1, 100]")
+	}
+	if err := p.DealFee.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidParams, "deal_fee: %v", err)
 	}
 	return nil
 }

@@ -127,6 +127,14 @@ type Deal struct {
 	EndHeight int64 `protobuf:"varint,11,opt,name=end_height,json=endHeight,proto3" json:"end_height,omitempty"`
 	// reassignments counts slots reassigned because their provider did not commit in time.
 	Reassignments uint32 `protobuf:"varint,12,opt,name=reassignments,proto3" json:"reassignments,omitempty"`
+	// fee is the non-refundable deal_fee paid at creation to the providers
+	// first assigned (they reserved capacity for the deal).
+	Fee types.Coin `protobuf:"bytes,13,opt,name=fee,proto3" json:"fee"`
+	// next_slot is the slot number a handover (a leaving provider's successor) takes.
+	NextSlot uint32 `protobuf:"varint,14,opt,name=next_slot,json=nextSlot,proto3" json:"next_slot,omitempty"`
+	// billable_bytes is what the deal is billed for: size, at least the
+	// min_billable_bytes in force at creation.
+	BillableBytes uint64 `protobuf:"varint,15,opt,name=billable_bytes,json=billableBytes,proto3" json:"billable_bytes,omitempty"`
 }
 
 func (m *Deal) Reset()         { *m = Deal{} }
@@ -246,6 +254,27 @@ func (m *Deal) GetReassignments() uint32 {
 	return 0
 }
 
+func (m *Deal) GetFee() types.Coin {
+	if m != nil {
+		return m.Fee
+	}
+	return types.Coin{}
+}
+
+func (m *Deal) GetNextSlot() uint32 {
+	if m != nil {
+		return m.NextSlot
+	}
+	return 0
+}
+
+func (m *Deal) GetBillableBytes() uint64 {
+	if m != nil {
+		return m.BillableBytes
+	}
+	return 0
+}
+
 // Replica is one slot of a deal and the provider that holds (or must fetch) it.
 type Replica struct {
 	DealId uint64 `protobuf:"varint,1,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
@@ -267,6 +296,21 @@ type Replica struct {
 	Missed uint32 `protobuf:"varint,11,opt,name=missed,proto3" json:"missed,omitempty"`
 	// source is the provider to fetch the data from (empty: the owner uploads it).
 	Source string `protobuf:"bytes,12,opt,name=source,proto3" json:"source,omitempty"`
+	// collateral is the part of the provider's stake locked for this replica:
+	// collateral_ratio x price x size x the deal's remaining blocks at assignment.
+	Collateral cosmossdk_io_math.Int `protobuf:"bytes,13,opt,name=collateral,proto3,customtype=cosmossdk.io/math.Int" json:"collateral"`
+	// earns_from is the first height the replica earns from: the opening of
+	// the first proof window after its commit.
+	EarnsFrom int64 `protobuf:"varint,14,opt,name=earns_from,json=earnsFrom,proto3" json:"earns_from,omitempty"`
+	// earned_blocks counts the blocks paid for so far (proven windows only).
+	EarnedBlocks uint64 `protobuf:"varint,15,opt,name=earned_blocks,json=earnedBlocks,proto3" json:"earned_blocks,omitempty"`
+	// leaving is set when the provider stopped taking work (unbonding or role
+	// revoked): the replica stays its obligation until a successor commits.
+	Leaving bool `protobuf:"varint,16,opt,name=leaving,proto3" json:"leaving,omitempty"`
+	// replaces is the slot of the leaving replica this one takes over
+	// (meaningful when handover is set).
+	Replaces uint32 `protobuf:"varint,17,opt,name=replaces,proto3" json:"replaces,omitempty"`
+	Handover bool   `protobuf:"varint,18,opt,name=handover,proto3" json:"handover,omitempty"`
 }
 
 func (m *Replica) Reset()         { *m = Replica{} }
@@ -379,7 +423,43 @@ func (m *Replica) GetSource() string {
 	return ""
 }
 
-// Challenge asks a provider to prove it holds one leaf of a deal in a window.
+func (m *Replica) GetEarnsFrom() int64 {
+	if m != nil {
+		return m.EarnsFrom
+	}
+	return 0
+}
+
+func (m *Replica) GetEarnedBlocks() uint64 {
+	if m != nil {
+		return m.EarnedBlocks
+	}
+	return 0
+}
+
+func (m *Replica) GetLeaving() bool {
+	if m != nil {
+		return m.Leaving
+	}
+	return false
+}
+
+func (m *Replica) GetReplaces() uint32 {
+	if m != nil {
+		return m.Replaces
+	}
+	return 0
+}
+
+func (m *Replica) GetHandover() bool {
+	if m != nil {
+		return m.Handover
+	}
+	return false
+}
+
+// Challenge is one sample of a provider's duty, as queries show it: prove
+// leaf leaf_index of the replica in slot of deal_id in window.
 type Challenge struct {
 	Window    uint64 `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
 	Provider  string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
@@ -467,12 +547,14 @@ func (m *Challenge) GetAnswered() bool {
 // Window is the current proof window.
 type Window struct {
 	Number uint64 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	// seed is SHA-256(hash of the window's first block ‖ window number).
+	// seed is SHA-256(label ‖ seed accumulator ‖ window number); the
+	// accumulator folds in the header hash of every block (ADR 009).
 	Seed       []byte `protobuf:"bytes,2,opt,name=seed,proto3" json:"seed,omitempty"`
 	OpenHeight int64  `protobuf:"varint,3,opt,name=open_height,json=openHeight,proto3" json:"open_height,omitempty"`
 	// close_height is the last block in which proofs for this window are accepted.
-	CloseHeight int64  `protobuf:"varint,4,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
-	Challenges  uint32 `protobuf:"varint,5,opt,name=challenges,proto3" json:"challenges,omitempty"`
+	CloseHeight int64 `protobuf:"varint,4,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	// challenges counts the samples of every provider's duty.
+	Challenges uint32 `protobuf:"varint,5,opt,name=challenges,proto3" json:"challenges,omitempty"`
 }
 
 func (m *Window) Reset()         { *m = Window{} }
@@ -543,6 +625,216 @@ func (m *Window) GetChallenges() uint32 {
 	return 0
 }
 
+// Sample is one leaf a provider must prove in a window.
+type Sample struct {
+	DealId    uint64 `protobuf:"varint,1,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
+	Slot      uint32 `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	LeafIndex uint64 `protobuf:"varint,3,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
+	Answered  bool   `protobuf:"varint,4,opt,name=answered,proto3" json:"answered,omitempty"`
+}
+
+func (m *Sample) Reset()         { *m = Sample{} }
+func (m *Sample) String() string { return proto.CompactTextString(m) }
+func (*Sample) ProtoMessage()    {}
+func (*Sample) Descriptor() ([]byte, []int) {
+	return fileDescriptor_417fe969e32f7f5b, []int{4}
+}
+func (m *Sample) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *Sample) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_Sample.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *Sample) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_Sample.Merge(m, src)
+}
+func (m *Sample) XXX_Size() int {
+	return m.Size()
+}
+func (m *Sample) XXX_DiscardUnknown() {
+	xxx_messageInfo_Sample.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_Sample proto.InternalMessageInfo
+
+func (m *Sample) GetDealId() uint64 {
+	if m != nil {
+		return m.DealId
+	}
+	return 0
+}
+
+func (m *Sample) GetSlot() uint32 {
+	if m != nil {
+		return m.Slot
+	}
+	return 0
+}
+
+func (m *Sample) GetLeafIndex() uint64 {
+	if m != nil {
+		return m.LeafIndex
+	}
+	return 0
+}
+
+func (m *Sample) GetAnswered() bool {
+	if m != nil {
+		return m.Answered
+	}
+	return false
+}
+
+// Duty is what one provider must prove in one window: all of it, valid and
+// on time, or none of its replicas earns for the window.
+type Duty struct {
+	Window   uint64   `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
+	Provider string   `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	Samples  []Sample `protobuf:"bytes,3,rep,name=samples,proto3" json:"samples"`
+	// failed is set by an invalid proof; the window then pays nothing.
+	Failed bool `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
+}
+
+func (m *Duty) Reset()         { *m = Duty{} }
+func (m *Duty) String() string { return proto.CompactTextString(m) }
+func (*Duty) ProtoMessage()    {}
+func (*Duty) Descriptor() ([]byte, []int) {
+	return fileDescriptor_417fe969e32f7f5b, []int{5}
+}
+func (m *Duty) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *Duty) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_Duty.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *Duty) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_Duty.Merge(m, src)
+}
+func (m *Duty) XXX_Size() int {
+	return m.Size()
+}
+func (m *Duty) XXX_DiscardUnknown() {
+	xxx_messageInfo_Duty.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_Duty proto.InternalMessageInfo
+
+func (m *Duty) GetWindow() uint64 {
+	if m != nil {
+		return m.Window
+	}
+	return 0
+}
+
+func (m *Duty) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *Duty) GetSamples() []Sample {
+	if m != nil {
+		return m.Samples
+	}
+	return nil
+}
+
+func (m *Duty) GetFailed() bool {
+	if m != nil {
+		return m.Failed
+	}
+	return false
+}
+
+// FailedWindow records a window a provider did not prove; settlement pays
+// none of its blocks, (open_height, close_height], to that provider.
+type FailedWindow struct {
+	Provider    string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Window      uint64 `protobuf:"varint,2,opt,name=window,proto3" json:"window,omitempty"`
+	OpenHeight  int64  `protobuf:"varint,3,opt,name=open_height,json=openHeight,proto3" json:"open_height,omitempty"`
+	CloseHeight int64  `protobuf:"varint,4,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+}
+
+func (m *FailedWindow) Reset()         { *m = FailedWindow{} }
+func (m *FailedWindow) String() string { return proto.CompactTextString(m) }
+func (*FailedWindow) ProtoMessage()    {}
+func (*FailedWindow) Descriptor() ([]byte, []int) {
+	return fileDescriptor_417fe969e32f7f5b, []int{6}
+}
+func (m *FailedWindow) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *FailedWindow) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_FailedWindow.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *FailedWindow) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_FailedWindow.Merge(m, src)
+}
+func (m *FailedWindow) XXX_Size() int {
+	return m.Size()
+}
+func (m *FailedWindow) XXX_DiscardUnknown() {
+	xxx_messageInfo_FailedWindow.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_FailedWindow proto.InternalMessageInfo
+
+func (m *FailedWindow) GetProvider() string {
+	if m != nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func (m *FailedWindow) GetWindow() uint64 {
+	if m != nil {
+		return m.Window
+	}
+	return 0
+}
+
+func (m *FailedWindow) GetOpenHeight() int64 {
+	if m != nil {
+		return m.OpenHeight
+	}
+	return 0
+}
+
+func (m *FailedWindow) GetCloseHeight() int64 {
+	if m != nil {
+		return m.CloseHeight
+	}
+	return 0
+}
+
 // Params are the module parameters, changed only by the authority.
 type Params struct {
 	// chunk_size is the Merkle leaf size new deals use, in bytes.
@@ -558,10 +850,12 @@ type Params struct {
 	MaxReassignments uint32 `protobuf:"varint,7,opt,name=max_reassignments,json=maxReassignments,proto3" json:"max_reassignments,omitempty"`
 	// proof_window is the length of a proof window in blocks.
 	ProofWindow uint64 `protobuf:"varint,8,opt,name=proof_window,json=proofWindow,proto3" json:"proof_window,omitempty"`
-	// challenges_per_window is how many committed replicas are sampled each window
-	// (replicas committed since the last window are challenged in addition).
-	ChallengesPerWindow uint32 `protobuf:"varint,9,opt,name=challenges_per_window,json=challengesPerWindow,proto3" json:"challenges_per_window,omitempty"`
-	// max_missed is how many windows in a row a replica may miss before it is dropped.
+	// samples_per_window is how many leaves each provider holding committed
+	// replicas must prove each window, drawn weighted by bytes from its
+	// holdings (replicas committed since the last window, and replicas that
+	// missed, are challenged once more each).
+	SamplesPerWindow uint32 `protobuf:"varint,9,opt,name=samples_per_window,json=samplesPerWindow,proto3" json:"samples_per_window,omitempty"`
+	// max_missed is how many windows a replica may miss before it is dropped.
 	MaxMissed uint32 `protobuf:"varint,10,opt,name=max_missed,json=maxMissed,proto3" json:"max_missed,omitempty"`
 	// slash_missed is the fraction of stake slashed for a missed proof.
 	SlashMissed cosmossdk_io_math.LegacyDec `protobuf:"bytes,11,opt,name=slash_missed,json=slashMissed,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"slash_missed"`
@@ -569,13 +863,27 @@ type Params struct {
 	SlashInvalid cosmossdk_io_math.LegacyDec `protobuf:"bytes,12,opt,name=slash_invalid,json=slashInvalid,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"slash_invalid"`
 	// max_repairs_per_block bounds how many OPEN slots the end blocker retries each block.
 	MaxRepairsPerBlock uint32 `protobuf:"varint,13,opt,name=max_repairs_per_block,json=maxRepairsPerBlock,proto3" json:"max_repairs_per_block,omitempty"`
+	// collateral_ratio times a replica's remaining value is locked from its
+	// provider's free stake while it holds the replica.
+	CollateralRatio cosmossdk_io_math.LegacyDec `protobuf:"bytes,14,opt,name=collateral_ratio,json=collateralRatio,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"collateral_ratio"`
+	// missed_collateral_fraction of a replica's collateral is burned for each
+	// window it misses, and never less than its income for one window.
+	MissedCollateralFraction cosmossdk_io_math.LegacyDec `protobuf:"bytes,15,opt,name=missed_collateral_fraction,json=missedCollateralFraction,proto3,customtype=cosmossdk.io/math.LegacyDec" json:"missed_collateral_fraction"`
+	// deal_fee is paid by every new deal, never refunded, split among the
+	// providers first assigned to it.
+	DealFee types.Coin `protobuf:"bytes,16,opt,name=deal_fee,json=dealFee,proto3" json:"deal_fee"`
+	// min_billable_bytes is the least size a deal is billed for.
+	MinBillableBytes uint64 `protobuf:"varint,17,opt,name=min_billable_bytes,json=minBillableBytes,proto3" json:"min_billable_bytes,omitempty"`
+	// max_expiries_per_block bounds how many ended deals one block closes; the
+	// rest wait for the next blocks (settlement is exact whenever it runs).
+	MaxExpiriesPerBlock uint32 `protobuf:"varint,18,opt,name=max_expiries_per_block,json=maxExpiriesPerBlock,proto3" json:"max_expiries_per_block,omitempty"`
 }
 
 func (m *Params) Reset()         { *m = Params{} }
 func (m *Params) String() string { return proto.CompactTextString(m) }
 func (*Params) ProtoMessage()    {}
 func (*Params) Descriptor() ([]byte, []int) {
-	return fileDescriptor_417fe969e32f7f5b, []int{4}
+	return fileDescriptor_417fe969e32f7f5b, []int{7}
 }
 func (m *Params) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -660,9 +968,9 @@ func (m *Params) GetProofWindow() uint64 {
 	return 0
 }
 
-func (m *Params) GetChallengesPerWindow() uint32 {
+func (m *Params) GetSamplesPerWindow() uint32 {
 	if m != nil {
-		return m.ChallengesPerWindow
+		return m.SamplesPerWindow
 	}
 	return 0
 }
@@ -681,6 +989,27 @@ func (m *Params) GetMaxRepairsPerBlock() uint32 {
 	return 0
 }
 
+func (m *Params) GetDealFee() types.Coin {
+	if m != nil {
+		return m.DealFee
+	}
+	return types.Coin{}
+}
+
+func (m *Params) GetMinBillableBytes() uint64 {
+	if m != nil {
+		return m.MinBillableBytes
+	}
+	return 0
+}
+
+func (m *Params) GetMaxExpiriesPerBlock() uint32 {
+	if m != nil {
+		return m.MaxExpiriesPerBlock
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterEnum("stratus.storage.v1.DealStatus", DealStatus_name, DealStatus_value)
 	proto.RegisterEnum("stratus.storage.v1.ReplicaStatus", ReplicaStatus_name, ReplicaStatus_value)
@@ -688,91 +1017,116 @@ func init() {
 	proto.RegisterType((*Replica)(nil), "stratus.storage.v1.Replica")
 	proto.RegisterType((*Challenge)(nil), "stratus.storage.v1.Challenge")
 	proto.RegisterType((*Window)(nil), "stratus.storage.v1.Window")
+	proto.RegisterType((*Sample)(nil), "stratus.storage.v1.Sample")
+	proto.RegisterType((*Duty)(nil), "stratus.storage.v1.Duty")
+	proto.RegisterType((*FailedWindow)(nil), "stratus.storage.v1.FailedWindow")
 	proto.RegisterType((*Params)(nil), "stratus.storage.v1.Params")
 }
 
 func init() { proto.RegisterFile("stratus/storage/v1/storage.proto", fileDescriptor_417fe969e32f7f5b) }
 
 var fileDescriptor_417fe969e32f7f5b = []byte{
-	// 1247 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0x4f, 0x6f, 0x1b, 0x45,
-	0x14, 0xcf, 0xc6, 0x1b, 0xc7, 0x7e, 0x89, 0x53, 0x67, 0xda, 0x34, 0xdb, 0xb4, 0x71, 0xdd, 0x08,
-	0x54, 0x13, 0x54, 0xbb, 0x29, 0xa8, 0x12, 0x08, 0x0e, 0x8e, 0x77, 0x5b, 0x56, 0x4a, 0x5d, 0x6b,
-	0x9d, 0x82, 0x80, 0xc3, 0x6a, 0xb2, 0x3b, 0xb5, 0x47, 0xdd, 0xdd, 0xb1, 0x76, 0xd6, 0x89, 0xcb,
-	0x27, 0x00, 0x4e, 0x88, 0x13, 0x67, 0xb8, 0x20, 0x4e, 0x3d, 0xf4, 0x0b, 0x70, 0xeb, 0xb1, 0xf4,
-	0x84, 0x38, 0x54, 0xa8, 0x3d, 0xf4, 0x6b, 0xa0, 0xf9, 0x63, 0xc7, 0x71, 0xa2, 0x0a, 0xb8, 0x44,
-	0x33, 0xbf, 0xf7, 0xe6, 0xe5, 0xbd, 0xdf, 0xef, 0xbd, 0xe7, 0x85, 0x2a, 0xcf, 0x52, 0x9c, 0x0d,
-	0x79, 0x83, 0x67, 0x2c, 0xc5, 0x3d, 0xd2, 0x38, 0xdc, 0x19, 0x1f, 0xeb, 0x83, 0x94, 0x65, 0x0c,
-	0x21, 0xed, 0x51, 0x1f, 0xc3, 0x87, 0x3b, 0x1b, 0xab, 0x38, 0xa6, 0x09, 0x6b, 0xc8, 0xbf, 0xca,
-	0x6d, 0xa3, 0x12, 0x30, 0x1e, 0x33, 0xde, 0x38, 0xc0, 0x5c, 0x04, 0x39, 0x20, 0x19, 0xde, 0x69,
-	0x04, 0x8c, 0x26, 0xda, 0x7e, 0x49, 0xd9, 0x7d, 0x79, 0x6b, 0xa8, 0x8b, 0x36, 0x5d, 0xe8, 0xb1,
-	0x1e, 0x53, 0xb8, 0x38, 0x29, 0x74, 0xeb, 0x8f, 0x1c, 0x98, 0x36, 0xc1, 0x11, 0x5a, 0x81, 0x79,
-	0x1a, 0x5a, 0x46, 0xd5, 0xa8, 0x99, 0xde, 0x3c, 0x0d, 0x51, 0x1d, 0x16, 0xd8, 0x51, 0x42, 0x52,
-	0x6b, 0xbe, 0x6a, 0xd4, 0x8a, 0xbb, 0xd6, 0x8b, 0xa7, 0x37, 0x2e, 0xe8, 0x78, 0xcd, 0x30, 0x4c,
-	0x09, 0xe7, 0xdd, 0x2c, 0xa5, 0x49, 0xcf, 0x53, 0x6e, 0x08, 0x81, 0x99, 0x32, 0x96, 0x59, 0xb9,
-	0xaa, 0x51, 0x5b, 0xf6, 0xe4, 0x59, 0x60, 0x9c, 0x7e, 0x43, 0x2c, 0x53, 0x46, 0x95, 0x67, 0xb4,
-	0x09, 0x10, 0xf4, 0x87, 0xc9, 0x23, 0x5f, 0x5a, 0x16, 0xaa, 0x46, 0xad, 0xe4, 0x15, 0x25, 0xd2,
-	0x15, 0xe6, 0x0d, 0x28, 0xa4, 0x64, 0x10, 0xd1, 0x00, 0x73, 0x2b, 0x2f, 0x8d, 0x93, 0x3b, 0xb2,
-	0xa1, 0x18, 0xe3, 0x91, 0x3f, 0x48, 0x69, 0x40, 0xac, 0xc5, 0xaa, 0x51, 0x5b, 0xba, 0x75, 0xa5,
-	0xae, 0x73, 0x12, 0x84, 0xd4, 0x35, 0x21, 0x75, 0x9b, 0x04, 0x2d, 0x46, 0x93, 0xdd, 0xe2, 0xb3,
-	0x97, 0x57, 0xe7, 0x7e, 0x7d, 0xf3, 0x64, 0xdb, 0xf0, 0x0a, 0x31, 0x1e, 0x75, 0xc4, 0x43, 0xf4,
-	0x09, 0xe4, 0x09, 0x0f, 0x52, 0x76, 0x64, 0x15, 0x64, 0x88, 0x4b, 0x67, 0x86, 0x98, 0x7d, 0xaf,
-	0xdf, 0xa0, 0xdb, 0x90, 0xe7, 0x99, 0x10, 0xca, 0x2a, 0x56, 0x8d, 0xda, 0xca, 0xad, 0x4a, 0xfd,
-	0xb4, 0x70, 0x75, 0x41, 0x68, 0x57, 0x7a, 0x79, 0xda, 0x1b, 0xbd, 0x0b, 0x2b, 0x41, 0x4a, 0x70,
-	0x46, 0x42, 0xbf, 0x4f, 0x68, 0xaf, 0x9f, 0x59, 0x50, 0x35, 0x6a, 0x39, 0xaf, 0xa4, 0xd1, 0xcf,
-	0x24, 0x28, 0xd8, 0x21, 0xc9, 0xc4, 0x65, 0x49, 0xba, 0x14, 0x49, 0x32, 0x36, 0xbf, 0x03, 0xa5,
-	0x94, 0x60, 0xce, 0x69, 0x2f, 0x89, 0x49, 0x92, 0x71, 0x6b, 0x59, 0x52, 0x74, 0x12, 0xdc, 0xfa,
-	0xd1, 0x84, 0x45, 0x4f, 0x91, 0x86, 0xd6, 0x61, 0x31, 0x24, 0x38, 0xf2, 0x27, 0xda, 0xe6, 0xc5,
-	0xd5, 0x0d, 0xa5, 0x36, 0x11, 0xcb, 0xa4, 0xbc, 0x25, 0x4f, 0x9e, 0xd1, 0x87, 0x50, 0x18, 0xa4,
-	0xec, 0x90, 0x86, 0x24, 0x95, 0x3a, 0xbe, 0x4d, 0xf6, 0x89, 0x27, 0xfa, 0x68, 0x42, 0x89, 0x29,
-	0x29, 0xb9, 0x76, 0x16, 0x25, 0x3a, 0x9f, 0x19, 0x56, 0x3e, 0x85, 0x05, 0xa5, 0xe6, 0xc2, 0x7f,
-	0x53, 0x53, 0xbd, 0x42, 0xd7, 0xe1, 0x9c, 0xaa, 0xfb, 0x98, 0xd5, 0xbc, 0xa4, 0x6c, 0x65, 0x0c,
-	0x6b, 0xde, 0xae, 0xc3, 0xb9, 0x80, 0xc5, 0x31, 0xcd, 0xfc, 0x90, 0xe0, 0x30, 0xa2, 0x89, 0xea,
-	0x9f, 0x9c, 0xb7, 0xa2, 0x60, 0x5b, 0xa3, 0xe8, 0x3d, 0x28, 0x2b, 0x64, 0x4a, 0xa8, 0x82, 0xf4,
-	0x3c, 0x37, 0xc1, 0x8f, 0xa5, 0x1a, 0x60, 0x1a, 0xfa, 0xc3, 0x24, 0xa3, 0x91, 0xec, 0x86, 0x9c,
-	0x57, 0x14, 0xc8, 0x03, 0x01, 0x20, 0x1b, 0x4c, 0x71, 0x91, 0x32, 0x17, 0x77, 0x6f, 0x8a, 0xdc,
-	0xff, 0x7a, 0x79, 0x75, 0x4d, 0x15, 0xc8, 0xc3, 0x47, 0x75, 0xca, 0x1a, 0x31, 0xce, 0xfa, 0x75,
-	0x37, 0xc9, 0x5e, 0x3c, 0xbd, 0x01, 0xba, 0x72, 0x37, 0xc9, 0x54, 0x89, 0xf2, 0x35, 0xba, 0x08,
-	0xf9, 0x98, 0x72, 0x4e, 0x42, 0xd9, 0x0b, 0x25, 0x4f, 0xdf, 0xd0, 0x4d, 0xc8, 0x73, 0x36, 0x4c,
-	0x03, 0x22, 0x3b, 0xe0, 0x6d, 0x3a, 0x69, 0xbf, 0xad, 0xdf, 0x0d, 0x28, 0xb6, 0xfa, 0x38, 0x8a,
-	0x48, 0xd2, 0x23, 0x22, 0xee, 0x11, 0x4d, 0x42, 0x76, 0x34, 0xee, 0x0a, 0x75, 0x3b, 0xd1, 0x01,
-	0xf3, 0xff, 0xba, 0x03, 0xa6, 0x9a, 0x2c, 0x77, 0x66, 0x93, 0x99, 0x53, 0x4d, 0xb6, 0x09, 0x10,
-	0x11, 0xfc, 0xd0, 0xa7, 0x49, 0x48, 0x46, 0x52, 0x78, 0xd3, 0x2b, 0x0a, 0xc4, 0x15, 0x80, 0x58,
-	0x00, 0x38, 0xe1, 0x47, 0x24, 0x25, 0xa1, 0x14, 0xb3, 0xe0, 0x4d, 0xee, 0x5b, 0x3f, 0x19, 0x90,
-	0xff, 0x42, 0x25, 0x7a, 0x11, 0xf2, 0xc9, 0x30, 0x3e, 0x20, 0xe9, 0xb8, 0x00, 0x75, 0x93, 0xff,
-	0x91, 0x90, 0x50, 0x26, 0xbf, 0xec, 0xc9, 0x33, 0xba, 0x0a, 0x4b, 0x6c, 0x40, 0x92, 0xb1, 0x9e,
-	0x39, 0x29, 0x15, 0x08, 0x48, 0x4b, 0x79, 0x0d, 0x96, 0x83, 0x88, 0x71, 0x32, 0xf6, 0x30, 0xa5,
-	0xc7, 0x92, 0xc4, 0xb4, 0x4b, 0x45, 0xac, 0x2d, 0xcd, 0x1e, 0xd7, 0x6b, 0x6b, 0x0a, 0xd9, 0xfa,
-	0x79, 0x01, 0xf2, 0x1d, 0x9c, 0xe2, 0x98, 0xcf, 0x6c, 0x38, 0x63, 0x76, 0xc3, 0x5d, 0x83, 0x65,
-	0xb1, 0xc5, 0x26, 0x5b, 0x4e, 0x0d, 0xe0, 0x52, 0x8c, 0x47, 0xde, 0x78, 0xd1, 0xd5, 0xe1, 0x7c,
-	0x4c, 0x13, 0x3f, 0x1c, 0xa6, 0x38, 0xa3, 0x2c, 0xf1, 0x0f, 0x22, 0x16, 0x3c, 0xe2, 0x9a, 0xdb,
-	0xd5, 0x98, 0x26, 0xb6, 0xb6, 0xec, 0x4a, 0x83, 0xf4, 0xc7, 0xa3, 0x53, 0xfe, 0xa6, 0xf6, 0xc7,
-	0xa3, 0x19, 0xff, 0x2d, 0x28, 0x49, 0x7f, 0xa1, 0xd9, 0x64, 0x0d, 0x9b, 0x32, 0x07, 0xb9, 0xba,
-	0x44, 0x9a, 0x62, 0x61, 0xa9, 0x91, 0xc9, 0x68, 0x4c, 0xd8, 0x50, 0x8d, 0x96, 0xe9, 0x95, 0x14,
-	0xba, 0xaf, 0x40, 0xf4, 0x3e, 0xac, 0xaa, 0x6a, 0xa6, 0xb7, 0xd2, 0xa2, 0x2c, 0xa9, 0x2c, 0x4b,
-	0x9a, 0xc2, 0x45, 0xe9, 0x83, 0x94, 0xb1, 0x87, 0xbe, 0xee, 0xbd, 0x82, 0xfa, 0xb7, 0x12, 0xd3,
-	0xba, 0xde, 0x82, 0xb5, 0x63, 0x56, 0xfd, 0x01, 0x49, 0xc7, 0xbe, 0x45, 0x19, 0xf3, 0xfc, 0xb1,
-	0xb1, 0x43, 0x52, 0xfd, 0x66, 0x13, 0x40, 0xe4, 0xa0, 0x07, 0x05, 0x14, 0xe1, 0x31, 0x1e, 0xdd,
-	0x53, 0xb3, 0xf2, 0x25, 0x2c, 0xf3, 0x08, 0xf3, 0xbe, 0x3f, 0x35, 0x49, 0xc5, 0xdd, 0xdb, 0x7a,
-	0x22, 0x2f, 0x9f, 0x9e, 0xc8, 0x3d, 0xd2, 0xc3, 0xc1, 0x63, 0x9b, 0x04, 0x53, 0x73, 0x69, 0x93,
-	0x40, 0xcd, 0xe5, 0x92, 0x8c, 0xa5, 0x43, 0x7f, 0x0d, 0x25, 0x15, 0x9a, 0x26, 0x87, 0x38, 0xa2,
-	0xa1, 0x9e, 0xc6, 0xff, 0x1b, 0x5b, 0xe5, 0xe9, 0xaa, 0x58, 0x68, 0x07, 0xd6, 0x74, 0xa3, 0x60,
-	0x9a, 0x2a, 0x2e, 0xa4, 0xb0, 0x56, 0x49, 0x56, 0x88, 0x54, 0xc7, 0x08, 0x5b, 0x87, 0xa4, 0x52,
-	0xd9, 0x8f, 0x37, 0xbf, 0x7f, 0xf3, 0x64, 0xdb, 0x1a, 0x7f, 0x6c, 0x8c, 0x26, 0x9f, 0x1b, 0xaa,
-	0x33, 0xb7, 0x7f, 0x33, 0x00, 0x8e, 0x7f, 0x9b, 0xd0, 0x65, 0x58, 0xb7, 0x9d, 0xe6, 0x9e, 0xdf,
-	0xdd, 0x6f, 0xee, 0x3f, 0xe8, 0xfa, 0x0f, 0xda, 0xdd, 0x8e, 0xd3, 0x72, 0xef, 0xb8, 0x8e, 0x5d,
-	0x9e, 0x43, 0xeb, 0x70, 0x7e, 0xda, 0xd8, 0x71, 0xda, 0xb6, 0xdb, 0xbe, 0x5b, 0x36, 0xd0, 0x45,
-	0x40, 0xd3, 0x86, 0x66, 0x6b, 0xdf, 0xfd, 0xdc, 0x29, 0xcf, 0xa3, 0x35, 0x58, 0x9d, 0xc6, 0x9d,
-	0xb6, 0xed, 0xd8, 0xe5, 0x1c, 0xba, 0x04, 0x6b, 0xd3, 0x70, 0xab, 0xd9, 0x6e, 0x39, 0x7b, 0x7b,
-	0x8e, 0x5d, 0x36, 0x67, 0x23, 0xdd, 0x69, 0xba, 0x02, 0x5f, 0xd8, 0x30, 0xbf, 0xfd, 0xa5, 0x62,
-	0x6c, 0x7f, 0x67, 0x40, 0xe9, 0xc4, 0xaf, 0x06, 0xaa, 0xc0, 0x86, 0xe7, 0x74, 0xf6, 0xdc, 0x56,
-	0xf3, 0xec, 0x94, 0x2f, 0xc3, 0xfa, 0x8c, 0xbd, 0xd9, 0xed, 0xba, 0x77, 0xdb, 0x8e, 0x5d, 0x36,
-	0xd0, 0x15, 0xb0, 0x66, 0x8c, 0xad, 0xfb, 0xf7, 0xee, 0xb9, 0xfb, 0xfb, 0x8e, 0x5d, 0x9e, 0x17,
-	0xd5, 0xce, 0x58, 0xef, 0x77, 0x9c, 0x76, 0x39, 0xa7, 0x72, 0xd9, 0xbd, 0xfb, 0xec, 0x55, 0xc5,
-	0x78, 0xfe, 0xaa, 0x62, 0xfc, 0xfd, 0xaa, 0x62, 0xfc, 0xf0, 0xba, 0x32, 0xf7, 0xfc, 0x75, 0x65,
-	0xee, 0xcf, 0xd7, 0x95, 0xb9, 0xaf, 0x6e, 0xf4, 0x68, 0xd6, 0x1f, 0x1e, 0xd4, 0x03, 0x16, 0x37,
-	0x34, 0xef, 0x09, 0xc9, 0x1a, 0xa7, 0x25, 0xc8, 0x1e, 0x0f, 0x08, 0x3f, 0xc8, 0xcb, 0xaf, 0xae,
-	0x0f, 0xfe, 0x09, 0x00, 0x00, 0xff, 0xff, 0x33, 0x0b, 0x6e, 0x94, 0x11, 0x0a, 0x00, 0x00,
+	// 1586 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x57, 0x4f, 0x6f, 0x1b, 0xc7,
+	0x15, 0xd7, 0x92, 0x2b, 0x8a, 0x7c, 0x22, 0x25, 0x6a, 0x12, 0xdb, 0x6b, 0x39, 0xa6, 0x69, 0xb6,
+	0x45, 0x58, 0xb5, 0x26, 0x23, 0xa7, 0x30, 0xd0, 0xa2, 0x45, 0x40, 0x72, 0x29, 0x97, 0x80, 0xac,
+	0x10, 0x4b, 0xb9, 0x41, 0xdb, 0xc3, 0x62, 0xb8, 0x3b, 0x22, 0x07, 0xde, 0xdd, 0x21, 0x76, 0x96,
+	0x12, 0xd5, 0x4f, 0xd0, 0xf6, 0xd4, 0x63, 0x7b, 0x2b, 0xd0, 0x4b, 0x51, 0xa0, 0x40, 0x0e, 0xf9,
+	0x02, 0xbd, 0xe5, 0x52, 0x20, 0xc8, 0xa9, 0xe8, 0x21, 0x28, 0xec, 0x43, 0xbe, 0x43, 0x4f, 0xc1,
+	0xfc, 0x59, 0x6a, 0x45, 0x09, 0x46, 0x24, 0xe4, 0x42, 0xec, 0xfc, 0xde, 0x9b, 0x37, 0xef, 0xcf,
+	0x6f, 0xde, 0x1b, 0x42, 0x9d, 0x27, 0x31, 0x4e, 0xe6, 0xbc, 0xcd, 0x13, 0x16, 0xe3, 0x09, 0x69,
+	0x9f, 0xee, 0xa7, 0x9f, 0xad, 0x59, 0xcc, 0x12, 0x86, 0x90, 0xd6, 0x68, 0xa5, 0xf0, 0xe9, 0xfe,
+	0xee, 0x0e, 0x0e, 0x69, 0xc4, 0xda, 0xf2, 0x57, 0xa9, 0xed, 0xd6, 0x3c, 0xc6, 0x43, 0xc6, 0xdb,
+	0x63, 0xcc, 0x85, 0x91, 0x31, 0x49, 0xf0, 0x7e, 0xdb, 0x63, 0x34, 0xd2, 0xf2, 0xfb, 0x4a, 0xee,
+	0xca, 0x55, 0x5b, 0x2d, 0xb4, 0xe8, 0xdd, 0x09, 0x9b, 0x30, 0x85, 0x8b, 0x2f, 0x85, 0x36, 0xfe,
+	0x6d, 0x82, 0x69, 0x13, 0x1c, 0xa0, 0x2d, 0xc8, 0x51, 0xdf, 0x32, 0xea, 0x46, 0xd3, 0x74, 0x72,
+	0xd4, 0x47, 0x2d, 0x58, 0x67, 0x67, 0x11, 0x89, 0xad, 0x5c, 0xdd, 0x68, 0x96, 0xba, 0xd6, 0x97,
+	0x9f, 0x3d, 0x79, 0x57, 0xdb, 0xeb, 0xf8, 0x7e, 0x4c, 0x38, 0x1f, 0x25, 0x31, 0x8d, 0x26, 0x8e,
+	0x52, 0x43, 0x08, 0xcc, 0x98, 0xb1, 0xc4, 0xca, 0xd7, 0x8d, 0x66, 0xd9, 0x91, 0xdf, 0x02, 0xe3,
+	0xf4, 0x77, 0xc4, 0x32, 0xa5, 0x55, 0xf9, 0x8d, 0x1e, 0x02, 0x78, 0xd3, 0x79, 0xf4, 0xca, 0x95,
+	0x92, 0xf5, 0xba, 0xd1, 0xac, 0x38, 0x25, 0x89, 0x8c, 0x84, 0x78, 0x17, 0x8a, 0x31, 0x99, 0x05,
+	0xd4, 0xc3, 0xdc, 0x2a, 0x48, 0xe1, 0x72, 0x8d, 0x6c, 0x28, 0x85, 0x78, 0xe1, 0xce, 0x62, 0xea,
+	0x11, 0x6b, 0xa3, 0x6e, 0x34, 0x37, 0x9f, 0xbe, 0xd7, 0xd2, 0x3e, 0x89, 0x84, 0xb4, 0x74, 0x42,
+	0x5a, 0x36, 0xf1, 0x7a, 0x8c, 0x46, 0xdd, 0xd2, 0xe7, 0x5f, 0x3d, 0x5a, 0xfb, 0xfb, 0xd7, 0x9f,
+	0xee, 0x19, 0x4e, 0x31, 0xc4, 0x8b, 0xa1, 0xd8, 0x88, 0x7e, 0x0e, 0x05, 0xc2, 0xbd, 0x98, 0x9d,
+	0x59, 0x45, 0x69, 0xe2, 0xfe, 0xb5, 0x26, 0x56, 0xf7, 0xeb, 0x3d, 0xe8, 0x19, 0x14, 0x78, 0x22,
+	0x0a, 0x65, 0x95, 0xea, 0x46, 0x73, 0xeb, 0x69, 0xad, 0x75, 0xb5, 0x70, 0x2d, 0x91, 0xd0, 0x91,
+	0xd4, 0x72, 0xb4, 0x36, 0xfa, 0x01, 0x6c, 0x79, 0x31, 0xc1, 0x09, 0xf1, 0xdd, 0x29, 0xa1, 0x93,
+	0x69, 0x62, 0x41, 0xdd, 0x68, 0xe6, 0x9d, 0x8a, 0x46, 0x7f, 0x29, 0x41, 0x91, 0x1d, 0x12, 0x2d,
+	0x55, 0x36, 0xa5, 0x4a, 0x89, 0x44, 0xa9, 0xf8, 0xfb, 0x50, 0x89, 0x09, 0xe6, 0x9c, 0x4e, 0xa2,
+	0x90, 0x44, 0x09, 0xb7, 0xca, 0x32, 0x45, 0x97, 0x41, 0xf4, 0x0c, 0xf2, 0x27, 0x84, 0x58, 0x95,
+	0x1b, 0x84, 0x27, 0x36, 0xa0, 0x07, 0x50, 0x8a, 0xc8, 0x22, 0x71, 0x79, 0xc0, 0x12, 0x6b, 0x4b,
+	0x25, 0x5f, 0x00, 0xa3, 0x80, 0x25, 0x22, 0x80, 0x31, 0x0d, 0x02, 0x3c, 0x0e, 0x88, 0x3b, 0x3e,
+	0x4f, 0x08, 0xb7, 0xb6, 0x65, 0x55, 0x2b, 0x29, 0xda, 0x15, 0x60, 0xe3, 0xff, 0xeb, 0xb0, 0xe1,
+	0xa8, 0x82, 0xa1, 0x7b, 0xb0, 0xe1, 0x13, 0x1c, 0xb8, 0x4b, 0x5e, 0x15, 0xc4, 0x72, 0xe0, 0x4b,
+	0x5e, 0x88, 0x33, 0x72, 0xf2, 0x0c, 0xf9, 0x8d, 0x7e, 0x02, 0xc5, 0x59, 0xcc, 0x4e, 0xa9, 0x4f,
+	0x62, 0xc9, 0xa1, 0xb7, 0x51, 0x6e, 0xa9, 0x89, 0x7e, 0xba, 0x2c, 0x87, 0x29, 0xcb, 0xf1, 0xf8,
+	0xba, 0x72, 0x68, 0x7f, 0x56, 0x2a, 0xf2, 0x0b, 0x58, 0x57, 0x4c, 0x5a, 0xbf, 0x19, 0x93, 0xd4,
+	0x2e, 0xf4, 0x3e, 0x6c, 0xab, 0x9c, 0x5f, 0x54, 0xb4, 0x20, 0xcb, 0xb5, 0x95, 0xc2, 0xba, 0x66,
+	0xef, 0xc3, 0xb6, 0xc7, 0xc2, 0x90, 0x26, 0xae, 0x4f, 0xb0, 0x1f, 0xd0, 0x48, 0x71, 0x37, 0xef,
+	0x6c, 0x29, 0xd8, 0xd6, 0x28, 0xfa, 0x21, 0x54, 0x15, 0x92, 0x21, 0x49, 0x51, 0x6a, 0x6e, 0x2f,
+	0xf1, 0x0b, 0x9a, 0xcc, 0x30, 0xf5, 0xdd, 0x79, 0x94, 0xd0, 0x40, 0x32, 0x31, 0xef, 0x94, 0x04,
+	0xf2, 0x52, 0x00, 0xc8, 0x06, 0x53, 0x2c, 0x24, 0xc5, 0x4a, 0xdd, 0x0f, 0x84, 0xef, 0xff, 0xfd,
+	0xea, 0xd1, 0x1d, 0x15, 0x20, 0xf7, 0x5f, 0xb5, 0x28, 0x6b, 0x87, 0x38, 0x99, 0xb6, 0x06, 0x51,
+	0xf2, 0xe5, 0x67, 0x4f, 0x40, 0x47, 0x3e, 0x88, 0x12, 0x15, 0xa2, 0xdc, 0x8d, 0xee, 0x42, 0x21,
+	0xa4, 0x9c, 0x13, 0x5f, 0xf2, 0xb0, 0xe2, 0xe8, 0x15, 0xfa, 0x00, 0x0a, 0x9c, 0xcd, 0x63, 0x8f,
+	0x48, 0xf6, 0xbd, 0xad, 0x4e, 0x5a, 0x0f, 0x0d, 0x01, 0x3c, 0x16, 0x04, 0x38, 0x21, 0x31, 0x0e,
+	0x24, 0x2f, 0x6f, 0xe3, 0x55, 0xc6, 0x86, 0xbc, 0x27, 0x38, 0x8e, 0xb8, 0x7b, 0x12, 0xb3, 0x50,
+	0x72, 0x55, 0xdc, 0x13, 0x81, 0x1c, 0xc4, 0x2c, 0x44, 0xdf, 0x83, 0x8a, 0x58, 0x10, 0xdf, 0x1d,
+	0x07, 0xcc, 0x7b, 0x95, 0x72, 0xb5, 0xac, 0xc0, 0xae, 0xc4, 0x90, 0x05, 0x1b, 0x01, 0xc1, 0xa7,
+	0x34, 0x9a, 0x58, 0xd5, 0xba, 0xd1, 0x2c, 0x3a, 0xe9, 0x32, 0x6d, 0x42, 0xd8, 0x23, 0xdc, 0xda,
+	0xb9, 0x68, 0x42, 0x62, 0x2d, 0x64, 0x53, 0x1c, 0xf9, 0xec, 0x94, 0xc4, 0x16, 0x92, 0xdb, 0x96,
+	0xeb, 0xc6, 0xbf, 0x0c, 0x28, 0xf5, 0xa6, 0x38, 0x08, 0x48, 0x34, 0x21, 0x22, 0x7f, 0x67, 0x34,
+	0xf2, 0xd9, 0x59, 0xca, 0x7e, 0xb5, 0xba, 0xc4, 0xf4, 0xdc, 0xb7, 0x66, 0x7a, 0xe6, 0x32, 0xe5,
+	0xaf, 0xbd, 0x4c, 0x66, 0xe6, 0x32, 0x3d, 0x04, 0x08, 0x08, 0x3e, 0x71, 0x69, 0xe4, 0x93, 0x85,
+	0x24, 0xb8, 0xe9, 0x94, 0x04, 0x32, 0x10, 0x80, 0x88, 0x01, 0x47, 0xfc, 0x8c, 0xc4, 0xc4, 0x97,
+	0xa4, 0x2d, 0x3a, 0xcb, 0x75, 0xe3, 0xcf, 0x06, 0x14, 0x3e, 0x51, 0x8e, 0xde, 0x85, 0x42, 0x34,
+	0x0f, 0xc7, 0x24, 0x4e, 0x03, 0x50, 0x2b, 0x79, 0x22, 0x21, 0xbe, 0x74, 0xbe, 0xec, 0xc8, 0x6f,
+	0xf4, 0x08, 0x36, 0xd9, 0x8c, 0x44, 0x29, 0x6f, 0xf3, 0xb2, 0x22, 0x20, 0x20, 0x4d, 0xd9, 0xc7,
+	0x50, 0xf6, 0x02, 0xc6, 0x49, 0xaa, 0x61, 0x4a, 0x8d, 0x4d, 0x89, 0x69, 0x95, 0x9a, 0x18, 0x0d,
+	0x3a, 0x7b, 0x5c, 0x8f, 0x86, 0x0c, 0xd2, 0x98, 0x41, 0x61, 0x84, 0xc3, 0x59, 0x40, 0x6e, 0xd6,
+	0x59, 0x2e, 0x27, 0x23, 0xff, 0xb6, 0x64, 0x98, 0x2b, 0xc9, 0xf8, 0xa7, 0x01, 0xa6, 0x3d, 0x4f,
+	0xce, 0xbf, 0xe3, 0x5a, 0x7e, 0x04, 0x1b, 0x5c, 0x06, 0xc2, 0xad, 0x7c, 0x3d, 0xdf, 0xdc, 0x7c,
+	0xba, 0x7b, 0x5d, 0xdb, 0x52, 0xb1, 0x66, 0x5b, 0x4f, 0xba, 0x4b, 0xb8, 0x73, 0x82, 0x69, 0xb0,
+	0xf4, 0x58, 0xaf, 0x1a, 0x7f, 0x35, 0xa0, 0x7c, 0x20, 0x3f, 0x3f, 0xb9, 0xea, 0x9f, 0xf1, 0xad,
+	0xfd, 0xbb, 0x88, 0x36, 0x77, 0x29, 0xda, 0xef, 0xa0, 0xc8, 0x8d, 0xbf, 0x14, 0xa1, 0x30, 0xc4,
+	0x31, 0x0e, 0xf9, 0xca, 0x53, 0xc0, 0x58, 0x7d, 0x0a, 0x3c, 0x86, 0xb2, 0x18, 0xf7, 0xcb, 0xe7,
+	0x80, 0xaa, 0xe9, 0x66, 0x88, 0x17, 0x4e, 0xfa, 0x22, 0x68, 0xc1, 0x3b, 0x21, 0x8d, 0x5c, 0x7f,
+	0x1e, 0xe3, 0x84, 0xb2, 0x28, 0xbd, 0xed, 0xaa, 0xc6, 0x3b, 0x21, 0x8d, 0x6c, 0x2d, 0xd1, 0x57,
+	0x5e, 0xe8, 0xe3, 0xc5, 0x15, 0x7d, 0x53, 0xeb, 0xe3, 0xc5, 0x8a, 0x7e, 0x03, 0x2a, 0x52, 0x5f,
+	0x70, 0x6d, 0xf9, 0x5e, 0x31, 0xa5, 0x0f, 0x72, 0xc6, 0x0b, 0x37, 0xc5, 0x64, 0x57, 0xfd, 0x3d,
+	0xa1, 0x21, 0x61, 0x73, 0x35, 0x07, 0x4c, 0xa7, 0xa2, 0xd0, 0x63, 0x05, 0xa2, 0x1f, 0xc1, 0x8e,
+	0x8a, 0x26, 0x3b, 0xbe, 0x37, 0x64, 0x48, 0x55, 0x19, 0x52, 0x76, 0x82, 0x3f, 0x86, 0xf2, 0x2c,
+	0x66, 0xec, 0xc4, 0xd5, 0x65, 0x28, 0xaa, 0x63, 0x25, 0xa6, 0x2b, 0xfb, 0x63, 0x40, 0x9a, 0x0d,
+	0xee, 0x8c, 0xc4, 0xa9, 0x62, 0x49, 0x19, 0xd4, 0x92, 0x21, 0x89, 0xb5, 0xf6, 0x43, 0x00, 0x71,
+	0xba, 0xee, 0xe7, 0xa0, 0x52, 0x1d, 0xe2, 0xc5, 0x0b, 0xd5, 0xd2, 0x7f, 0x0d, 0x65, 0x1e, 0x60,
+	0x3e, 0x75, 0x33, 0x0d, 0xbf, 0xd4, 0x7d, 0xa6, 0x5b, 0xf4, 0x83, 0xab, 0x2d, 0xfa, 0x90, 0x4c,
+	0xb0, 0x77, 0x6e, 0x13, 0x2f, 0xd3, 0xa8, 0x6d, 0xe2, 0x29, 0x9a, 0x6e, 0x4a, 0x5b, 0xda, 0xf4,
+	0x6f, 0xa1, 0xa2, 0x4c, 0xd3, 0xe8, 0x14, 0x07, 0xd4, 0xd7, 0x43, 0xe3, 0xb6, 0xb6, 0x95, 0x9f,
+	0x03, 0x65, 0x0b, 0xed, 0xc3, 0x1d, 0x4d, 0x11, 0x4c, 0x63, 0x95, 0x08, 0x59, 0x52, 0x39, 0x63,
+	0x2a, 0x0e, 0x52, 0x5c, 0x11, 0xb2, 0x21, 0x89, 0x65, 0x4d, 0x11, 0x16, 0x53, 0x36, 0x9d, 0x23,
+	0xae, 0xac, 0xb6, 0x9c, 0x1f, 0xb7, 0x77, 0x69, 0xfb, 0xc2, 0x9e, 0x23, 0xcc, 0xa1, 0x04, 0x76,
+	0x55, 0x1e, 0xdd, 0xcc, 0x49, 0x27, 0x31, 0xf6, 0x04, 0xb3, 0xe4, 0x28, 0xba, 0xfd, 0x61, 0x96,
+	0xb2, 0xdc, 0x5b, 0x1a, 0x3e, 0xd0, 0x76, 0xd1, 0x47, 0x50, 0x94, 0x3c, 0x15, 0x4f, 0xbf, 0xea,
+	0x0d, 0x9e, 0x7e, 0xb2, 0x93, 0x1e, 0x10, 0x22, 0x18, 0x25, 0x2e, 0xd3, 0xca, 0x2b, 0x6f, 0x47,
+	0x52, 0xaf, 0x1a, 0xd2, 0xa8, 0x9b, 0x7d, 0xe8, 0xa1, 0x0f, 0xe1, 0xae, 0x48, 0x3d, 0x59, 0xcc,
+	0x68, 0x4c, 0x49, 0x36, 0xf7, 0x48, 0xe6, 0x5e, 0x5c, 0xb4, 0xbe, 0x16, 0xa6, 0xc9, 0xff, 0xd9,
+	0xc3, 0x3f, 0x7e, 0xfd, 0xe9, 0x9e, 0x95, 0xfe, 0x19, 0x5a, 0x2c, 0xff, 0x0e, 0xa9, 0x86, 0xb0,
+	0xf7, 0x0f, 0x03, 0xe0, 0xe2, 0xed, 0x8c, 0x1e, 0xc0, 0x3d, 0xbb, 0xdf, 0x39, 0x74, 0x47, 0xc7,
+	0x9d, 0xe3, 0x97, 0x23, 0xf7, 0xe5, 0xd1, 0x68, 0xd8, 0xef, 0x0d, 0x0e, 0x06, 0x7d, 0xbb, 0xba,
+	0x86, 0xee, 0xc1, 0x3b, 0x59, 0xe1, 0xb0, 0x7f, 0x64, 0x0f, 0x8e, 0x9e, 0x57, 0x0d, 0x74, 0x17,
+	0x50, 0x56, 0xd0, 0xe9, 0x1d, 0x0f, 0x7e, 0xd5, 0xaf, 0xe6, 0xd0, 0x1d, 0xd8, 0xc9, 0xe2, 0xfd,
+	0x23, 0xbb, 0x6f, 0x57, 0xf3, 0xe8, 0x3e, 0xdc, 0xc9, 0xc2, 0xbd, 0xce, 0x51, 0xaf, 0x7f, 0x78,
+	0xd8, 0xb7, 0xab, 0xe6, 0xaa, 0xa5, 0x83, 0xce, 0x40, 0xe0, 0xeb, 0xbb, 0xe6, 0xef, 0xff, 0x56,
+	0x33, 0xf6, 0xfe, 0x60, 0x40, 0xe5, 0xd2, 0xcb, 0x12, 0xd5, 0x60, 0xd7, 0xe9, 0x0f, 0x0f, 0x07,
+	0xbd, 0xce, 0xf5, 0x2e, 0x3f, 0x80, 0x7b, 0x2b, 0xf2, 0xce, 0x68, 0x34, 0x78, 0x7e, 0xd4, 0xb7,
+	0xab, 0x06, 0x7a, 0x0f, 0xac, 0x15, 0x61, 0xef, 0xe3, 0x17, 0x2f, 0x06, 0xc7, 0xc7, 0x7d, 0xbb,
+	0x9a, 0x13, 0xd1, 0xae, 0x48, 0x3f, 0x1e, 0xf6, 0x8f, 0xaa, 0x79, 0xe5, 0x4b, 0xf7, 0xf9, 0xe7,
+	0xaf, 0x6b, 0xc6, 0x17, 0xaf, 0x6b, 0xc6, 0xff, 0x5e, 0xd7, 0x8c, 0x3f, 0xbd, 0xa9, 0xad, 0x7d,
+	0xf1, 0xa6, 0xb6, 0xf6, 0x9f, 0x37, 0xb5, 0xb5, 0xdf, 0x3c, 0x99, 0xd0, 0x64, 0x3a, 0x1f, 0xb7,
+	0x3c, 0x16, 0xb6, 0x75, 0xde, 0x23, 0x92, 0xb4, 0xaf, 0x96, 0x20, 0x39, 0x9f, 0x11, 0x3e, 0x2e,
+	0xc8, 0x7f, 0x85, 0x1f, 0x7e, 0x13, 0x00, 0x00, 0xff, 0xff, 0xd1, 0xdf, 0xbc, 0x30, 0xb1, 0x0e,
+	0x00, 0x00,
 }
 
 func (m *Deal) Marshal() (dAtA []byte, err error) {
@@ -795,6 +1149,26 @@ func (m *Deal) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.BillableBytes != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.BillableBytes))
+		i--
+		dAtA[i] = 0x78
+	}
+	if m.NextSlot != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.NextSlot))
+		i--
+		dAtA[i] = 0x70
+	}
+	{
+		size, err := m.Fee.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintStorage(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x6a
 	if m.Reassignments != 0 {
 		i = encodeVarintStorage(dAtA, i, uint64(m.Reassignments))
 		i--
@@ -892,6 +1266,57 @@ func (m *Replica) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.Handover {
+		i--
+		if m.Handover {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x90
+	}
+	if m.Replaces != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.Replaces))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x88
+	}
+	if m.Leaving {
+		i--
+		if m.Leaving {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x80
+	}
+	if m.EarnedBlocks != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.EarnedBlocks))
+		i--
+		dAtA[i] = 0x78
+	}
+	if m.EarnsFrom != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.EarnsFrom))
+		i--
+		dAtA[i] = 0x70
+	}
+	{
+		size := m.Collateral.Size()
+		i -= size
+		if _, err := m.Collateral.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintStorage(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x6a
 	if len(m.Source) > 0 {
 		i -= len(m.Source)
 		copy(dAtA[i:], m.Source)
@@ -1079,6 +1504,158 @@ func (m *Window) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *Sample) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *Sample) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *Sample) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Answered {
+		i--
+		if m.Answered {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.LeafIndex != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.LeafIndex))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Slot != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.Slot))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DealId != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.DealId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *Duty) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *Duty) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *Duty) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Failed {
+		i--
+		if m.Failed {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.Samples) > 0 {
+		for iNdEx := len(m.Samples) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Samples[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintStorage(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintStorage(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Window != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.Window))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *FailedWindow) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *FailedWindow) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *FailedWindow) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.CloseHeight != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.CloseHeight))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.OpenHeight != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.OpenHeight))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Window != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.Window))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Provider) > 0 {
+		i -= len(m.Provider)
+		copy(dAtA[i:], m.Provider)
+		i = encodeVarintStorage(dAtA, i, uint64(len(m.Provider)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *Params) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
 	dAtA = make([]byte, size)
@@ -1099,6 +1676,52 @@ func (m *Params) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.MaxExpiriesPerBlock != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.MaxExpiriesPerBlock))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x90
+	}
+	if m.MinBillableBytes != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.MinBillableBytes))
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0x88
+	}
+	{
+		size, err := m.DealFee.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintStorage(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1
+	i--
+	dAtA[i] = 0x82
+	{
+		size := m.MissedCollateralFraction.Size()
+		i -= size
+		if _, err := m.MissedCollateralFraction.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintStorage(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x7a
+	{
+		size := m.CollateralRatio.Size()
+		i -= size
+		if _, err := m.CollateralRatio.MarshalTo(dAtA[i:]); err != nil {
+			return 0, err
+		}
+		i = encodeVarintStorage(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x72
 	if m.MaxRepairsPerBlock != 0 {
 		i = encodeVarintStorage(dAtA, i, uint64(m.MaxRepairsPerBlock))
 		i--
@@ -1129,8 +1752,8 @@ func (m *Params) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 		i--
 		dAtA[i] = 0x50
 	}
-	if m.ChallengesPerWindow != 0 {
-		i = encodeVarintStorage(dAtA, i, uint64(m.ChallengesPerWindow))
+	if m.SamplesPerWindow != 0 {
+		i = encodeVarintStorage(dAtA, i, uint64(m.SamplesPerWindow))
 		i--
 		dAtA[i] = 0x48
 	}
@@ -1230,6 +1853,14 @@ func (m *Deal) Size() (n int) {
 	if m.Reassignments != 0 {
 		n += 1 + sovStorage(uint64(m.Reassignments))
 	}
+	l = m.Fee.Size()
+	n += 1 + l + sovStorage(uint64(l))
+	if m.NextSlot != 0 {
+		n += 1 + sovStorage(uint64(m.NextSlot))
+	}
+	if m.BillableBytes != 0 {
+		n += 1 + sovStorage(uint64(m.BillableBytes))
+	}
 	return n
 }
 
@@ -1274,6 +1905,23 @@ func (m *Replica) Size() (n int) {
 	l = len(m.Source)
 	if l > 0 {
 		n += 1 + l + sovStorage(uint64(l))
+	}
+	l = m.Collateral.Size()
+	n += 1 + l + sovStorage(uint64(l))
+	if m.EarnsFrom != 0 {
+		n += 1 + sovStorage(uint64(m.EarnsFrom))
+	}
+	if m.EarnedBlocks != 0 {
+		n += 1 + sovStorage(uint64(m.EarnedBlocks))
+	}
+	if m.Leaving {
+		n += 3
+	}
+	if m.Replaces != 0 {
+		n += 2 + sovStorage(uint64(m.Replaces))
+	}
+	if m.Handover {
+		n += 3
 	}
 	return n
 }
@@ -1331,6 +1979,74 @@ func (m *Window) Size() (n int) {
 	return n
 }
 
+func (m *Sample) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DealId != 0 {
+		n += 1 + sovStorage(uint64(m.DealId))
+	}
+	if m.Slot != 0 {
+		n += 1 + sovStorage(uint64(m.Slot))
+	}
+	if m.LeafIndex != 0 {
+		n += 1 + sovStorage(uint64(m.LeafIndex))
+	}
+	if m.Answered {
+		n += 2
+	}
+	return n
+}
+
+func (m *Duty) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Window != 0 {
+		n += 1 + sovStorage(uint64(m.Window))
+	}
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovStorage(uint64(l))
+	}
+	if len(m.Samples) > 0 {
+		for _, e := range m.Samples {
+			l = e.Size()
+			n += 1 + l + sovStorage(uint64(l))
+		}
+	}
+	if m.Failed {
+		n += 2
+	}
+	return n
+}
+
+func (m *FailedWindow) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Provider)
+	if l > 0 {
+		n += 1 + l + sovStorage(uint64(l))
+	}
+	if m.Window != 0 {
+		n += 1 + sovStorage(uint64(m.Window))
+	}
+	if m.OpenHeight != 0 {
+		n += 1 + sovStorage(uint64(m.OpenHeight))
+	}
+	if m.CloseHeight != 0 {
+		n += 1 + sovStorage(uint64(m.CloseHeight))
+	}
+	return n
+}
+
 func (m *Params) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1361,8 +2077,8 @@ func (m *Params) Size() (n int) {
 	if m.ProofWindow != 0 {
 		n += 1 + sovStorage(uint64(m.ProofWindow))
 	}
-	if m.ChallengesPerWindow != 0 {
-		n += 1 + sovStorage(uint64(m.ChallengesPerWindow))
+	if m.SamplesPerWindow != 0 {
+		n += 1 + sovStorage(uint64(m.SamplesPerWindow))
 	}
 	if m.MaxMissed != 0 {
 		n += 1 + sovStorage(uint64(m.MaxMissed))
@@ -1373,6 +2089,18 @@ func (m *Params) Size() (n int) {
 	n += 1 + l + sovStorage(uint64(l))
 	if m.MaxRepairsPerBlock != 0 {
 		n += 1 + sovStorage(uint64(m.MaxRepairsPerBlock))
+	}
+	l = m.CollateralRatio.Size()
+	n += 1 + l + sovStorage(uint64(l))
+	l = m.MissedCollateralFraction.Size()
+	n += 1 + l + sovStorage(uint64(l))
+	l = m.DealFee.Size()
+	n += 2 + l + sovStorage(uint64(l))
+	if m.MinBillableBytes != 0 {
+		n += 2 + sovStorage(uint64(m.MinBillableBytes))
+	}
+	if m.MaxExpiriesPerBlock != 0 {
+		n += 2 + sovStorage(uint64(m.MaxExpiriesPerBlock))
 	}
 	return n
 }
@@ -1692,6 +2420,77 @@ func (m *Deal) Unmarshal(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.Reassignments |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 13:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Fee", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Fee.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 14:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field NextSlot", wireType)
+			}
+			m.NextSlot = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.NextSlot |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 15:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BillableBytes", wireType)
+			}
+			m.BillableBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.BillableBytes |= uint64(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -2029,6 +2828,137 @@ func (m *Replica) Unmarshal(dAtA []byte) error {
 			}
 			m.Source = string(dAtA[iNdEx:postIndex])
 			iNdEx = postIndex
+		case 13:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Collateral", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Collateral.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 14:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EarnsFrom", wireType)
+			}
+			m.EarnsFrom = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EarnsFrom |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 15:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field EarnedBlocks", wireType)
+			}
+			m.EarnedBlocks = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.EarnedBlocks |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 16:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Leaving", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Leaving = bool(v != 0)
+		case 17:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Replaces", wireType)
+			}
+			m.Replaces = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Replaces |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 18:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Handover", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Handover = bool(v != 0)
 		default:
 			iNdEx = preIndex
 			skippy, err := skipStorage(dAtA[iNdEx:])
@@ -2388,6 +3318,427 @@ func (m *Window) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+func (m *Sample) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowStorage
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: Sample: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: Sample: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DealId", wireType)
+			}
+			m.DealId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DealId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slot", wireType)
+			}
+			m.Slot = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Slot |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LeafIndex", wireType)
+			}
+			m.LeafIndex = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.LeafIndex |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Answered", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Answered = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipStorage(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *Duty) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowStorage
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: Duty: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: Duty: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Window", wireType)
+			}
+			m.Window = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Window |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Samples", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Samples = append(m.Samples, Sample{})
+			if err := m.Samples[len(m.Samples)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Failed", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Failed = bool(v != 0)
+		default:
+			iNdEx = preIndex
+			skippy, err := skipStorage(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *FailedWindow) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowStorage
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: FailedWindow: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: FailedWindow: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Provider", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Provider = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Window", wireType)
+			}
+			m.Window = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Window |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OpenHeight", wireType)
+			}
+			m.OpenHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.OpenHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CloseHeight", wireType)
+			}
+			m.CloseHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.CloseHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipStorage(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
 func (m *Params) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2571,9 +3922,9 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 			}
 		case 9:
 			if wireType != 0 {
-				return fmt.Errorf("proto: wrong wireType = %d for field ChallengesPerWindow", wireType)
+				return fmt.Errorf("proto: wrong wireType = %d for field SamplesPerWindow", wireType)
 			}
-			m.ChallengesPerWindow = 0
+			m.SamplesPerWindow = 0
 			for shift := uint(0); ; shift += 7 {
 				if shift >= 64 {
 					return ErrIntOverflowStorage
@@ -2583,7 +3934,7 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 				}
 				b := dAtA[iNdEx]
 				iNdEx++
-				m.ChallengesPerWindow |= uint32(b&0x7F) << shift
+				m.SamplesPerWindow |= uint32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
@@ -2690,6 +4041,145 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 				b := dAtA[iNdEx]
 				iNdEx++
 				m.MaxRepairsPerBlock |= uint32(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 14:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field CollateralRatio", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.CollateralRatio.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 15:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MissedCollateralFraction", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.MissedCollateralFraction.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 16:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DealFee", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthStorage
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthStorage
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.DealFee.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 17:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MinBillableBytes", wireType)
+			}
+			m.MinBillableBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MinBillableBytes |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 18:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxExpiriesPerBlock", wireType)
+			}
+			m.MaxExpiriesPerBlock = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowStorage
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxExpiriesPerBlock |= uint32(b&0x7F) << shift
 				if b < 0x80 {
 					break
 				}
