@@ -50,6 +50,9 @@ type scenario struct {
 	burned sdkmath.Int // what slashing should have burned since
 	// silent providers answer no challenges.
 	silent []sdk.AccAddress
+	// lacks, when set, tells which samples a provider cannot answer (the
+	// data it deleted); the others it answers.
+	lacks func(provider sdk.AccAddress, c storagetypes.Challenge) bool
 }
 
 // scenarioParams are short windows and timeouts so a lifecycle fits in a
@@ -303,6 +306,9 @@ func (s *scenario) proofTxs(t *testing.T, except ...sdk.AccAddress) ([][]byte, i
 		}
 		var proofs []storagetypes.StorageProof
 		for _, c := range s.openChallenges(t, p.Address) {
+			if s.lacks != nil && s.lacks(p.Address, c) {
+				continue
+			}
 			proofs = append(proofs, s.proof(t, c.DealId, c.LeafIndex))
 		}
 		if len(proofs) == 0 {

@@ -59,6 +59,17 @@ func (s storageNet) requireConserved(t *testing.T) {
 		}
 		require.NoError(t, err)
 		require.Equal(t, used[p.Address.String()], pr.ComputeSlotsUsed, "compute slots of %s", p.Address)
+		// Collateral: what the provider has locked is what its replicas hold.
+		locked := sdkmath.ZeroInt()
+		require.NoError(t, s.c.App.StorageKeeper.ReplicasByProvider.Walk(s.c.Ctx(),
+			collections.NewPrefixedPairRange[sdk.AccAddress, uint64](p.Address),
+			func(key collections.Pair[sdk.AccAddress, uint64], slot uint32) (bool, error) {
+				r, err := s.c.App.StorageKeeper.Replicas.Get(s.c.Ctx(), collections.Join(key.K2(), slot))
+				locked = locked.Add(r.Collateral)
+				return false, err
+			}))
+		require.Equal(t, locked.String(), pr.Locked().String(), "collateral locked by %s", p.Address)
+		require.True(t, pr.Locked().LTE(pr.Stake), "collateral of %s within its stake", p.Address)
 	}
 }
 

@@ -129,7 +129,9 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 		}
 		set := setOf(p.String())
 		label := "sample/" + string(p)
-		for i := uint64(0); i < uint64(params.SamplesPerWindow); i++ {
+		// Distinct leaves: draw again on a repeat, within a bounded budget.
+		want := int(min(uint64(params.SamplesPerWindow), total))
+		for i := uint64(0); len(set.duty.Samples) < want && i < 4*uint64(params.SamplesPerWindow); i++ {
 			ref, leaf, err := k.holdingFind(ctx, p, n, draw(seed, label, i)%total)
 			if err != nil {
 				return err
@@ -138,40 +140,49 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 		}
 	}
 
-	// One more leaf of every new and every suspect replica.
-	extra := func(set collections.KeySet[ReplicaKey], label string, remove bool) error {
+	// One more leaf of every suspect and every new replica, as long as the
+	// provider's duty still fits in one message; new replicas left over
+	// wait for the next window (suspects stay suspects until proven).
+	extra := func(set collections.KeySet[ReplicaKey], label string, fresh bool) error {
 		keys, err := collectKeys(ctx, set, nil, 0)
 		if err != nil {
 			return err
 		}
 		for _, key := range keys {
-			if remove {
-				if err := set.Remove(ctx, key); err != nil {
-					return err
-				}
-			}
 			r, err := k.Replicas.Get(ctx, key)
-			if errors.Is(err, collections.ErrNotFound) {
-				continue
-			} else if err != nil {
+			if err != nil && !errors.Is(err, collections.ErrNotFound) {
 				return err
 			}
-			if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			if err != nil || r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+				if fresh {
+					if err := set.Remove(ctx, key); err != nil {
+						return err
+					}
+				}
 				continue
+			}
+			set := setOf(r.Provider)
+			if len(set.duty.Samples) >= types.MaxProofsPerMsg {
+				continue
+			}
+			if fresh {
+				if err := k.NewReplicas.Remove(ctx, key); err != nil {
+					return err
+				}
 			}
 			d, err := k.GetDeal(ctx, r.DealId)
 			if err != nil {
 				return err
 			}
 			leaves := merkle.LeafCount(d.Size_, int(d.ChunkSize))
-			setOf(r.Provider).add(r.DealId, r.Slot, draw(seed, label, r.DealId, uint64(r.Slot))%leaves)
+			set.add(r.DealId, r.Slot, draw(seed, label, r.DealId, uint64(r.Slot))%leaves)
 		}
 		return nil
 	}
-	if err := extra(k.NewReplicas, "fresh", true); err != nil {
+	if err := extra(k.Suspects, "suspect", false); err != nil {
 		return err
 	}
-	if err := extra(k.Suspects, "suspect", false); err != nil {
+	if err := extra(k.NewReplicas, "fresh", true); err != nil {
 		return err
 	}
 
@@ -223,7 +234,10 @@ func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample
 // of its replicas earns for it. Each replica with an unanswered sample
 // misses: its collateral burns by missed_collateral_fraction (never less
 // than its income for the window), it is challenged again every window, and
-// after max_missed misses it is dropped with all its collateral burned.
+// after max_missed windows in a row with a miss it is dropped with all its
+// collateral burned. A window in which every sample of a replica is
+// answered ends its run of misses; a valid proof of one leaf while another
+// leaf goes unanswered does not.
 func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.Params) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	h := sdkCtx.BlockHeight()
@@ -240,22 +254,42 @@ func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.P
 		if err := k.Duties.Remove(ctx, addrs[i]); err != nil {
 			return err
 		}
-		var missed []types.Replica
-		seen := map[[2]uint64]bool{} // collections.Pair holds pointers: not a map key
+		// collections.Pair holds pointers: it is no map key.
+		var missed, proven []types.Replica
+		seen := map[[2]uint64]bool{}
+		unanswered := map[[2]uint64]bool{}
 		for _, s := range duty.Samples {
-			if s.Answered {
+			if !s.Answered {
+				unanswered[[2]uint64{s.DealId, uint64(s.Slot)}] = true
+			}
+		}
+		for _, s := range duty.Samples {
+			key := [2]uint64{s.DealId, uint64(s.Slot)}
+			if seen[key] {
 				continue
 			}
+			seen[key] = true
 			r, _, owed, err := k.owesSample(ctx, duty.Provider, s, h)
 			if err != nil {
 				return err
 			}
-			key := [2]uint64{r.DealId, uint64(r.Slot)}
-			if !owed || seen[key] {
-				continue
+			switch {
+			case !owed:
+			case unanswered[key]:
+				missed = append(missed, r)
+			case r.Missed > 0:
+				proven = append(proven, r) // every sample of it answered: the run of misses ends
 			}
-			seen[key] = true
-			missed = append(missed, r)
+		}
+		for _, r := range proven {
+			r.Missed = 0
+			key := collections.Join(r.DealId, r.Slot)
+			if err := k.Suspects.Remove(ctx, key); err != nil {
+				return err
+			}
+			if err := k.Replicas.Set(ctx, key, r); err != nil {
+				return err
+			}
 		}
 		if !duty.Failed && len(missed) == 0 {
 			continue
@@ -406,16 +440,6 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 		reason := verify(d, p, paths[j])
 		if reason == "" {
 			res.Accepted = append(res.Accepted, d.Id)
-			if r.Missed > 0 {
-				r.Missed = 0
-				key := collections.Join(r.DealId, r.Slot)
-				if err := k.Suspects.Remove(ctx, key); err != nil {
-					return nil, err
-				}
-				if err := k.Replicas.Set(ctx, key, r); err != nil {
-					return nil, err
-				}
-			}
 			if err := em.EmitTypedEvent(&types.EventProofAccepted{Window: w.Number, Provider: msg.Provider, DealId: d.Id}); err != nil {
 				return nil, err
 			}
