@@ -167,7 +167,8 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 	if err := decodeMsgResponse(cctx, res, &deal); err != nil {
 		return 0, err
 	}
-	out.Linef("deal %d created: escrow %s, providers %s", deal.DealId, deal.Escrow, strings.Join(deal.Providers, ", "))
+	out.Linef("deal %d created: escrow %s (unearned escrow comes back), fee %s (not refundable), providers %s",
+		deal.DealId, deal.Escrow, deal.Fee, strings.Join(deal.Providers, ", "))
 
 	endpoint, err := providerEndpoint(ctx, cctx, deal.Providers[0])
 	if err != nil {
@@ -477,9 +478,17 @@ func dealStatusCmd() *cobra.Command {
 			cmd.Printf("size %s (%d bytes), root %x\n", humanBytes(deal.Size_), deal.Size_, deal.Root)
 			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s%s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, trimDec(deal.MaxPrice.Amount.String()), deal.MaxPrice.Denom)
 			cmd.Printf("proof window %d (closes at %d)\n", w.Window.Number, w.Window.CloseHeight)
-			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED")
+			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %-6s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED", "COLLATERAL")
 			for _, r := range d.Replicas {
-				cmd.Printf("%-5d %-46s %-10s %-12s %-12d %d\n", r.Slot, orDash(r.Provider), shortStatus(r.Status.String()), r.Paid.String()+app.BondDenom, r.PaidUntil, r.Missed)
+				status := shortStatus(r.Status.String())
+				if r.Leaving {
+					status += " (leaving)"
+				}
+				collateral := "-"
+				if !r.Collateral.IsNil() && r.Collateral.IsPositive() {
+					collateral = r.Collateral.String() + app.BondDenom
+				}
+				cmd.Printf("%-5d %-46s %-10s %-12s %-12d %-6d %s\n", r.Slot, orDash(r.Provider), status, r.Paid.String()+app.BondDenom, r.PaidUntil, r.Missed, collateral)
 			}
 			return nil
 		},

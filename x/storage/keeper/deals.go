@@ -259,7 +259,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 			return nil, err
 		}
 	}
-	return &types.MsgCreateDealResponse{DealId: id, Providers: providers, Escrow: escrow}, nil
+	return &types.MsgCreateDealResponse{DealId: id, Providers: providers, Escrow: escrow, Fee: fee}, nil
 }
 
 // assignProvider reserves capacity, locks the collateral and puts provider
