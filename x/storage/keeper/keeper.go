@@ -116,7 +116,7 @@ func NewKeeper(
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
 		Window:  collections.NewItem(sb, types.WindowKey, "window", codec.CollValue[types.Window](cdc)),
 		SeedAcc: collections.NewItem(sb, types.SeedAccKey, "seed_acc", collections.BytesValue),
-		Duties: collections.NewMap(sb, types.DutiesKey, "duties", sdk.AccAddressKey, codec.CollValue[types.Duty](cdc)),
+		Duties:  collections.NewMap(sb, types.DutiesKey, "duties", sdk.AccAddressKey, codec.CollValue[types.Duty](cdc)),
 		FailedWindows: collections.NewMap(sb, types.FailedWindowsKey, "failed_windows",
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Int64Key), codec.CollValue[types.FailedWindow](cdc)),
 	}
