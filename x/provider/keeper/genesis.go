@@ -37,6 +37,15 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		}
 		sum = sum.Add(p.Stake)
 	}
+	for _, f := range gs.PastFaults {
+		addr, err := k.addressCodec.StringToBytes(f.Address)
+		if err != nil {
+			return err
+		}
+		if err := k.PastFaults.Set(ctx, addr, f.Faults); err != nil {
+			return err
+		}
+	}
 	balance := k.bank.GetBalance(ctx, k.accounts.GetModuleAddress(types.ModuleName), k.bondDenom)
 	if !balance.Amount.Equal(sum) {
 		return errorsmod.Wrapf(types.ErrInvalidGenesis, "module account holds %s but the stakes sum to %s", balance, sdk.NewCoin(k.bondDenom, sum))
@@ -52,8 +61,14 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 		return nil, err
 	}
 	gs := &types.GenesisState{Params: params}
-	err = k.Providers.Walk(ctx, nil, func(_ sdk.AccAddress, p types.Provider) (bool, error) {
+	if err := k.Providers.Walk(ctx, nil, func(_ sdk.AccAddress, p types.Provider) (bool, error) {
 		gs.Providers = append(gs.Providers, p)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	err = k.PastFaults.Walk(ctx, nil, func(addr sdk.AccAddress, faults uint64) (bool, error) {
+		gs.PastFaults = append(gs.PastFaults, types.PastFaults{Address: addr.String(), Faults: faults})
 		return false, nil
 	})
 	return gs, err

@@ -27,6 +27,19 @@ func (gs GenesisState) Validate() error {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "duplicate provider %s", p.Address)
 		}
 		seen[p.Address] = true
+		if !p.CollateralLocked.IsNil() && p.CollateralLocked.IsNegative() {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "provider %s: negative collateral_locked %s", p.Address, p.CollateralLocked)
+		}
+	}
+	past := make(map[string]bool, len(gs.PastFaults))
+	for _, f := range gs.PastFaults {
+		if _, err := sdk.AccAddressFromBech32(f.Address); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "past faults of %q: %v", f.Address, err)
+		}
+		if past[f.Address] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "duplicate past faults of %s", f.Address)
+		}
+		past[f.Address] = true
 	}
 	return nil
 }

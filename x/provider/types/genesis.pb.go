@@ -5,6 +5,7 @@ package types
 
 import (
 	fmt "fmt"
+	_ "github.com/cosmos/cosmos-proto"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
@@ -29,6 +30,9 @@ const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 type GenesisState struct {
 	Params    Params     `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
 	Providers []Provider `protobuf:"bytes,2,rep,name=providers,proto3" json:"providers"`
+	// past_faults are the faults of providers that unbonded; a provider that
+	// registers again starts with them.
+	PastFaults []PastFaults `protobuf:"bytes,3,rep,name=past_faults,json=pastFaults,proto3" json:"past_faults"`
 }
 
 func (m *GenesisState) Reset()         { *m = GenesisState{} }
@@ -78,29 +82,97 @@ func (m *GenesisState) GetProviders() []Provider {
 	return nil
 }
 
+func (m *GenesisState) GetPastFaults() []PastFaults {
+	if m != nil {
+		return m.PastFaults
+	}
+	return nil
+}
+
+// PastFaults is the fault count a provider left with.
+type PastFaults struct {
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Faults  uint64 `protobuf:"varint,2,opt,name=faults,proto3" json:"faults,omitempty"`
+}
+
+func (m *PastFaults) Reset()         { *m = PastFaults{} }
+func (m *PastFaults) String() string { return proto.CompactTextString(m) }
+func (*PastFaults) ProtoMessage()    {}
+func (*PastFaults) Descriptor() ([]byte, []int) {
+	return fileDescriptor_f410b3280234d6c4, []int{1}
+}
+func (m *PastFaults) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *PastFaults) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_PastFaults.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *PastFaults) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_PastFaults.Merge(m, src)
+}
+func (m *PastFaults) XXX_Size() int {
+	return m.Size()
+}
+func (m *PastFaults) XXX_DiscardUnknown() {
+	xxx_messageInfo_PastFaults.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_PastFaults proto.InternalMessageInfo
+
+func (m *PastFaults) GetAddress() string {
+	if m != nil {
+		return m.Address
+	}
+	return ""
+}
+
+func (m *PastFaults) GetFaults() uint64 {
+	if m != nil {
+		return m.Faults
+	}
+	return 0
+}
+
 func init() {
 	proto.RegisterType((*GenesisState)(nil), "stratus.provider.v1.GenesisState")
+	proto.RegisterType((*PastFaults)(nil), "stratus.provider.v1.PastFaults")
 }
 
 func init() { proto.RegisterFile("stratus/provider/v1/genesis.proto", fileDescriptor_f410b3280234d6c4) }
 
 var fileDescriptor_f410b3280234d6c4 = []byte{
-	// 239 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xe2, 0x52, 0x2c, 0x2e, 0x29, 0x4a,
-	0x2c, 0x29, 0x2d, 0xd6, 0x2f, 0x28, 0xca, 0x2f, 0xcb, 0x4c, 0x49, 0x2d, 0xd2, 0x2f, 0x33, 0xd4,
-	0x4f, 0x4f, 0xcd, 0x4b, 0x2d, 0xce, 0x2c, 0xd6, 0x2b, 0x28, 0xca, 0x2f, 0xc9, 0x17, 0x12, 0x86,
-	0x2a, 0xd1, 0x83, 0x29, 0xd1, 0x2b, 0x33, 0x94, 0x12, 0x4c, 0xcc, 0xcd, 0xcc, 0xcb, 0xd7, 0x07,
-	0x93, 0x10, 0x75, 0x52, 0x22, 0xe9, 0xf9, 0xe9, 0xf9, 0x60, 0xa6, 0x3e, 0x88, 0x05, 0x15, 0x55,
-	0xc2, 0x66, 0x01, 0xdc, 0x24, 0xb0, 0x1a, 0xa5, 0x69, 0x8c, 0x5c, 0x3c, 0xee, 0x10, 0x3b, 0x83,
-	0x4b, 0x12, 0x4b, 0x52, 0x85, 0xec, 0xb8, 0xd8, 0x0a, 0x12, 0x8b, 0x12, 0x73, 0x8b, 0x25, 0x18,
-	0x15, 0x18, 0x35, 0xb8, 0x8d, 0xa4, 0xf5, 0xb0, 0xb8, 0x41, 0x2f, 0x00, 0xac, 0xc4, 0x89, 0xf3,
-	0xc4, 0x3d, 0x79, 0x86, 0x15, 0xcf, 0x37, 0x68, 0x31, 0x06, 0x41, 0x75, 0x09, 0xb9, 0x71, 0x71,
-	0xc2, 0x14, 0x16, 0x4b, 0x30, 0x29, 0x30, 0x6b, 0x70, 0x1b, 0xc9, 0x62, 0x37, 0x02, 0xca, 0x46,
-	0x36, 0x04, 0xa1, 0xd5, 0xc9, 0xe3, 0xc4, 0x23, 0x39, 0xc6, 0x0b, 0x8f, 0xe4, 0x18, 0x1f, 0x3c,
-	0x92, 0x63, 0x9c, 0xf0, 0x58, 0x8e, 0xe1, 0xc2, 0x63, 0x39, 0x86, 0x1b, 0x8f, 0xe5, 0x18, 0xa2,
-	0xf4, 0xd2, 0x33, 0x4b, 0x32, 0x4a, 0x93, 0xf4, 0x92, 0xf3, 0x73, 0xf5, 0xa1, 0x06, 0xe7, 0xa5,
-	0x96, 0xc0, 0x98, 0xfa, 0x15, 0x08, 0xef, 0x96, 0x54, 0x16, 0xa4, 0x16, 0x27, 0xb1, 0x81, 0x7d,
-	0x6a, 0x0c, 0x08, 0x00, 0x00, 0xff, 0xff, 0x19, 0x45, 0x63, 0x94, 0x70, 0x01, 0x00, 0x00,
+	// 341 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x74, 0x91, 0x3f, 0x4f, 0xc2, 0x40,
+	0x18, 0xc6, 0x7b, 0x60, 0x30, 0x1c, 0x2e, 0x56, 0x62, 0x2a, 0xc6, 0x82, 0x4c, 0xc4, 0xc4, 0xbb,
+	0x80, 0xbb, 0x89, 0x0c, 0x68, 0xe2, 0x62, 0x60, 0x31, 0x2e, 0xe4, 0x80, 0xb3, 0x36, 0xb1, 0xbd,
+	0xe6, 0xde, 0x83, 0xe8, 0xb7, 0xf0, 0x63, 0x38, 0x3a, 0xf8, 0x21, 0x18, 0x89, 0x93, 0x93, 0x31,
+	0x74, 0xf0, 0x6b, 0x18, 0xef, 0xae, 0xc0, 0x50, 0x97, 0xe6, 0xfd, 0xf3, 0x7b, 0x9f, 0xf7, 0xe9,
+	0xbd, 0xf8, 0x18, 0x94, 0x64, 0x6a, 0x0a, 0x34, 0x91, 0x62, 0x16, 0x4e, 0xb8, 0xa4, 0xb3, 0x36,
+	0x0d, 0x78, 0xcc, 0x21, 0x04, 0x92, 0x48, 0xa1, 0x84, 0xbb, 0x67, 0x11, 0x92, 0x21, 0x64, 0xd6,
+	0xae, 0xed, 0xb2, 0x28, 0x8c, 0x05, 0xd5, 0x5f, 0xc3, 0xd5, 0x0e, 0xc6, 0x02, 0x22, 0x01, 0x43,
+	0x9d, 0x51, 0x93, 0xd8, 0x56, 0x35, 0x10, 0x81, 0x30, 0xf5, 0xbf, 0xc8, 0x56, 0x9b, 0x79, 0xbb,
+	0x57, 0x4b, 0x34, 0xd3, 0x4c, 0x11, 0xde, 0xb9, 0x34, 0x76, 0x06, 0x8a, 0x29, 0xee, 0x9e, 0xe3,
+	0x52, 0xc2, 0x24, 0x8b, 0xc0, 0x43, 0x0d, 0xd4, 0xaa, 0x74, 0x0e, 0x49, 0x8e, 0x3d, 0x72, 0xa3,
+	0x91, 0x6e, 0x79, 0xfe, 0x55, 0x77, 0x5e, 0x7f, 0xde, 0x4e, 0x50, 0xdf, 0x4e, 0xb9, 0x3d, 0x5c,
+	0xce, 0x40, 0xf0, 0x0a, 0x8d, 0x62, 0xab, 0xd2, 0x39, 0xca, 0x97, 0xb0, 0xf1, 0xa6, 0xc8, 0x7a,
+	0xd4, 0xbd, 0xc6, 0x95, 0x84, 0x81, 0x1a, 0xde, 0xb3, 0xe9, 0xa3, 0x02, 0xaf, 0xa8, 0x95, 0xea,
+	0xff, 0x98, 0x01, 0xd5, 0xd3, 0xd8, 0xa6, 0x16, 0x4e, 0x56, 0xe5, 0xe6, 0x2d, 0xc6, 0x6b, 0xc8,
+	0xed, 0xe0, 0x6d, 0x36, 0x99, 0x48, 0x0e, 0xe6, 0x1f, 0xcb, 0x5d, 0xef, 0xe3, 0xfd, 0xb4, 0x6a,
+	0x1f, 0xf4, 0xc2, 0x74, 0x06, 0x4a, 0x86, 0x71, 0xd0, 0xcf, 0x40, 0x77, 0x1f, 0x97, 0xac, 0x93,
+	0x42, 0x03, 0xb5, 0xb6, 0xfa, 0x36, 0xeb, 0x5e, 0xcd, 0x97, 0x3e, 0x5a, 0x2c, 0x7d, 0xf4, 0xbd,
+	0xf4, 0xd1, 0x4b, 0xea, 0x3b, 0x8b, 0xd4, 0x77, 0x3e, 0x53, 0xdf, 0xb9, 0x23, 0x41, 0xa8, 0x1e,
+	0xa6, 0x23, 0x32, 0x16, 0x11, 0xb5, 0xae, 0x63, 0xae, 0xb2, 0x90, 0x3e, 0xad, 0xaf, 0xa2, 0x9e,
+	0x13, 0x0e, 0xa3, 0x92, 0x3e, 0xc8, 0xd9, 0x6f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x1c, 0xf4, 0x62,
+	0xa5, 0x32, 0x02, 0x00, 0x00,
 }
 
 func (m *GenesisState) Marshal() (dAtA []byte, err error) {
@@ -123,6 +195,20 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.PastFaults) > 0 {
+		for iNdEx := len(m.PastFaults) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.PastFaults[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintGenesis(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1a
+		}
+	}
 	if len(m.Providers) > 0 {
 		for iNdEx := len(m.Providers) - 1; iNdEx >= 0; iNdEx-- {
 			{
@@ -150,6 +236,41 @@ func (m *GenesisState) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *PastFaults) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *PastFaults) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *PastFaults) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Faults != 0 {
+		i = encodeVarintGenesis(dAtA, i, uint64(m.Faults))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Address) > 0 {
+		i -= len(m.Address)
+		copy(dAtA[i:], m.Address)
+		i = encodeVarintGenesis(dAtA, i, uint64(len(m.Address)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintGenesis(dAtA []byte, offset int, v uint64) int {
 	offset -= sovGenesis(v)
 	base := offset
@@ -174,6 +295,28 @@ func (m *GenesisState) Size() (n int) {
 			l = e.Size()
 			n += 1 + l + sovGenesis(uint64(l))
 		}
+	}
+	if len(m.PastFaults) > 0 {
+		for _, e := range m.PastFaults {
+			l = e.Size()
+			n += 1 + l + sovGenesis(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *PastFaults) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Address)
+	if l > 0 {
+		n += 1 + l + sovGenesis(uint64(l))
+	}
+	if m.Faults != 0 {
+		n += 1 + sovGenesis(uint64(m.Faults))
 	}
 	return n
 }
@@ -280,6 +423,141 @@ func (m *GenesisState) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field PastFaults", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.PastFaults = append(m.PastFaults, PastFaults{})
+			if err := m.PastFaults[len(m.PastFaults)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipGenesis(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *PastFaults) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowGenesis
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: PastFaults: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: PastFaults: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Address", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthGenesis
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Address = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Faults", wireType)
+			}
+			m.Faults = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowGenesis
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Faults |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipGenesis(dAtA[iNdEx:])
