@@ -270,7 +270,7 @@ func TestStorageEndToEnd(t *testing.T) {
 	// provider comes back to take over.
 	restartProvider(t, ln, providerIndex(t, ln, victim))
 	leaver := d.Replicas[0].Provider
-	res := ln.Tx("provider", "unbond", "--from", fmt.Sprintf("provider%d", providerIndex(t, ln, leaver)))
+	res = ln.Tx("provider", "unbond", "--from", fmt.Sprintf("provider%d", providerIndex(t, ln, leaver)))
 	require.EqualValues(t, 0, res["code"], res)
 	d = queryDeal(t, ln, id)
 	require.Contains(t, committed(d), leaver, "unbonding keeps the replica its obligation")
