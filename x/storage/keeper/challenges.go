@@ -322,7 +322,13 @@ func (k *Keeper) miss(ctx context.Context, w types.Window, provider sdk.AccAddre
 		return err
 	}
 	r.Missed++
-	slashed, err := k.slash(ctx, provider, params.SlashMissed, "missed storage proof")
+	// The miss that drops the replica costs what a wrong proof costs, in
+	// stake as in collateral: silence is never the cheaper way to cheat.
+	fraction, why := params.SlashMissed, "missed storage proof"
+	if r.Missed >= params.MaxMissed {
+		fraction, why = params.SlashInvalid, "missed storage proofs: replica dropped"
+	}
+	slashed, err := k.slash(ctx, provider, fraction, why)
 	if err != nil {
 		return err
 	}
@@ -492,18 +498,21 @@ func (k *Keeper) OpenSamples(ctx context.Context, provider sdk.AccAddress) ([]ty
 	return out, nil
 }
 
-// dutyDone reports whether every sample of the duty was answered and none
-// was invalid: the provider has proven the window already.
-func dutyDone(d types.Duty) bool {
+// dutyDone reports whether the provider has proven the window already:
+// no invalid proof, and every sample answered or no longer owed.
+func (k *Keeper) dutyDone(ctx context.Context, d types.Duty, h int64) (bool, error) {
 	if d.Failed {
-		return false
+		return false, nil
 	}
 	for _, s := range d.Samples {
-		if !s.Answered {
-			return false
+		if s.Answered {
+			continue
+		}
+		if _, _, owed, err := k.owesSample(ctx, d.Provider, s, h); err != nil || owed {
+			return false, err
 		}
 	}
-	return true
+	return true, nil
 }
 
 // verify returns "" for a correct proof, else why it is wrong.

@@ -396,12 +396,16 @@ func (k *Keeper) provenUntil(ctx context.Context, provider sdk.AccAddress, h int
 		return 0, err
 	}
 	duty, err := k.Duties.Get(ctx, provider)
-	if err == nil && dutyDone(duty) {
-		return h, nil
-	} else if err != nil && !errors.Is(err, collections.ErrNotFound) {
+	if errors.Is(err, collections.ErrNotFound) {
+		return w.OpenHeight, nil
+	} else if err != nil {
 		return 0, err
 	}
-	return w.OpenHeight, nil
+	done, err := k.dutyDone(ctx, duty, h)
+	if err != nil || !done {
+		return w.OpenHeight, err
+	}
+	return h, nil
 }
 
 // failedBlocks counts the blocks of (from, until] inside windows provider

@@ -1,5 +1,6 @@
-// Package keeper holds x/storage's state: deals, their replica slots, the
-// dense replica index challenges sample from, and the proof windows.
+// Package keeper holds x/storage's state: deals, their replica slots, each
+// provider's holdings that samples are drawn from, the proof windows and
+// their duties, and the record of failed windows settlement reads.
 package keeper
 
 import (
@@ -126,6 +127,15 @@ func NewKeeper(
 	}
 	k.Schema = schema
 	return k
+}
+
+// checkFeeDenom refuses a deal fee in another denom than escrows: every
+// CreateDeal would fail on it.
+func (k *Keeper) checkFeeDenom(p types.Params) error {
+	if p.DealFee.IsPositive() && p.DealFee.Denom != k.bondDenom {
+		return errorsmod.Wrapf(types.ErrInvalidParams, "deal_fee denom %q, want %q", p.DealFee.Denom, k.bondDenom)
+	}
+	return nil
 }
 
 // BondDenom is the denom of escrows and prices.

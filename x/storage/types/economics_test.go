@@ -58,8 +58,8 @@ func TestDetectionWithin24h(t *testing.T) {
 // P = 1-(1-f)^S, where f is the replica's share of the provider's bytes;
 // then the provider fails the window, losing that window's income on ALL
 // its holdings, and burns max(missed_collateral_fraction x collateral, the
-// replica's window income) of collateral. A second miss in a row burns
-// the rest and drops the replica. So per window:
+// replica's window income) of collateral. The max_missed-th miss in a row
+// burns the rest and drops the replica. So per window:
 //
 //	saved  <= price x B x W
 //	E[loss] = P x (price x H x W + burn)  >=  S x f x price x H x W x (1-(S-1)f/2)
@@ -124,7 +124,21 @@ func TestSilenceCostsAtLeastLying(t *testing.T) {
 		left = left.Sub(burn)
 	}
 	require.Equal(t, lying, silence, "silence burns the whole collateral too")
-	// ... and loses max_missed windows of income instead of one, and
-	// max_missed slash_missed stake slashes; lying costs slash_invalid once.
-	require.True(t, p.SlashMissed.MulInt64(int64(p.MaxMissed)).LTE(p.SlashInvalid))
+	// In stake, lying costs slash_invalid once; silence costs slash_missed
+	// for each miss before the last and slash_invalid for the last, which
+	// drops the replica. And silence fails max_missed windows of income,
+	// lying one.
+	stake := sdkmath.LegacyNewDec(1_000_000)
+	lyingStake := stake.Mul(p.SlashInvalid)
+	silenceStake := sdkmath.LegacyZeroDec()
+	stakeLeft := stake
+	for miss := uint32(1); miss <= p.MaxMissed; miss++ {
+		f := p.SlashMissed
+		if miss == p.MaxMissed {
+			f = p.SlashInvalid
+		}
+		silenceStake = silenceStake.Add(stakeLeft.Mul(f))
+		stakeLeft = stakeLeft.Sub(stakeLeft.Mul(f))
+	}
+	require.True(t, silenceStake.GTE(lyingStake), "silence %s, lying %s of the stake", silenceStake, lyingStake)
 }

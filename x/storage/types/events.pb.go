@@ -820,7 +820,8 @@ type EventReplicaDropped struct {
 	DealId   uint64 `protobuf:"varint,1,opt,name=deal_id,json=dealId,proto3" json:"deal_id,omitempty"`
 	Slot     uint32 `protobuf:"varint,2,opt,name=slot,proto3" json:"slot,omitempty"`
 	Provider string `protobuf:"bytes,3,opt,name=provider,proto3" json:"provider,omitempty"`
-	// reason: missed_proofs, invalid_proof, commit_timeout, provider_deactivated, handed_over.
+	// reason: missed_proofs, invalid_proof, commit_timeout, provider_deactivated,
+	// handed_over, collateral_short.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 }
 
