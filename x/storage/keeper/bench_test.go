@@ -347,7 +347,13 @@ func (s *benchState) checkOnce(b *testing.B, label string, ctx sdk.Context) {
 	}
 }
 
-func benchParams() types.Params { return types.DefaultParams() } // samples_per_window 8, proof_window 100
+// benchParams are the defaults (samples_per_window 8, proof_window 100), with
+// the fee in the bench's denom.
+func benchParams() types.Params {
+	p := types.DefaultParams()
+	p.DealFee = sdk.NewInt64Coin(benchDenom, p.DealFee.Amount.Int64())
+	return p
+}
 
 // The turnover matrix.
 var (
@@ -635,7 +641,11 @@ func BenchmarkSubmitProofs(b *testing.B) {
 					return err
 				}, func(ctx sdk.Context) {
 					duty, err := s.k.Duties.Get(ctx, sdk.MustAccAddressFromBech32(msg.Provider))
-					if err != nil || !dutyDone(duty) {
+					done := false
+					if err == nil {
+						done, err = s.k.dutyDone(ctx, duty, ctx.BlockHeight())
+					}
+					if err != nil || !done {
 						b.Fatalf("duty not done after the message: %v", err)
 					}
 				}).gas
