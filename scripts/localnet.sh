@@ -91,6 +91,9 @@ create() {
   done
   # Short governance periods so proposals can be tried on the localnet.
   sed -i 's/"voting_period": "[^"]*"/"voting_period": "60s"/; s/"expedited_voting_period": "[^"]*"/"expedited_voting_period": "30s"/' "$g0/config/genesis.json"
+  # The first proof window opens in the first block with the genesis length:
+  # make it the localnet's 10 blocks (tune_storage sets the rest).
+  sed -i 's/"proof_window": "[0-9]*"/"proof_window": "10"/' "$g0/config/genesis.json"
 
   mkdir -p "$g0/config/gentx"
   for ((i = 0; i < VALIDATORS; i++)); do
@@ -156,13 +159,14 @@ tune_storage() {
   # (Decimals travel as integers scaled by 10^18: 0.001, 0.05, 2 and 0.1 above.)
   cli tx storage update-params --params "$params" --from admin -y -o json > "$DIR/tune-storage.json" 2>&1 \
     || die "setting storage params: $(cat "$DIR/tune-storage.json")"
-  local window=""
+  # (proof_window is 10 from genesis already; commit_timeout says the tx landed.)
+  local timeout=""
   for _ in $(seq 1 20); do
-    window=$(cli q storage params -o json 2>/dev/null | sed -n 's/.*"proof_window": *"\([0-9]*\)".*/\1/p')
-    [[ $window == 10 ]] && return 0
+    timeout=$(cli q storage params -o json 2>/dev/null | sed -n 's/.*"commit_timeout": *"\([0-9]*\)".*/\1/p')
+    [[ $timeout == 30 ]] && return 0
     sleep 0.5
   done
-  die "storage params were not applied (proof_window is '$window'): $(cat "$DIR/tune-storage.json")"
+  die "storage params were not applied (commit_timeout is '$timeout'): $(cat "$DIR/tune-storage.json")"
 }
 
 # tune_compute shortens the compute phases to the localnet's ~1 s blocks:
