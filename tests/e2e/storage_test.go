@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +25,26 @@ import (
 )
 
 type replicaJSON struct {
-	Provider string `json:"provider"`
-	Status   string `json:"status"`
-	Paid     string `json:"paid"`
-	Missed   uint32 `json:"missed"`
+	Provider  string `json:"provider"`
+	Status    string `json:"status"`
+	Paid      string `json:"paid"`
+	Missed    uint32 `json:"missed"`
+	EarnsFrom string `json:"earns_from"`
+}
+
+// balance is an account's ustrat balance.
+func balance(t *testing.T, ln *localnet.Net, addr string) int64 {
+	t.Helper()
+	out := ln.MustRun("q", "bank", "balance", addr, "ustrat", "-o", "json")
+	var res struct {
+		Balance struct {
+			Amount string `json:"amount"`
+		} `json:"balance"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	v, err := strconv.ParseInt(res.Balance.Amount, 10, 64)
+	require.NoError(t, err)
+	return v
 }
 
 type dealJSON struct {
@@ -35,6 +52,7 @@ type dealJSON struct {
 		ID       string `json:"id"`
 		Status   string `json:"status"`
 		Replicas uint32 `json:"replicas"`
+		Billable string `json:"billable_bytes"`
 		Escrow   struct {
 			Amount string `json:"amount"`
 		} `json:"escrow"`
@@ -250,9 +268,25 @@ func TestStorageEndToEnd(t *testing.T) {
 	}
 
 	// 3. kill a provider: its replica is dropped after max_missed windows and
-	// repaired onto the spare provider; get still works.
-	victim := d.Replicas[1].Provider
+	// repaired onto the spare provider; get still works. It is paid exactly
+	// up to the start of its first failed window, not a block more.
+	// (A provider that holds nothing else, so its balance moves only for this.)
+	smallHolder := queryDeal(t, ln, newID).Replicas[0].Provider
+	slot := 1
+	if d.Replicas[slot].Provider == smallHolder {
+		slot = 2
+	}
+	victim := d.Replicas[slot].Provider
 	stopProvider(t, ln, providerIndex(t, ln, victim))
+	ln.WaitHeight(0, ln.Height(0)+2, 30*time.Second) // a claim in flight lands
+	killedAt := ln.Height(0)
+	before := queryDeal(t, ln, id).Replicas[slot]
+	require.Equal(t, victim, before.Provider)
+	paidBefore, err := strconv.ParseInt(before.Paid, 10, 64)
+	require.NoError(t, err)
+	earnsFrom, err := strconv.ParseInt(before.EarnsFrom, 10, 64)
+	require.NoError(t, err)
+	balanceBefore := balance(t, ln, victim)
 	d = waitDeal(t, ln, id, 4*time.Minute, "repair away from the stopped provider", func(d dealJSON) bool {
 		c := committed(d)
 		for _, p := range c {
@@ -263,6 +297,32 @@ func TestStorageEndToEnd(t *testing.T) {
 		return len(c) == 3
 	})
 	getAndCompare(t, ln, id, file)
+	out := ln.MustRun("q", "storage", "failed-windows", victim, "-o", "json")
+	var failed struct {
+		FailedWindows []struct {
+			OpenHeight  int64 `json:"open_height,string"`
+			CloseHeight int64 `json:"close_height,string"`
+		} `json:"failed_windows"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &failed), out)
+	// Proven blocks: from earns_from to the first window failed after the
+	// kill, less any window failed before it.
+	lastProven, lost := int64(-1), int64(0)
+	for _, f := range failed.FailedWindows {
+		if f.CloseHeight > killedAt-2 && lastProven < 0 {
+			lastProven = f.OpenHeight
+		} else if lastProven < 0 {
+			lost += max(0, f.CloseHeight-max(f.OpenHeight, earnsFrom))
+		}
+	}
+	require.Positive(t, lastProven, "the silence was recorded: %s", out)
+	// 100 ustrat per GiB per block (the localnet price) for the billed bytes.
+	billable, err := strconv.ParseInt(d.Deal.Billable, 10, 64)
+	require.NoError(t, err)
+	earned := new(big.Int).Mul(big.NewInt(100*billable), big.NewInt(lastProven-earnsFrom-lost))
+	earned.Quo(earned, big.NewInt(1<<30))
+	require.Equal(t, earned.Int64()-paidBefore, balance(t, ln, victim)-balanceBefore,
+		"the killed provider is paid up to its last proven window and no further")
 
 	// 4. a provider that unbonds keeps its obligations: its replica stays
 	// committed and proven (unpaid) until a successor has fetched and
@@ -274,7 +334,7 @@ func TestStorageEndToEnd(t *testing.T) {
 	require.EqualValues(t, 0, res["code"], res)
 	d = queryDeal(t, ln, id)
 	require.Contains(t, committed(d), leaver, "unbonding keeps the replica its obligation")
-	out := ln.MustRun("q", "provider", "provider", leaver, "-o", "json")
+	out = ln.MustRun("q", "provider", "provider", leaver, "-o", "json")
 	require.Contains(t, out, "PROVIDER_STATUS_UNBONDING")
 	d = waitDeal(t, ln, id, 3*time.Minute, "a successor commits and the leaving replica is released", func(d dealJSON) bool {
 		c := committed(d)

@@ -21,6 +21,8 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "provider"}}},
 				{RpcMethod: "Challenges", Use: "challenges [provider]", Short: "List a provider's open challenges in the current window",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "provider"}}},
+				{RpcMethod: "FailedWindows", Use: "failed-windows [provider]", Short: "List the proof windows a provider failed (none of their blocks is paid)",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "provider"}}},
 				{RpcMethod: "Window", Use: "window", Short: "Show the current proof window"},
 				{RpcMethod: "Params", Use: "params", Short: "Show the storage parameters"},
 			},

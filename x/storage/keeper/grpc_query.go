@@ -93,6 +93,24 @@ func (q queryServer) Challenges(ctx context.Context, req *types.QueryChallengesR
 	return &types.QueryChallengesResponse{Window: w, Challenges: open}, nil
 }
 
+func (q queryServer) FailedWindows(ctx context.Context, req *types.QueryFailedWindowsRequest) (*types.QueryFailedWindowsResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	provider, err := q.addressCodec.StringToBytes(req.Provider)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "provider %q: %v", req.Provider, err)
+	}
+	failed, page, err := query.CollectionPaginate(ctx, q.Keeper.FailedWindows, req.Pagination,
+		func(_ collections.Pair[sdk.AccAddress, int64], f types.FailedWindow) (types.FailedWindow, error) {
+			return f, nil
+		}, query.WithCollectionPaginationPairPrefix[sdk.AccAddress, int64](provider))
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryFailedWindowsResponse{FailedWindows: failed, Pagination: page}, nil
+}
+
 func (q queryServer) Window(ctx context.Context, _ *types.QueryWindowRequest) (*types.QueryWindowResponse, error) {
 	w, err := q.CurrentWindow(ctx)
 	if err != nil {
