@@ -212,6 +212,18 @@ func TestStorageAttackUnbondWhileChallenged(t *testing.T) {
 	require.NotEmpty(t, s.openChallenges(t, addr), "unbonding clears no challenge")
 	require.True(t, s.holds(t, addr, resp.DealId), "the replica stays its obligation")
 
+	// Even a successor that commits at once, inside the window, does not
+	// take the sample away: the leaving replica is released only when the
+	// window closes, after it was judged.
+	s.commitAll(t, resp.DealId)
+	require.Less(t, s.c.Height, w.CloseHeight)
+	require.True(t, s.holds(t, addr, resp.DealId), "released at the close, not before")
+	require.NotEmpty(t, s.openChallenges(t, addr), "still owed")
+	// Past unbonding_blocks (1) the stake is still bonded.
+	p := providerOf(t, s.c, addr)
+	require.Equal(t, providertypes.ProviderStatus_PROVIDER_STATUS_UNBONDING, p.Status)
+	require.Positive(t, p.StorageUsed)
+
 	var faults []*storagetypes.EventFault
 	for s.c.Height <= w.CloseHeight {
 		for _, b := range s.run(t, 1) {
@@ -222,16 +234,9 @@ func TestStorageAttackUnbondWhileChallenged(t *testing.T) {
 	require.Equal(t, runner.Provider, faults[0].Provider)
 	require.NotEqual(t, "0", faults[0].CollateralBurned)
 	require.True(t, s.stake(t, addr).LT(stakeBefore), "slashed while unbonding")
+	require.False(t, s.holds(t, addr, resp.DealId), "released once judged")
 
-	// Past unbonding_blocks (1) the stake is still bonded: no successor yet.
-	p := providerOf(t, s.c, addr)
-	require.Equal(t, providertypes.ProviderStatus_PROVIDER_STATUS_UNBONDING, p.Status)
-	require.Positive(t, p.StorageUsed)
-
-	// Its successor commits (or it is dropped for the misses); either way
-	// the stake comes back only after that, minus what was burned.
-	s.commitAll(t, resp.DealId)
-	require.False(t, s.holds(t, addr, resp.DealId))
+	// The stake comes back only after that, minus what was burned.
 	faultsBefore := providerOf(t, s.c, addr).Faults
 	require.Positive(t, faultsBefore)
 	stakeLeft := s.stake(t, addr)
@@ -419,8 +424,11 @@ func TestStorageCollateralFromFreeStake(t *testing.T) {
 
 	resp := s.createDeal(t, 1, 100, 2_000_000_000)
 	require.Equal(t, []string{s.providers[0].Address.String()}, resp.Providers, "the cheaper provider has no free stake")
+	require.True(t, s.replica(t, resp.DealId, 0).Collateral.IsZero(), "nothing is locked before the data arrives")
+	require.True(t, providerOf(t, s.c, s.providers[0].Address).Locked().IsZero())
+	s.commitAll(t, resp.DealId)
 	r := s.replica(t, resp.DealId, 0)
-	want := wantEscrow(2*1_000_000_000, fileSize, 100, 1)
+	want := wantEscrow(2*1_000_000_000, fileSize, s.deal(t, resp.DealId).EndHeight-r.CommittedHeight, 1)
 	require.Equal(t, want, r.Collateral)
 	require.Equal(t, want, providerOf(t, s.c, s.providers[0].Address).Locked())
 	res2, _ := s.deliver(t, s.user, &storagetypes.MsgCreateDeal{
@@ -428,5 +436,55 @@ func TestStorageCollateralFromFreeStake(t *testing.T) {
 		MaxPrice: decCoin(2_000_000_000),
 	})
 	require.Equal(t, storagetypes.ErrNoProviders.ABCICode(), res2.Code, res2.Log)
+	s.requireAccounted(t)
+}
+
+// An outage is one fault a window, not one per replica: a provider that
+// misses a window in which several of its replicas were sampled is slashed
+// once (and each replica still burns its own collateral).
+func TestStorageOutageSlashesOncePerWindow(t *testing.T) {
+	s := newScenario(t, 1_000_000_000, 1_000_000_000)
+	var ids []uint64
+	for range 4 {
+		resp := s.createDeal(t, 2, 300, 2_000_000_000) // both providers hold every deal
+		s.commitAll(t, resp.DealId)
+		ids = append(ids, resp.DealId)
+	}
+	down := s.addr(s.replica(t, ids[0], 0).Provider)
+	held := 0
+	for _, id := range ids {
+		if s.holds(t, down, id) {
+			held++
+		}
+	}
+	require.Equal(t, 4, held)
+	s.run(t, 6)
+	s.silent = []sdk.AccAddress{down}
+	for {
+		var faults []*storagetypes.EventFault
+		var slashes []*providertypes.EventProviderSlashed
+		for _, b := range s.run(t, 1) {
+			faults = append(faults, typedEvents[*storagetypes.EventFault](t, b.events)...)
+			for _, ev := range typedEvents[*providertypes.EventProviderSlashed](t, b.events) {
+				if ev.Address == down.String() && !ev.Fraction.IsZero() {
+					slashes = append(slashes, ev)
+				}
+			}
+		}
+		if len(faults) == 0 {
+			continue
+		}
+		require.Len(t, faults, held, "every sampled replica of the provider misses")
+		require.Len(t, slashes, 1, "one stake slash for the window")
+		require.Equal(t, sdkmath.LegacyNewDecWithPrec(1, 2), slashes[0].Fraction, "slash_missed")
+		burns := 0
+		for _, f := range faults {
+			if f.CollateralBurned != "0" {
+				burns++
+			}
+		}
+		require.Equal(t, held, burns, "each replica burns its own collateral")
+		break
+	}
 	s.requireAccounted(t)
 }

@@ -892,9 +892,14 @@ func TestStorageScenarioRevokedProviderReplicasReassigned(t *testing.T) {
 	require.Equal(t, paidAtExit, balanceOf(c, s.addr(revoked.Provider)), "a leaving replica earns nothing more")
 	require.True(t, s.holds(t, s.addr(revoked.Provider), first.DealId))
 
-	// The new providers commit; the leaving replica is released cleanly.
+	// The new providers commit; the leaving replica is released cleanly when
+	// the window closes.
 	s.commitAll(t, first.DealId)
 	s.commitAll(t, second.DealId)
+	require.True(t, s.holds(t, s.addr(revoked.Provider), first.DealId), "liable until the window closes")
+	w, err := c.App.StorageKeeper.CurrentWindow(c.Ctx())
+	require.NoError(t, err)
+	s.advanceTo(t, w.CloseHeight)
 	require.False(t, s.holds(t, s.addr(revoked.Provider), first.DealId))
 	p = providerOf(t, c, s.addr(revoked.Provider))
 	require.Zero(t, p.StorageUsed)

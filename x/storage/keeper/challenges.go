@@ -226,7 +226,9 @@ func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample
 	if d, err = k.GetDeal(ctx, s.DealId); err != nil {
 		return r, d, false, err
 	}
-	return r, d, isLive(d) && h <= d.EndHeight, nil
+	// A deal past its end whose end the chain has not processed yet is
+	// still owed: its last window is paid only if proven.
+	return r, d, isLive(d), nil
 }
 
 // closeWindow judges every duty. A provider that left a sample it owed
@@ -306,32 +308,69 @@ func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.P
 		}); err != nil {
 			return err
 		}
+		// One stake slash per failed window, however many replicas missed
+		// (an outage is one fault, not one per replica): slash_invalid when
+		// a miss drops a replica, as a wrong proof would, else slash_missed.
+		// A window already failed by a wrong proof was slashed then.
+		fraction, why := params.SlashMissed, "missed storage proof"
 		for _, r := range missed {
-			if err := k.miss(ctx, w, addrs[i], r, params); err != nil {
+			if r.Missed+1 >= params.MaxMissed {
+				fraction, why = params.SlashInvalid, "missed storage proofs: replica dropped"
+			}
+		}
+		slashed := math.ZeroInt()
+		if len(missed) > 0 && !duty.Failed {
+			var err error
+			if slashed, err = k.slash(ctx, addrs[i], fraction, why); err != nil {
 				return err
 			}
+		}
+		for j, r := range missed {
+			if j > 0 {
+				slashed = math.ZeroInt()
+			}
+			if err := k.miss(ctx, w, r, slashed, params); err != nil {
+				return err
+			}
+		}
+	}
+	return k.releaseHandedOver(ctx)
+}
+
+// releaseHandedOver releases the leaving replicas whose successors
+// committed during the window that just closed and judged them.
+func (k *Keeper) releaseHandedOver(ctx context.Context) error {
+	keys, err := collectKeys(ctx, k.Releases, nil, 0)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		if err := k.Releases.Remove(ctx, key); err != nil {
+			return err
+		}
+		d, err := k.GetDeal(ctx, key.K1())
+		if err != nil {
+			return err
+		}
+		if !isLive(d) {
+			continue // ended: every replica is gone already
+		}
+		if err := k.releaseLeaving(ctx, &d, key.K2()); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // miss charges one missed window to replica r of provider.
-func (k *Keeper) miss(ctx context.Context, w types.Window, provider sdk.AccAddress, r types.Replica, params types.Params) error {
+// miss charges one missed window to replica r (slashed is the window's
+// stake slash, reported on the first replica's fault).
+func (k *Keeper) miss(ctx context.Context, w types.Window, r types.Replica, slashed math.Int, params types.Params) error {
 	d, err := k.GetDeal(ctx, r.DealId)
 	if err != nil {
 		return err
 	}
 	r.Missed++
-	// The miss that drops the replica costs what a wrong proof costs, in
-	// stake as in collateral: silence is never the cheaper way to cheat.
-	fraction, why := params.SlashMissed, "missed storage proof"
-	if r.Missed >= params.MaxMissed {
-		fraction, why = params.SlashInvalid, "missed storage proofs: replica dropped"
-	}
-	slashed, err := k.slash(ctx, provider, fraction, why)
-	if err != nil {
-		return err
-	}
 	burn := r.Collateral
 	if r.Missed < params.MaxMissed {
 		income := types.Earned(r.Price.Amount, d.BillableBytes, params.ProofWindow)
@@ -452,12 +491,15 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 			continue
 		}
 		res.Rejected = append(res.Rejected, d.Id)
+		firstFault := !duty.Failed
 		duty.Failed = true
 		if err := em.EmitTypedEvent(&types.EventProofRejected{Window: w.Number, Provider: msg.Provider, DealId: d.Id, Reason: reason}); err != nil {
 			return nil, err
 		}
-		if _, err := k.slash(ctx, provider, params.SlashInvalid, "invalid storage proof"); err != nil {
-			return nil, err
+		if firstFault { // one stake slash per window
+			if _, err := k.slash(ctx, provider, params.SlashInvalid, "invalid storage proof"); err != nil {
+				return nil, err
+			}
 		}
 		if _, err := k.burnCollateral(ctx, &r, r.Collateral, ReasonInvalidProof); err != nil {
 			return nil, err

@@ -24,7 +24,6 @@ const (
 	ReasonCommitTimeout       = "commit_timeout"
 	ReasonProviderDeactivated = "provider_deactivated"
 	ReasonHandedOver          = "handed_over"
-	ReasonCollateralShort     = "collateral_short"
 )
 
 func isLive(d types.Deal) bool {
@@ -262,8 +261,9 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	return &types.MsgCreateDealResponse{DealId: id, Providers: providers, Escrow: escrow, Fee: fee}, nil
 }
 
-// assignProvider reserves capacity, locks the collateral and puts provider
-// in slot as ASSIGNED. prev is the record the slot had (nil for a new deal):
+// assignProvider reserves capacity and puts provider in slot as ASSIGNED;
+// the collateral is locked at commit, so a deal whose data never comes
+// locks none. prev is the record the slot had (nil for a new deal):
 // a handover slot keeps what it replaces.
 func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32, provider sdk.AccAddress, source string, params types.Params, prev *types.Replica) error {
 	p, err := k.providers.GetProvider(ctx, provider)
@@ -274,14 +274,10 @@ func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32,
 		return err
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
-	collateral := collateralFor(params, p.StoragePrice.Amount, d.BillableBytes, d.EndHeight-h)
-	if err := k.providers.LockCollateral(ctx, provider, collateral); err != nil {
-		return err
-	}
 	r := types.Replica{
 		DealId: d.Id, Slot: slot, Provider: provider.String(), Status: types.ReplicaStatus_REPLICA_STATUS_ASSIGNED,
 		Price: p.StoragePrice, AssignedHeight: h, CommitDeadline: h + int64(params.CommitTimeout),
-		Paid: math.ZeroInt(), Source: source, Collateral: collateral,
+		Paid: math.ZeroInt(), Source: source, Collateral: math.ZeroInt(),
 	}
 	if prev != nil {
 		r.Handover, r.Replaces = prev.Handover, prev.Replaces
@@ -335,6 +331,16 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 	if err != nil {
 		return err
 	}
+	params, err := k.Params.Get(ctx)
+	if err != nil {
+		return err
+	}
+	// Commit locks collateral for the rest of the deal from free stake.
+	collateral := collateralFor(params, r.Price.Amount, d.BillableBytes, d.EndHeight-h)
+	if err := k.providers.LockCollateral(ctx, provider, collateral); err != nil {
+		return errorsmod.Wrapf(types.ErrInsufficientCollateral, "deal %d: %v", dealID, err)
+	}
+	r.Collateral = collateral
 	if err := k.CommitDeadlines.Remove(ctx, collections.Join3(r.CommitDeadline, dealID, slot)); err != nil {
 		return err
 	}
@@ -360,7 +366,9 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 		return err
 	}
 	if handover {
-		if err := k.releaseLeaving(ctx, &d, replaces); err != nil {
+		// The leaving replica stays liable for the current window: it is
+		// released when the window closes, after its samples are judged.
+		if err := k.Releases.Set(ctx, collections.Join(dealID, replaces)); err != nil {
 			return err
 		}
 	}
@@ -775,38 +783,41 @@ func (k *Keeper) ExtendDeal(ctx context.Context, msg *types.MsgExtendDeal) (*typ
 }
 
 // extendCollateral locks each holder's collateral for the added blocks, so
-// collateral keeps covering the remaining value. A provider without the
-// free stake hands its replica over to one that has it, without penalty.
+// collateral keeps covering the remaining value, as far as the holder's
+// free stake goes (the x/storage spec notes the residual gap).
 func (k *Keeper) extendCollateral(ctx context.Context, d *types.Deal, blocks uint64, params types.Params) error {
 	replicas, err := k.DealReplicas(ctx, d.Id)
 	if err != nil {
 		return err
 	}
 	for _, r := range replicas {
-		if r.Provider == "" || r.Leaving || r.Status == types.ReplicaStatus_REPLICA_STATUS_OPEN {
+		// Uncommitted slots lock at commit, for the end as it is then.
+		if r.Leaving || r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
 			continue
 		}
 		provider, err := k.addressCodec.StringToBytes(r.Provider)
 		if err != nil {
 			return err
 		}
-		extra := collateralFor(params, r.Price.Amount, d.BillableBytes, int64(blocks))
-		err = k.providers.LockCollateral(ctx, provider, extra)
-		switch {
-		case err == nil:
-			r.Collateral = r.Collateral.Add(extra)
-			if err := k.Replicas.Set(ctx, collections.Join(r.DealId, r.Slot), r); err != nil {
-				return err
-			}
-		case errors.Is(err, providertypes.ErrInsufficientStake) && r.Status == types.ReplicaStatus_REPLICA_STATUS_COMMITTED:
-			if err := k.startHandover(ctx, d, r); err != nil {
-				return err
-			}
-		case errors.Is(err, providertypes.ErrInsufficientStake):
-			if err := k.dropReplica(ctx, d, r, ReasonCollateralShort); err != nil {
-				return err
-			}
-		default:
+		// Lock what the free stake allows: an owner must not be able to push
+		// a provider out of a deal it serves by extending it.
+		p, err := k.providers.GetProvider(ctx, provider)
+		if err != nil {
+			return err
+		}
+		minStake, err := k.providers.MinStake(ctx)
+		if err != nil {
+			return err
+		}
+		extra := math.MinInt(collateralFor(params, r.Price.Amount, d.BillableBytes, int64(blocks)), p.FreeStake(minStake))
+		if !extra.IsPositive() {
+			continue
+		}
+		if err := k.providers.LockCollateral(ctx, provider, extra); err != nil {
+			return err
+		}
+		r.Collateral = r.Collateral.Add(extra)
+		if err := k.Replicas.Set(ctx, collections.Join(r.DealId, r.Slot), r); err != nil {
 			return err
 		}
 	}

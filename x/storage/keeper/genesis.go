@@ -77,6 +77,11 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
+	for _, ref := range gs.Releases {
+		if err := k.Releases.Set(ctx, collections.Join(ref.DealId, ref.Slot)); err != nil {
+			return err
+		}
+	}
 	if gs.Window.Number > 0 {
 		if err := k.Window.Set(ctx, gs.Window); err != nil {
 			return err
@@ -153,6 +158,12 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	}
 	if err := k.NewReplicas.Walk(ctx, nil, func(key ReplicaKey) (bool, error) {
 		gs.NewReplicas = append(gs.NewReplicas, types.ReplicaRef{DealId: key.K1(), Slot: key.K2()})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.Releases.Walk(ctx, nil, func(key ReplicaKey) (bool, error) {
+		gs.Releases = append(gs.Releases, types.ReplicaRef{DealId: key.K1(), Slot: key.K2()})
 		return false, nil
 	}); err != nil {
 		return nil, err

@@ -68,6 +68,9 @@ type Keeper struct {
 	SeedAcc collections.Item[[]byte]
 	// Duties are the current window's samples, one record per provider.
 	Duties collections.Map[sdk.AccAddress, types.Duty]
+	// Releases are leaving replicas whose successor has committed; they are
+	// released when the current window closes, after it judged them.
+	Releases collections.KeySet[ReplicaKey]
 	// FailedWindows are the windows each provider failed, by close height:
 	// settlement pays none of their blocks.
 	FailedWindows collections.Map[collections.Pair[sdk.AccAddress, int64], types.FailedWindow]
@@ -118,6 +121,8 @@ func NewKeeper(
 		Window:  collections.NewItem(sb, types.WindowKey, "window", codec.CollValue[types.Window](cdc)),
 		SeedAcc: collections.NewItem(sb, types.SeedAccKey, "seed_acc", collections.BytesValue),
 		Duties:  collections.NewMap(sb, types.DutiesKey, "duties", sdk.AccAddressKey, codec.CollValue[types.Duty](cdc)),
+		Releases: collections.NewKeySet(sb, types.ReleasesKey, "releases",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key)),
 		FailedWindows: collections.NewMap(sb, types.FailedWindowsKey, "failed_windows",
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Int64Key), codec.CollValue[types.FailedWindow](cdc)),
 	}

@@ -32,4 +32,5 @@ var (
 	FailedWindowsKey = collections.NewPrefix(20)
 	SuspectsKey      = collections.NewPrefix(21)
 	SeedAccKey       = collections.NewPrefix(22)
+	ReleasesKey      = collections.NewPrefix(23)
 )

@@ -99,8 +99,8 @@ func (m *MsgExtendDeal) ValidateBasic() error {
 	if err := validAddress("owner", m.Owner); err != nil {
 		return err
 	}
-	if m.AdditionalBlocks == 0 {
-		return errorsmod.Wrap(ErrInvalidDuration, "additional_blocks must be positive")
+	if m.AdditionalBlocks == 0 || m.AdditionalBlocks > 1<<40 {
+		return errorsmod.Wrapf(ErrInvalidDuration, "additional_blocks %d: want 1 to 2^40", m.AdditionalBlocks)
 	}
 	return nil
 }

@@ -874,8 +874,9 @@ type Params struct {
 	DealFee types.Coin `protobuf:"bytes,16,opt,name=deal_fee,json=dealFee,proto3" json:"deal_fee"`
 	// min_billable_bytes is the least size a deal is billed for.
 	MinBillableBytes uint64 `protobuf:"varint,17,opt,name=min_billable_bytes,json=minBillableBytes,proto3" json:"min_billable_bytes,omitempty"`
-	// max_expiries_per_block bounds how many ended deals one block closes; the
-	// rest wait for the next blocks (settlement is exact whenever it runs).
+	// max_expiries_per_block bounds how many ended deals one block closes, and
+	// how many commit timeouts it processes; the rest wait for the next blocks
+	// (settlement is exact whenever it runs).
 	MaxExpiriesPerBlock uint32 `protobuf:"varint,18,opt,name=max_expiries_per_block,json=maxExpiriesPerBlock,proto3" json:"max_expiries_per_block,omitempty"`
 }
 
