@@ -46,8 +46,9 @@ func (k *Keeper) EndBlocker(ctx context.Context) error {
 }
 
 func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params types.Params) error {
-	// At most max_expiries_per_block timeouts too; the rest wait (a late
-	// timeout only gives the provider a few more blocks).
+	// At most max_expiries_per_block timeouts too; the rest wait. A commit
+	// after its deadline is refused anyway, so a late timeout only delays
+	// the repair.
 	due, err := collectKeys(ctx, k.CommitDeadlines, new(collections.Range[collections.Triple[int64, uint64, uint32]]).
 		EndExclusive(collections.Join3(h+1, uint64(0), uint32(0))), int(params.MaxExpiriesPerBlock))
 	if err != nil {

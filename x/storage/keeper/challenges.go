@@ -131,7 +131,7 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 		label := "sample/" + string(p)
 		// Distinct leaves: draw again on a repeat, within a bounded budget.
 		want := int(min(uint64(params.SamplesPerWindow), total))
-		for i := uint64(0); len(set.duty.Samples) < want && i < 4*uint64(params.SamplesPerWindow); i++ {
+		for i := uint64(0); len(set.duty.Samples) < want && i < 8*uint64(params.SamplesPerWindow); i++ {
 			ref, leaf, err := k.holdingFind(ctx, p, n, draw(seed, label, i)%total)
 			if err != nil {
 				return err
@@ -362,7 +362,6 @@ func (k *Keeper) releaseHandedOver(ctx context.Context) error {
 	return nil
 }
 
-// miss charges one missed window to replica r of provider.
 // miss charges one missed window to replica r (slashed is the window's
 // stake slash, reported on the first replica's fault).
 func (k *Keeper) miss(ctx context.Context, w types.Window, r types.Replica, slashed math.Int, params types.Params) error {

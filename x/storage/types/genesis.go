@@ -60,6 +60,11 @@ func (gs GenesisState) Validate() error {
 			}
 		}
 	}
+	for _, ref := range gs.Releases {
+		if !slots[fmt.Sprintf("%d/%d", ref.DealId, ref.Slot)] {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "release of deal %d slot %d, which has no replica", ref.DealId, ref.Slot)
+		}
+	}
 	for _, duty := range gs.Duties {
 		if err := validAddress("provider", duty.Provider); err != nil {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "duty: %v", err)

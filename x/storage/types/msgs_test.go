@@ -120,6 +120,8 @@ func TestMsgExtendCancelClaimValidateBasic(t *testing.T) {
 		{"extend valid", &types.MsgExtendDeal{Owner: alice, DealId: 1, AdditionalBlocks: 1}, nil},
 		{"extend bad owner", &types.MsgExtendDeal{Owner: "bad", DealId: 1, AdditionalBlocks: 1}, sdkerrors.ErrInvalidAddress},
 		{"extend by nothing", &types.MsgExtendDeal{Owner: alice, DealId: 1}, types.ErrInvalidDuration},
+		{"extend beyond 2^40 blocks", &types.MsgExtendDeal{Owner: alice, DealId: 1, AdditionalBlocks: 1<<40 + 1}, types.ErrInvalidDuration},
+		{"extend by 2^64-1 blocks", &types.MsgExtendDeal{Owner: alice, DealId: 1, AdditionalBlocks: ^uint64(0)}, types.ErrInvalidDuration},
 		{"cancel valid", &types.MsgCancelDeal{Owner: alice, DealId: 1}, nil},
 		{"cancel bad owner", &types.MsgCancelDeal{Owner: "bad", DealId: 1}, sdkerrors.ErrInvalidAddress},
 		{"claim all", &types.MsgClaimEarnings{Provider: alice}, nil},
