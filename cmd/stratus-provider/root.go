@@ -396,6 +396,14 @@ func statusCmd() *cobra.Command {
 			} else {
 				cmd.Printf("on chain   %s, stake %s%s, storage %d/%d bytes, faults %d, endpoint %s\n",
 					p.Status, p.Stake, app.BondDenom, p.StorageUsed, p.StorageCapacity, p.Faults, p.Endpoint)
+				if minStake, err := node.MinStake(cmd.Context()); err == nil {
+					free := p.FreeStake(minStake.Amount)
+					cmd.Printf("collateral %s%s locked for replicas, %s%s free", p.Locked(), app.BondDenom, free, app.BondDenom)
+					if !free.IsPositive() {
+						cmd.Printf(" (no new deals can pick you: add stake with 'stratusd tx provider add-stake')")
+					}
+					cmd.Printf("\n")
+				}
 			}
 			st, err := store.Inspect(c.StoreDir(h))
 			if err != nil {

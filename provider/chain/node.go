@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	sdkclient "github.com/cosmos/cosmos-sdk/client"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/stratusnet/stratus/merkle"
@@ -136,6 +137,16 @@ func (n *Node) Provider(ctx context.Context, addr string) (providertypes.Provide
 		return providertypes.Provider{}, err
 	}
 	return res.Provider, nil
+}
+
+// MinStake is the chain's min_stake: the part of a stake never lockable as
+// collateral.
+func (n *Node) MinStake(ctx context.Context) (sdk.Coin, error) {
+	res, err := n.providers.Params(ctx, &providertypes.QueryParamsRequest{})
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	return res.Params.MinStake, nil
 }
 
 // Endpoint returns a provider's HTTP endpoint, cached.
