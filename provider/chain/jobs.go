@@ -20,6 +20,7 @@ import (
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/executor"
 	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
@@ -158,16 +159,29 @@ func NewJobs(node *Node, st *store.Store, sender Sender, fetch FetchFunc, exec R
 
 func (j *Jobs) jobDir(id uint64) string { return filepath.Join(j.cfg.Dir, strconv.FormatUint(id, 10)) }
 
-// OutputPath is the archive of a job this provider ran, if it has it.
-func (j *Jobs) OutputPath(id uint64) (string, bool) {
+// OutputPath is the archive of a job this provider ran, if it has it and
+// the job's verdict is final (an error wrapping server.ErrJobNotSettled
+// before).
+func (j *Jobs) OutputPath(ctx context.Context, id uint64) (string, bool, error) {
 	if _, ok := j.load(id); !ok {
-		return "", false
+		return "", false, nil
 	}
 	p := filepath.Join(j.jobDir(id), "output.tar")
 	if _, err := os.Stat(p); err != nil {
-		return "", false
+		return "", false, nil
 	}
-	return p, true
+	// Blind until settled: a co-executor must not read our result before
+	// it commits its own.
+	job, err := j.node.Job(ctx, id)
+	if err != nil {
+		return "", false, err
+	}
+	switch job.Status {
+	case computetypes.JobStatus_JOB_STATUS_SUCCEEDED, computetypes.JobStatus_JOB_STATUS_FAILED:
+		return p, true, nil
+	default:
+		return "", false, fmt.Errorf("job %d is %s: %w", id, job.Status, server.ErrJobNotSettled)
+	}
 }
 
 func (j *Jobs) load(id uint64) (record, bool) {

@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,9 +11,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
 )
 
 func TestParseFault(t *testing.T) {
@@ -24,18 +29,36 @@ func TestParseFault(t *testing.T) {
 	require.ErrorContains(t, err, "unknown test fault")
 }
 
+// fakeJobs answers Job queries from a map of statuses.
+type fakeJobs struct {
+	computetypes.QueryClient
+	status map[uint64]computetypes.JobStatus
+}
+
+func (f *fakeJobs) Job(_ context.Context, in *computetypes.QueryJobRequest, _ ...grpc.CallOption) (*computetypes.QueryJobResponse, error) {
+	st, ok := f.status[in.JobId]
+	if !ok {
+		return nil, fmt.Errorf("job %d not found", in.JobId)
+	}
+	return &computetypes.QueryJobResponse{Job: computetypes.Job{Id: in.JobId, Status: st}}, nil
+}
+
 func newTestJobs(t *testing.T, keep time.Duration) *Jobs {
 	t.Helper()
 	dir := t.TempDir()
 	inputs, err := store.Open(filepath.Join(dir, "inputs"))
 	require.NoError(t, err)
+	chain := &fakeJobs{status: map[uint64]computetypes.JobStatus{7: computetypes.JobStatus_JOB_STATUS_SUCCEEDED}}
 	return &Jobs{cfg: JobsConfig{Dir: dir, KeepOutputs: keep}, inputs: inputs, log: slog.New(slog.DiscardHandler),
+		node:    &Node{compute: chain},
 		running: map[uint64]bool{}, sent: map[string]int64{}, pending: map[uint64]bool{}}
 }
 
 func TestRecordRoundTripAndOutputPath(t *testing.T) {
 	j := newTestJobs(t, 0)
-	_, ok := j.OutputPath(7)
+	ctx := context.Background()
+	_, ok, err := j.OutputPath(ctx, 7)
+	require.NoError(t, err)
 	require.False(t, ok)
 	require.NoError(t, os.MkdirAll(j.jobDir(7), 0o755))
 	rec := record{JobID: 7, Root: "00ff", Size: 3, ExitCode: 2, Verdict: "exit", Salt: "0102"}
@@ -48,12 +71,27 @@ func TestRecordRoundTripAndOutputPath(t *testing.T) {
 	require.Equal(t, []byte{0, 0xff}, res.OutputRoot)
 	require.Equal(t, "exit", res.Verdict)
 	require.Equal(t, []byte{1, 2}, salt)
-	_, ok = j.OutputPath(7)
+	_, ok, err = j.OutputPath(ctx, 7)
+	require.NoError(t, err)
 	require.False(t, ok, "no archive yet")
 	require.NoError(t, os.WriteFile(filepath.Join(j.jobDir(7), "output.tar"), []byte("x"), 0o600))
-	p, ok := j.OutputPath(7)
+	p, ok, err := j.OutputPath(ctx, 7)
+	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, filepath.Join(j.jobDir(7), "output.tar"), p)
+	// Blind until the verdict is final: committing or revealing, nobody
+	// gets it; failed (a final verdict too) serves it.
+	jobs := j.node.compute.(*fakeJobs)
+	for _, open := range []computetypes.JobStatus{computetypes.JobStatus_JOB_STATUS_COMMITTING, computetypes.JobStatus_JOB_STATUS_REVEALING} {
+		jobs.status[7] = open
+		_, ok, err = j.OutputPath(ctx, 7)
+		require.ErrorIs(t, err, server.ErrJobNotSettled, open.String())
+		require.False(t, ok)
+	}
+	jobs.status[7] = computetypes.JobStatus_JOB_STATUS_FAILED
+	_, ok, err = j.OutputPath(ctx, 7)
+	require.NoError(t, err)
+	require.True(t, ok)
 	// A record of another job under this id is not trusted.
 	require.NoError(t, os.WriteFile(filepath.Join(j.jobDir(7), "result.json"), []byte(`{"job_id": 8}`), 0o600))
 	_, ok = j.load(7)

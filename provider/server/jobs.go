@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,16 +9,31 @@ import (
 	"time"
 )
 
+// ErrJobNotSettled: the job's verdict is not final, so its output is not
+// served yet.
+var ErrJobNotSettled = errors.New("the job's verdict is not final")
+
 // handleJobOutput serves the canonical output archive of a job this
-// provider ran (Range supported). Anyone may download it: the client
-// checks it against the root the job's executors agreed on.
+// provider ran (Range supported), once the job's verdict is final: before
+// that nobody gets it, so no co-executor can commit a copied result. Then
+// anyone may download it: the client checks it against the agreed root.
 func (s *Server) handleJobOutput(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
 		s.fail(w, r, http.StatusBadRequest, CodeBadJobID, fmt.Sprintf("%q is not a job id (a positive integer)", r.PathValue("id")), err)
 		return
 	}
-	path, ok := s.opts.JobOutput(id)
+	path, ok, err := s.opts.JobOutput(r.Context(), id)
+	switch {
+	case errors.Is(err, ErrJobNotSettled):
+		s.fail(w, r, http.StatusForbidden, CodeJobNotSettled,
+			fmt.Sprintf("job %d has no final verdict yet; its output is served once the job has succeeded or failed", id), err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusServiceUnavailable, CodeChainUnavailable,
+			fmt.Sprintf("the provider could not read job %d from the chain; try again", id), err)
+		return
+	}
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, CodeNoJobOutput,
 			fmt.Sprintf("this provider has no output of job %d; ask another of the job's executors", id), nil)

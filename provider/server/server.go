@@ -68,8 +68,10 @@ type Options struct {
 	// MaxConcurrentUploads bounds uploads in progress; more get 503.
 	MaxConcurrentUploads int
 	// JobOutput gives the path of a compute job's output archive this
-	// provider produced (nil: no /v1/jobs routes).
-	JobOutput func(id uint64) (path string, ok bool)
+	// provider produced (nil: no /v1/jobs routes). It returns an error
+	// wrapping ErrJobNotSettled while the job's verdict is not final: a
+	// result stays blind until then, or a co-executor could copy it.
+	JobOutput func(ctx context.Context, id uint64) (path string, ok bool, err error)
 }
 
 // Server serves one provider's store over HTTP.
@@ -127,6 +129,7 @@ const (
 	CodeBadDealID        = "bad_deal_id"
 	CodeBadJobID         = "bad_job_id"
 	CodeNoJobOutput      = "no_job_output"
+	CodeJobNotSettled    = "job_not_settled"
 	CodeUnknownDeal      = "unknown_deal"
 	CodeNotAssigned      = "not_assigned"
 	CodeNotStored        = "not_stored"

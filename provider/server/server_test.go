@@ -592,7 +592,12 @@ func TestJobOutputRoute(t *testing.T) {
 	content := bytes.Repeat([]byte("0123456789"), 500)
 	require.NoError(t, os.WriteFile(archive, content, 0o600))
 	ts := httptest.NewServer(server.New(st, &fakeChain{}, server.Options{
-		JobOutput: func(id uint64) (string, bool) { return archive, id == 7 },
+		JobOutput: func(_ context.Context, id uint64) (string, bool, error) {
+			if id == 5 {
+				return "", false, fmt.Errorf("job 5 is JOB_STATUS_COMMITTING: %w", server.ErrJobNotSettled)
+			}
+			return archive, id == 7, nil
+		},
 	}).Handler())
 	defer ts.Close()
 	e := &env{t: t, url: ts.URL}
@@ -605,6 +610,8 @@ func TestJobOutputRoute(t *testing.T) {
 	require.Equal(t, "0123456789", string(r.body))
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=999999-"), http.StatusRequestedRangeNotSatisfiable, server.CodeBadRange)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/8/output", nil, 0), http.StatusNotFound, server.CodeNoJobOutput)
+	// Blind until the verdict: an open job's output is refused to everyone.
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/5/output", nil, 0), http.StatusForbidden, server.CodeJobNotSettled)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/x/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
 	requireError(t, e.do(http.MethodGet, "/v1/jobs/0/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
 	var apiErr *server.APIError
