@@ -777,3 +777,23 @@ func TestComputeScenarioUnbondedDissenterIsStillSlashed(t *testing.T) {
 	s.burned = s.burned.Add(burned)
 	s.requireAccounted(t)
 }
+
+// Attack: a colluding majority reveals an enormous output size so the chain
+// creates an output deal of that size. A size beyond what max_output_bytes
+// and the archive's bounded metadata allow is refused at reveal, and the
+// reveal changes nothing.
+func TestComputeRevealBeyondTheOutputLimitIsRefused(t *testing.T) {
+	s := newComputeScenario(t, 3)
+	msg := s.submitMsg(2)
+	resp := s.submit(t, msg)
+	a, b := resp.Executors[0], resp.Executors[1]
+	huge := result("huge")
+	huge.Size_ = computetypes.MaxArchiveSize(msg.Limits.MaxOutputBytes) + 1
+	fits := result("fits")
+	fits.Size_ = computetypes.MaxArchiveSize(msg.Limits.MaxOutputBytes)
+	s.commitResult(t, a, resp.JobId, huge)
+	s.commitResult(t, b, resp.JobId, fits)
+	s.rejectsCompute(t, s.acct(a), s.revealMsg(a, resp.JobId, huge), computetypes.ErrInvalidResult)
+	s.reveal(t, b, resp.JobId, fits) // the largest possible archive is fine
+	s.requireAccounted(t)
+}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
 )
 
 // The canonical output archive. Every executor of a job must produce the same
@@ -43,8 +45,9 @@ const (
 )
 
 // maxOutputEntries bounds the directories and files a job may leave in
-// /output: each costs a header in the archive whatever its size.
-const maxOutputEntries = 10_000
+// /output: each costs a header in the archive whatever its size. The chain
+// bounds revealed archive sizes with the same number.
+const maxOutputEntries = computetypes.MaxOutputEntries
 
 // outputEntry is one directory or regular file under /output.
 type outputEntry struct {

@@ -342,6 +342,11 @@ func (k *Keeper) RevealResult(ctx context.Context, provider sdk.AccAddress, jobI
 		return errorsmod.Wrapf(types.ErrCommitmentMismatch, "job %d", jobID)
 	case result.Size_ == 0:
 		return errorsmod.Wrap(types.ErrInvalidResult, "an output archive is never empty")
+	case result.Size_ > types.MaxArchiveSize(job.Limits.MaxOutputBytes):
+		// A colluding majority must not make the chain create an output
+		// deal of any size it likes.
+		return errorsmod.Wrapf(types.ErrInvalidResult, "an archive of %d bytes is beyond what max_output_bytes %d allows (%d)",
+			result.Size_, job.Limits.MaxOutputBytes, types.MaxArchiveSize(job.Limits.MaxOutputBytes))
 	}
 	e.Status = types.ExecutorStatus_EXECUTOR_STATUS_REVEALED
 	r := result
