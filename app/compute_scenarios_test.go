@@ -373,15 +373,28 @@ func TestComputeScenarioAllSilentFails(t *testing.T) {
 	s.requireAccounted(t)
 }
 
-// Cancel refunds before any commit, and is refused after one.
+// Cancel before any commit refunds the escrow minus cancel_fee, which the
+// assigned executors share (an owner must not get a result from one of them
+// and cancel for free); after a commit it is refused.
 func TestComputeScenarioCancel(t *testing.T) {
 	s := newComputeScenario(t, 4)
 	userBefore := balanceOf(s.c, s.user.Address)
 	resp := s.submit(t, s.submitMsg(2))
+	execBefore := map[string]sdkmath.Int{}
+	for _, e := range resp.Executors {
+		execBefore[e] = balanceOf(s.c, s.addr(e))
+	}
 	res, _ := s.deliver(t, s.user, &computetypes.MsgCancelJob{Owner: s.user.Address.String(), JobId: resp.JobId})
 	require.Zero(t, res.Code, res.Log)
+	var out computetypes.MsgCancelJobResponse
+	decodeResponse(t, res, &out)
+	fee := computeParams().CancelFee.Amount
+	require.Equal(t, fee, out.Fee.Amount)
 	require.Equal(t, computetypes.JobStatus_JOB_STATUS_CANCELLED, s.job(t, resp.JobId).Status)
-	require.Equal(t, userBefore, balanceOf(s.c, s.user.Address))
+	require.Equal(t, userBefore.Sub(fee), balanceOf(s.c, s.user.Address), "the escrow comes back minus the cancel fee")
+	for _, e := range resp.Executors {
+		require.Equal(t, fee.QuoRaw(2), balanceOf(s.c, s.addr(e)).Sub(execBefore[e]), "the assigned executors share the fee")
+	}
 	s.requireAccounted(t)
 
 	resp = s.submit(t, s.submitMsg(2))

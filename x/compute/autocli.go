@@ -32,7 +32,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				// Commit and reveal are built by the provider daemon from its run.
 				{RpcMethod: "CommitResult", Skip: true},
 				{RpcMethod: "RevealResult", Skip: true},
-				{RpcMethod: "CancelJob", Use: "cancel [job-id]", Short: "Cancel a job no executor has committed to; refunds the escrow",
+				{RpcMethod: "CancelJob", Use: "cancel [job-id]", Short: "Cancel a job no executor has committed to; refunds the escrow minus cancel_fee, which the assigned executors share",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "job_id"}}},
 				{RpcMethod: "UpdateParams", Use: "update-params", Short: "Replace the compute parameters; signed by the authority"},
 			},

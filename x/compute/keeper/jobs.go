@@ -369,30 +369,76 @@ func (k *Keeper) RevealResult(ctx context.Context, provider sdk.AccAddress, jobI
 }
 
 // CancelJob refunds a job nobody has committed to yet.
-func (k *Keeper) CancelJob(ctx context.Context, owner string, jobID uint64) (sdk.Coin, error) {
+func (k *Keeper) CancelJob(ctx context.Context, owner string, jobID uint64) (refund, fee sdk.Coin, err error) {
 	job, err := k.GetJob(ctx, jobID)
 	if err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, sdk.Coin{}, err
 	}
 	if job.Owner != owner {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotJobOwner, "job %d belongs to %s", jobID, job.Owner)
+		return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrapf(types.ErrNotJobOwner, "job %d belongs to %s", jobID, job.Owner)
 	}
 	if !job.Open() {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrJobClosed, "job %d is %s", jobID, job.Status)
+		return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrapf(types.ErrJobClosed, "job %d is %s", jobID, job.Status)
 	}
 	for _, e := range job.Executors {
 		if e.Status != types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED && e.Status != types.ExecutorStatus_EXECUTOR_STATUS_MISSED {
-			return sdk.Coin{}, errorsmod.Wrapf(types.ErrCannotCancel, "job %d: %s is %s", jobID, e.Provider, e.Status)
+			return sdk.Coin{}, sdk.Coin{}, errorsmod.Wrapf(types.ErrCannotCancel, "job %d: %s is %s", jobID, e.Provider, e.Status)
 		}
 	}
-	refund, err := k.close(ctx, &job, types.JobStatus_JOB_STATUS_CANCELLED, "cancelled by the owner")
+	fee, err = k.payCancelFee(ctx, &job)
+	if err != nil {
+		return sdk.Coin{}, sdk.Coin{}, err
+	}
+	refund, err = k.close(ctx, &job, types.JobStatus_JOB_STATUS_CANCELLED, "cancelled by the owner")
+	if err != nil {
+		return sdk.Coin{}, sdk.Coin{}, err
+	}
+	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventJobCancelled{JobId: jobID, Refund: refund}); err != nil {
+		return sdk.Coin{}, sdk.Coin{}, err
+	}
+	return refund, fee, k.Jobs.Set(ctx, jobID, job)
+}
+
+// payCancelFee pays cancel_fee (at most the escrow) out of the job's
+// escrow to the executors still assigned, split equally (the remainder to
+// the first): cancelling a job they started running is not free.
+func (k *Keeper) payCancelFee(ctx context.Context, job *types.Job) (sdk.Coin, error) {
+	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return sdk.Coin{}, err
 	}
-	if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventJobCancelled{JobId: jobID, Refund: refund}); err != nil {
-		return sdk.Coin{}, err
+	var payees []sdk.AccAddress
+	for _, e := range job.Executors {
+		if e.Status == types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED {
+			addr, err := k.addressCodec.StringToBytes(e.Provider)
+			if err != nil {
+				return sdk.Coin{}, err
+			}
+			payees = append(payees, addr)
+		}
 	}
-	return refund, k.Jobs.Set(ctx, jobID, job)
+	zero := sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	if len(payees) == 0 || params.CancelFee.Amount.IsNil() || !params.CancelFee.IsPositive() || params.CancelFee.Denom != k.bondDenom {
+		return zero, nil
+	}
+	total := math.MinInt(params.CancelFee.Amount, job.Escrow.Amount)
+	share := total.QuoRaw(int64(len(payees)))
+	rest := total.Sub(share.MulRaw(int64(len(payees))))
+	for i, p := range payees {
+		amt := share
+		if i == 0 {
+			amt = amt.Add(rest)
+		}
+		if !amt.IsPositive() {
+			continue
+		}
+		if err := k.bank.SendCoinsFromModuleToAccount(ctx, types.ModuleName, p, sdk.NewCoins(sdk.NewCoin(k.bondDenom, amt))); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	fee := sdk.NewCoin(k.bondDenom, total)
+	job.Escrow = job.Escrow.Sub(fee)
+	return fee, nil
 }
 
 func count(job types.Job, s types.ExecutorStatus) int {

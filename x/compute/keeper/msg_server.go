@@ -48,11 +48,11 @@ func (s msgServer) CancelJob(ctx context.Context, msg *types.MsgCancelJob) (*typ
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	refund, err := s.Keeper.CancelJob(ctx, msg.Owner, msg.JobId)
+	refund, fee, err := s.Keeper.CancelJob(ctx, msg.Owner, msg.JobId)
 	if err != nil {
 		return nil, err
 	}
-	return &types.MsgCancelJobResponse{Refund: refund}, nil
+	return &types.MsgCancelJobResponse{Refund: refund, Fee: fee}, nil
 }
 
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {

@@ -3,6 +3,8 @@ package types
 import (
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
 // Limits that keep one message's cost bounded whatever the params say.
@@ -34,6 +36,7 @@ func DefaultParams() Params {
 		},
 		SlashMissed:  math.LegacyNewDecWithPrec(1, 3), // 0.1%
 		SlashDissent: math.LegacyNewDecWithPrec(5, 2), // 5%
+		CancelFee:    sdk.NewCoin(sdk.DefaultBondDenom, math.NewInt(1000)),
 	}
 }
 
@@ -63,6 +66,9 @@ func (p Params) Validate() error {
 		if f.IsNil() || f.IsNegative() || f.GT(math.LegacyOneDec()) {
 			return errorsmod.Wrapf(ErrInvalidParams, "%s must be in [0, 1]", name)
 		}
+	}
+	if err := p.CancelFee.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidParams, "cancel_fee: %v", err)
 	}
 	return nil
 }
