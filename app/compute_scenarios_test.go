@@ -810,3 +810,28 @@ func TestComputeRevealBeyondTheOutputLimitIsRefused(t *testing.T) {
 	s.reveal(t, b, resp.JobId, fits) // the largest possible archive is fine
 	s.requireAccounted(t)
 }
+
+// Attack: name a huge input (or program) deal, so executors cannot fetch
+// it before the commit timeout and are slashed for missing their commits
+// while the owner is refunded. Jobs beyond max_input_bytes or
+// max_program_bytes are refused at submit, and change nothing.
+func TestComputeOversizedInputsAreRefused(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	p := computeParams()
+	p.MaxInputBytes = fileSize - 1 // the scenario's input deal is fileSize bytes
+	p.MaxInlineProgram = 64
+	p.MaxProgramBytes = 64
+	s.setComputeParams(t, p)
+	s.rejectsCompute(t, s.user, s.submitMsg(2), computetypes.ErrInvalidInputs)
+
+	p.MaxInputBytes = fileSize
+	s.setComputeParams(t, p)
+	stored := s.submitMsg(2)
+	stored.Program, stored.ProgramDealId, stored.ProgramRoot = nil, s.input, s.deal(t, s.input).Root
+	s.rejectsCompute(t, s.user, stored, computetypes.ErrInvalidProgram)
+	s.submit(t, s.submitMsg(2)) // the input at exactly the limit is fine
+	p.MaxProgramBytes = fileSize
+	s.setComputeParams(t, p)
+	s.submit(t, stored) // and so is the program
+	s.requireAccounted(t)
+}

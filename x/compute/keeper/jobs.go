@@ -114,8 +114,13 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d stores root %X, not %X", d.Id, d.Root, msg.ProgramRoot)
 		}
 		programRoot, programSize = d.Root, d.Size_
+		if programSize > params.MaxProgramBytes {
+			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d holds %d bytes, at most %d (max_program_bytes)",
+				d.Id, programSize, params.MaxProgramBytes)
+		}
 	}
 	inputs := make([]types.Input, 0, len(msg.Inputs))
+	inputBytes := uint64(0)
 	for _, id := range msg.Inputs {
 		d, err := k.storage.GetDeal(ctx, id)
 		if err != nil {
@@ -125,6 +130,11 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is %s, want ACTIVE", id, d.Status)
 		}
 		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
+		inputBytes += d.Size_
+		if inputBytes > params.MaxInputBytes {
+			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "inputs of %d bytes or more, at most %d (max_input_bytes): executors could not fetch them before the commit timeout",
+				inputBytes, params.MaxInputBytes)
+		}
 	}
 	prefer, err := k.inputHolders(ctx, inputs)
 	if err != nil {

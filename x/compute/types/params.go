@@ -37,6 +37,11 @@ func DefaultParams() Params {
 		SlashMissed:  math.LegacyNewDecWithPrec(1, 3), // 0.1%
 		SlashDissent: math.LegacyNewDecWithPrec(5, 2), // 5%
 		CancelFee:    sdk.NewCoin(sdk.DefaultBondDenom, math.NewInt(1000)),
+		// What an executor fetches within the commit timeout on a modest
+		// link: a job naming more cannot be run in time, and would get
+		// honest executors slashed for missing their commits.
+		MaxProgramBytes: 64 << 20,
+		MaxInputBytes:   4 << 30,
 	}
 }
 
@@ -66,6 +71,12 @@ func (p Params) Validate() error {
 		if f.IsNil() || f.IsNegative() || f.GT(math.LegacyOneDec()) {
 			return errorsmod.Wrapf(ErrInvalidParams, "%s must be in [0, 1]", name)
 		}
+	}
+	if p.MaxProgramBytes == 0 || p.MaxInputBytes == 0 {
+		return errorsmod.Wrap(ErrInvalidParams, "max_program_bytes and max_input_bytes must be positive")
+	}
+	if p.MaxInlineProgram > p.MaxProgramBytes {
+		return errorsmod.Wrapf(ErrInvalidParams, "max_inline_program %d above max_program_bytes %d", p.MaxInlineProgram, p.MaxProgramBytes)
 	}
 	if err := p.CancelFee.Validate(); err != nil {
 		return errorsmod.Wrapf(ErrInvalidParams, "cancel_fee: %v", err)

@@ -25,6 +25,10 @@ func TestParamsValidate(t *testing.T) {
 		"huge inline program": func(p *types.Params) { p.MaxInlineProgram = 5 << 20 },
 		"tiny memory":         func(p *types.Params) { p.MaxLimits.MemoryBytes = 1024 },
 		"slash above one":     func(p *types.Params) { p.SlashDissent = sdkmath.LegacyNewDec(2) },
+		"no program bytes":    func(p *types.Params) { p.MaxProgramBytes = 0 },
+		"no input bytes":      func(p *types.Params) { p.MaxInputBytes = 0 },
+		"inline above max":    func(p *types.Params) { p.MaxProgramBytes = p.MaxInlineProgram - 1 },
+		"negative cancel fee": func(p *types.Params) { p.CancelFee.Amount = sdkmath.NewInt(-1) },
 		"negative slash":      func(p *types.Params) { p.SlashMissed = sdkmath.LegacyNewDec(-1) },
 		"nil slash":           func(p *types.Params) { p.SlashMissed = sdkmath.LegacyDec{} },
 	} {
