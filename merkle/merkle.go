@@ -140,6 +140,21 @@ func VerifyProof(root Hash, leaves, index uint64, leafData []byte, path []Hash) 
 	return VerifyProofHash(root, leaves, index, HashLeaf(leafData), path)
 }
 
+// VerifyFileProof checks a leaf of a file of size bytes hashed over
+// chunkSize leaves: the leaf has the length its index implies, and its path
+// leads to root. It is the test the chain applies to a storage proof, and
+// the one a provider runs before sending one.
+func VerifyFileProof(root Hash, size uint64, chunkSize int, index uint64, leafData []byte, path []Hash) error {
+	want, err := LeafSize(size, chunkSize, index)
+	if err != nil {
+		return err
+	}
+	if uint64(len(leafData)) != want {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrLeafSize, len(leafData), want)
+	}
+	return VerifyProof(root, LeafCount(size, chunkSize), index, leafData, path)
+}
+
 // VerifyProofHash is VerifyProof for a leaf given by its hash.
 func VerifyProofHash(root Hash, leaves, index uint64, leafHash Hash, path []Hash) error {
 	if index >= leaves {

@@ -333,3 +333,18 @@ func TestTreeFileRoundTrip(t *testing.T) {
 	_, err := OpenTreeFile(bytes.NewReader([]byte("not a tree file at all, no sir, not at all")))
 	require.ErrorIs(t, err, ErrTreeFile)
 }
+
+func TestVerifyFileProofChecksLengthThenPath(t *testing.T) {
+	data := randomData(rand.New(rand.NewPCG(11, 12)), 3*64+10) // last leaf short
+	root, err := Root(data, 64)
+	require.NoError(t, err)
+	size := uint64(len(data))
+	leaf, path, err := ProofFromData(data, 64, 3)
+	require.NoError(t, err)
+	require.NoError(t, VerifyFileProof(root, size, 64, 3, leaf, path))
+	require.ErrorIs(t, VerifyFileProof(root, size, 64, 3, append(append([]byte(nil), leaf...), 0), path), ErrLeafSize)
+	bad := append([]byte(nil), leaf...)
+	bad[0] ^= 1
+	require.Error(t, VerifyFileProof(root, size, 64, 3, bad, path))
+	require.Error(t, VerifyFileProof(root, size, 64, 4, leaf, path), "no leaf 4 in a 4-leaf file")
+}

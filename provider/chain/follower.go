@@ -320,14 +320,7 @@ func prove(st *store.Store, shape DealShape, index uint64) (storagetypes.Storage
 // checkProof is the chain's test of a proof: the leaf's length for its
 // index, then the path up to the deal's root.
 func checkProof(shape DealShape, index uint64, leaf []byte, path []merkle.Hash) error {
-	want, err := merkle.LeafSize(shape.Size, shape.ChunkSize, index)
-	if err != nil {
-		return err
-	}
-	if uint64(len(leaf)) != want {
-		return fmt.Errorf("%w: %d bytes, want %d", merkle.ErrLeafSize, len(leaf), want)
-	}
-	return merkle.VerifyProof(shape.Root, merkle.LeafCount(shape.Size, shape.ChunkSize), index, leaf, path)
+	return merkle.VerifyFileProof(shape.Root, shape.Size, shape.ChunkSize, index, leaf, path)
 }
 
 // startRepairs refetches broken deals concurrently, each at most once a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/x/compute/types"
+	"github.com/stratusnet/stratus/x/internal/payout"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
@@ -432,13 +433,8 @@ func (k *Keeper) payCancelFee(ctx context.Context, job *types.Job) (sdk.Coin, er
 		return zero, nil
 	}
 	total := math.MinInt(params.CancelFee.Amount, job.Escrow.Amount)
-	share := total.QuoRaw(int64(len(payees)))
-	rest := total.Sub(share.MulRaw(int64(len(payees))))
-	for i, p := range payees {
-		amt := share
-		if i == 0 {
-			amt = amt.Add(rest)
-		}
+	for i, amt := range payout.Even(total, len(payees)) {
+		p := payees[i]
 		if !amt.IsPositive() {
 			continue
 		}

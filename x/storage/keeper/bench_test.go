@@ -643,7 +643,7 @@ func BenchmarkSubmitProofs(b *testing.B) {
 					duty, err := s.k.Duties.Get(ctx, sdk.MustAccAddressFromBech32(msg.Provider))
 					done := false
 					if err == nil {
-						done, err = s.k.dutyDone(ctx, duty, ctx.BlockHeight())
+						done, err = s.k.dutyDone(ctx, duty)
 					}
 					if err != nil || !done {
 						b.Fatalf("duty not done after the message: %v", err)

@@ -212,7 +212,7 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 // owesSample reports whether a sample still binds its provider: the
 // replica is still the provider's, committed, and its deal has not ended.
 // A replica dropped, handed over or ended during the window owes nothing.
-func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample, h int64) (types.Replica, types.Deal, bool, error) {
+func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample) (types.Replica, types.Deal, bool, error) {
 	var d types.Deal
 	r, err := k.Replicas.Get(ctx, collections.Join(s.DealId, s.Slot))
 	if errors.Is(err, collections.ErrNotFound) {
@@ -242,7 +242,6 @@ func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample
 // leaf goes unanswered does not.
 func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.Params) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	h := sdkCtx.BlockHeight()
 	var addrs []sdk.AccAddress
 	var duties []types.Duty
 	if err := k.Duties.Walk(ctx, nil, func(a sdk.AccAddress, d types.Duty) (bool, error) {
@@ -271,7 +270,7 @@ func (k *Keeper) closeWindow(ctx context.Context, w types.Window, params types.P
 				continue
 			}
 			seen[key] = true
-			r, _, owed, err := k.owesSample(ctx, duty.Provider, s, h)
+			r, _, owed, err := k.owesSample(ctx, duty.Provider, s)
 			if err != nil {
 				return err
 			}
@@ -466,14 +465,13 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 	if err != nil {
 		return nil, err
 	}
-	h := sdkCtx.BlockHeight()
 	res := &types.MsgSubmitProofsResponse{}
 	em := sdkCtx.EventManager()
 	for j, p := range msg.Proofs {
 		s := &duty.Samples[picked[j]]
 		s.Answered = true
 		sdkCtx.GasMeter().ConsumeGas(ProofGas+HashBlockGas*(uint64(len(p.Leaf))/64+1+2*uint64(len(p.AuditPath))), "verify storage proof")
-		r, d, owed, err := k.owesSample(ctx, msg.Provider, *s, h)
+		r, d, owed, err := k.owesSample(ctx, msg.Provider, *s)
 		if err != nil {
 			return nil, err
 		}
@@ -522,18 +520,26 @@ func (k *Keeper) OpenSamples(ctx context.Context, provider sdk.AccAddress) ([]ty
 	} else if err != nil {
 		return nil, err
 	}
-	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	return k.owedOpen(ctx, duty, 0)
+}
+
+// owedOpen lists the duty's unanswered samples that are still owed, at most
+// limit of them (0: all).
+func (k *Keeper) owedOpen(ctx context.Context, duty types.Duty, limit int) ([]types.Challenge, error) {
 	var out []types.Challenge
 	for _, s := range duty.Samples {
 		if s.Answered {
 			continue
 		}
-		if _, _, owed, err := k.owesSample(ctx, duty.Provider, s, h); err != nil {
+		if _, _, owed, err := k.owesSample(ctx, duty.Provider, s); err != nil {
 			return nil, err
 		} else if owed {
 			out = append(out, types.Challenge{
 				Window: duty.Window, Provider: duty.Provider, DealId: s.DealId, Slot: s.Slot, LeafIndex: s.LeafIndex,
 			})
+			if len(out) == limit {
+				break
+			}
 		}
 	}
 	return out, nil
@@ -541,19 +547,12 @@ func (k *Keeper) OpenSamples(ctx context.Context, provider sdk.AccAddress) ([]ty
 
 // dutyDone reports whether the provider has proven the window already:
 // no invalid proof, and every sample answered or no longer owed.
-func (k *Keeper) dutyDone(ctx context.Context, d types.Duty, h int64) (bool, error) {
+func (k *Keeper) dutyDone(ctx context.Context, d types.Duty) (bool, error) {
 	if d.Failed {
 		return false, nil
 	}
-	for _, s := range d.Samples {
-		if s.Answered {
-			continue
-		}
-		if _, _, owed, err := k.owesSample(ctx, d.Provider, s, h); err != nil || owed {
-			return false, err
-		}
-	}
-	return true, nil
+	open, err := k.owedOpen(ctx, d, 1)
+	return len(open) == 0, err
 }
 
 // verify returns "" for a correct proof, else why it is wrong.
@@ -562,14 +561,7 @@ func verify(d types.Deal, p types.StorageProof, path []merkle.Hash) string {
 	if err != nil {
 		return "deal root unreadable"
 	}
-	want, err := merkle.LeafSize(d.Size_, int(d.ChunkSize), p.LeafIndex)
-	if err != nil {
-		return err.Error()
-	}
-	if uint64(len(p.Leaf)) != want {
-		return "leaf has the wrong size"
-	}
-	if err := merkle.VerifyProof(root, merkle.LeafCount(d.Size_, int(d.ChunkSize)), p.LeafIndex, p.Leaf, path); err != nil {
+	if err := merkle.VerifyFileProof(root, d.Size_, int(d.ChunkSize), p.LeafIndex, p.Leaf, path); err != nil {
 		return err.Error()
 	}
 	return ""

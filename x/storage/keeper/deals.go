@@ -13,6 +13,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/x/internal/payout"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	"github.com/stratusnet/stratus/x/storage/types"
 )
@@ -168,10 +169,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if err != nil {
 		return nil, err
 	}
-	fee := k.dealFee(params)
-	if fee.Denom != k.bondDenom {
-		return nil, errorsmod.Wrapf(types.ErrInvalidParams, "deal_fee denom %q, want %q", fee.Denom, k.bondDenom)
-	}
+	fee := k.dealFee(params) // its denom is checked when params are set
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow.Add(fee)) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s and fee %s, balance %s", escrow, fee, have)
 	}
@@ -409,7 +407,7 @@ func (k *Keeper) provenUntil(ctx context.Context, provider sdk.AccAddress, h int
 	} else if err != nil {
 		return 0, err
 	}
-	done, err := k.dutyDone(ctx, duty, h)
+	done, err := k.dutyDone(ctx, duty)
 	if err != nil || !done {
 		return w.OpenHeight, err
 	}
@@ -447,7 +445,16 @@ func (k *Keeper) settle(ctx context.Context, d *types.Deal, r *types.Replica, he
 	if err != nil {
 		return err
 	}
-	until := min(height, d.EndHeight, proven)
+	return k.settleProven(ctx, d, r, provider, min(height, proven))
+}
+
+// settleProven is settle with the provider's proven bound already known
+// (a claim judges the provider's window once for all its replicas).
+func (k *Keeper) settleProven(ctx context.Context, d *types.Deal, r *types.Replica, provider sdk.AccAddress, proven int64) error {
+	if r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Leaving {
+		return nil
+	}
+	until := min(d.EndHeight, proven)
 	from := max(r.PaidUntil, r.EarnsFrom)
 	if until <= from {
 		return nil
@@ -719,16 +726,11 @@ func (k *Keeper) endDeal(ctx context.Context, d types.Deal, status types.DealSta
 // the remainder to the first: they reserved capacity for the deal whether
 // or not its data ever arrives.
 func (k *Keeper) payFee(ctx context.Context, fee sdk.Coin, providers []sdk.AccAddress) error {
-	if !fee.IsPositive() || len(providers) == 0 {
+	if !fee.IsPositive() {
 		return nil
 	}
-	share := fee.Amount.QuoRaw(int64(len(providers)))
-	rest := fee.Amount.Sub(share.MulRaw(int64(len(providers))))
-	for i, p := range providers {
-		amt := share
-		if i == 0 {
-			amt = amt.Add(rest)
-		}
+	for i, amt := range payout.Even(fee.Amount, len(providers)) {
+		p := providers[i]
 		if !amt.IsPositive() {
 			continue
 		}
@@ -790,6 +792,10 @@ func (k *Keeper) extendCollateral(ctx context.Context, d *types.Deal, blocks uin
 	if err != nil {
 		return err
 	}
+	minStake, err := k.providers.MinStake(ctx)
+	if err != nil {
+		return err
+	}
 	for _, r := range replicas {
 		// Uncommitted slots lock at commit, for the end as it is then.
 		if r.Leaving || r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
@@ -802,10 +808,6 @@ func (k *Keeper) extendCollateral(ctx context.Context, d *types.Deal, blocks uin
 		// Lock what the free stake allows: an owner must not be able to push
 		// a provider out of a deal it serves by extending it.
 		p, err := k.providers.GetProvider(ctx, provider)
-		if err != nil {
-			return err
-		}
-		minStake, err := k.providers.MinStake(ctx)
 		if err != nil {
 			return err
 		}
@@ -866,7 +868,11 @@ func (k *Keeper) ClaimEarnings(ctx context.Context, provider sdk.AccAddress, dea
 			return sdk.Coin{}, errorsmod.Wrapf(types.ErrNothingToClaim, "%s holds no replicas", provider)
 		}
 	}
-	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	// Judge the provider's current window once for all its replicas.
+	proven, err := k.provenUntil(ctx, provider, sdk.UnwrapSDKContext(ctx).BlockHeight())
+	if err != nil {
+		return sdk.Coin{}, err
+	}
 	total := sdk.NewCoin(k.bondDenom, math.ZeroInt())
 	for _, id := range dealIDs {
 		slot, err := k.ReplicasByProvider.Get(ctx, collections.Join(provider, id))
@@ -885,7 +891,7 @@ func (k *Keeper) ClaimEarnings(ctx context.Context, provider sdk.AccAddress, dea
 			return sdk.Coin{}, err
 		}
 		before := d.Escrow
-		if err := k.settle(ctx, &d, &r, h); err != nil {
+		if err := k.settleProven(ctx, &d, &r, provider, proven); err != nil {
 			return sdk.Coin{}, err
 		}
 		total = total.Add(before.Sub(d.Escrow))
