@@ -835,3 +835,61 @@ func TestComputeOversizedInputsAreRefused(t *testing.T) {
 	s.submit(t, stored) // and so is the program
 	s.requireAccounted(t)
 }
+
+// A job may read only public deals and its owner's own. Naming another
+// owner's private deal would let the job's executors fetch its bytes from
+// the providers and hand what they compute from them to the job's owner.
+// The refusal changes nothing; a public deal of another owner is fine, and
+// a public job stores a public output deal.
+func TestComputeJobsReadOnlyPublicOrOwnDeals(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	foreign := s.submitMsg(2)
+	foreign.Owner = s.other.Address.String()
+	s.rejectsCompute(t, s.other, foreign, computetypes.ErrInvalidInputs)
+
+	asProgram := s.submitMsg(2)
+	asProgram.Owner = s.other.Address.String()
+	asProgram.Inputs = nil
+	asProgram.Program, asProgram.ProgramDealId, asProgram.ProgramRoot = nil, s.input, s.deal(t, s.input).Root
+	s.rejectsCompute(t, s.other, asProgram, computetypes.ErrInvalidProgram)
+
+	// The owner publishes a deal: anyone's job may read it.
+	file := randomFile(t, fileSize)
+	root, err := merkle.Root(file, 1024)
+	require.NoError(t, err)
+	res, _ := s.deliver(t, s.user, &storagetypes.MsgCreateDeal{
+		Owner: s.user.Address.String(), Root: root[:], Size_: fileSize, Replicas: 1,
+		DurationBlocks: 1000, MaxPrice: decCoin(2), Public: true,
+	})
+	require.Zero(t, res.Code, res.Log)
+	var created storagetypes.MsgCreateDealResponse
+	decodeResponse(t, res, &created)
+	s.files[created.DealId] = file
+	s.commitAll(t, created.DealId)
+	require.True(t, s.deal(t, created.DealId).Public)
+
+	foreign.Inputs = []uint64{created.DealId}
+	foreign.Public = true
+	foreign.StoreOutput = &computetypes.StoreOutput{Replicas: 2, DurationBlocks: 500, MaxPrice: decCoin(2)}
+	res, _ = s.deliver(t, s.other, foreign)
+	require.Zero(t, res.Code, res.Log)
+	var resp computetypes.MsgSubmitJobResponse
+	decodeResponse(t, res, &resp)
+	require.True(t, s.job(t, resp.JobId).Public)
+	archive := randomFile(t, 5000)
+	outRoot, err := merkle.Root(archive, 1024)
+	require.NoError(t, err)
+	out := computetypes.Result{OutputRoot: outRoot[:], Size_: uint64(len(archive)), Verdict: "ok"}
+	for _, e := range resp.Executors {
+		s.commitResult(t, e, resp.JobId, out)
+	}
+	for _, e := range resp.Executors {
+		s.reveal(t, e, resp.JobId, out)
+	}
+	j := s.job(t, resp.JobId)
+	require.NotZero(t, j.OutputDealId, j.Reason)
+	require.True(t, s.deal(t, j.OutputDealId).Public, "a public job's output deal is public")
+	require.Equal(t, s.other.Address.String(), s.deal(t, j.OutputDealId).Owner)
+	s.files[j.OutputDealId] = archive
+	s.requireAccounted(t)
+}

@@ -93,7 +93,7 @@ grep -H "deal=$id " "$LOCALNET_DIR"/provider*.log \
 echo
 echo "== storage get"
 t0=$(now)
-"${CLI[@]}" storage get "$id" -o "$WORK/get.bin" 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
+"${CLI[@]}" storage get "$id" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
 t1=$(now)
 wait
 get=$(sub "$t1" "$t0")

@@ -32,7 +32,7 @@ step "the deal on chain"
 "${CLI[@]}" storage status "$id"
 
 step "getting it back from any replica, verified against the deal's Merkle root"
-"${CLI[@]}" storage get "$id" -o "$work/hello.copy"
+"${CLI[@]}" storage get "$id" -o "$work/hello.copy" --from alice
 if cmp -s "$file" "$work/hello.copy"; then
   echo "identical: $(sha256sum "$file" | cut -c1-16)… = $(sha256sum "$work/hello.copy" | cut -c1-16)…"
 else
@@ -56,7 +56,7 @@ cat "$work/job.txt"
 job=$(sed -n 's/^job \([0-9]*\) submitted.*/\1/p' "$work/run.log")
 
 step "downloading the agreed output, verified against its Merkle root"
-"${CLI[@]}" compute output "$job" -o "$work/result"
+"${CLI[@]}" compute output "$job" -o "$work/result" --from alice
 echo "--- stdout of the job"
 cat "$work/result/stdout"
 mkdir -p "$work/native-in" "$work/native-out"

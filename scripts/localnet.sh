@@ -63,7 +63,7 @@ create() {
   log "creating a $VALIDATORS-validator network '$CHAIN_ID' in $DIR"
   mkdir -p "$CLIENT"
 
-  local i keys=(admin alice)
+  local i keys=(admin alice bob)
   for ((i = 0; i < VALIDATORS; i++)); do keys+=("val$i"); done
   for ((i = 1; i <= PROVIDERS; i++)); do keys+=("provider$i"); done
   for k in "${keys[@]}"; do
@@ -194,7 +194,7 @@ start_providers() {
     if [[ ! -f $h/config.toml ]]; then
       "$PBIN" init --home "$h" --moniker "provider$i" --key "provider$i" --keyring-backend test \
         --keyring-dir "$CLIENT" --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" \
-        --listen "127.0.0.1:$port" --endpoint "http://127.0.0.1:$port" --poll 300ms --claim-every 20 > /dev/null \
+        --listen "127.0.0.1:$port" --endpoint "http://127.0.0.1:$port" --poll 300ms --claim-every 20 --upload-grace 10s > /dev/null \
         || die "initialising provider$i"
     fi
     if [[ ! -f $h/registered ]]; then
@@ -263,7 +263,7 @@ start() {
   done
   log ""
   log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"
-  log "  keys         admin (network authority), alice (user), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (registered providers)"
+  log "  keys         admin (network authority), alice and bob (users), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (registered providers)"
   log ""
   log "Try:"
   log "  $BIN --home $CLIENT q membership members"

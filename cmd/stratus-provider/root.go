@@ -30,6 +30,7 @@ import (
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 )
 
@@ -107,6 +108,7 @@ func initCmd() *cobra.Command {
 			if f.Changed("poll") {
 				c.Loop.Poll, _ = f.GetString("poll")
 			}
+			set("upload-grace", &c.API.UploadGrace)
 			if err := c.Write(h); err != nil {
 				return err
 			}
@@ -126,6 +128,7 @@ func initCmd() *cobra.Command {
 	f.String("gas-prices", "", "gas price for the daemon's transactions")
 	f.String("poll", "", "how often to ask the node for a new block")
 	f.Int64("claim-every", 0, "claim earnings every N blocks")
+	f.String("upload-grace", "", "how long an upload may lag before the minimum upload rate applies (e.g. 30s)")
 	f.Bool("overwrite", false, "replace an existing config.toml")
 	return cmd
 }
@@ -232,19 +235,6 @@ func newLogger(c config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// chainDeals adapts the chain node to the HTTP server's view of deals.
-type chainDeals struct{ node *chain.Node }
-
-func (c chainDeals) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error) {
-	s, err := c.node.DealShape(ctx, id)
-	if errors.Is(err, chain.ErrUnknownDeal) {
-		return server.DealInfo{}, fmt.Errorf("%w: %v", server.ErrUnknownDeal, err)
-	} else if err != nil {
-		return server.DealInfo{}, err
-	}
-	return server.DealInfo{ID: s.ID, Root: s.Root, Size: s.Size, ChunkSize: s.ChunkSize, Assigned: s.Assigned}, nil
-}
-
 // execJobCmdName is the hidden command a job's child process runs.
 const execJobCmdName = "exec-job"
 
@@ -292,9 +282,15 @@ func startCmd() *cobra.Command {
 			m := metrics.New()
 			node := chain.NewNode(cctx, me)
 			sender := client.NewTxSender(cctx, txf)
-			peers := server.NewClient(nil)
-			fetch := func(ctx context.Context, endpoint string, id uint64, w io.Writer) error {
-				return peers.Download(ctx, endpoint, id, w)
+			// Fetches from peers are signed by this provider's key: a peer
+			// serves a private deal only to the deal's providers and to the
+			// executors of a job that reads it.
+			peers := providerapi.NewClient(nil, providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: c.Key})
+			fetch := func(ctx context.Context, from providerapi.Target, id, job uint64, w io.Writer) error {
+				if job != 0 {
+					return peers.DownloadJobInput(ctx, from, id, job, w)
+				}
+				return peers.Download(ctx, from, id, w)
 			}
 			follower := chain.NewFollower(node, st, sender, fetch, me, chain.Config{
 				Poll: c.PollInterval(), ClaimEvery: c.Loop.ClaimEvery, MaxFetches: c.Loop.MaxFetches,
@@ -302,6 +298,7 @@ func startCmd() *cobra.Command {
 			opts := server.Options{
 				Provider: me, Moniker: c.Moniker, Version: version(), Logger: log, Metrics: m,
 				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,
+				MinUploadRate: c.API.MinUploadRate, UploadGrace: c.UploadGraceDuration(),
 			}
 			if c.Executor.Enabled {
 				fault, err := chain.ParseFault(os.Getenv(testFaultEnv))
@@ -338,7 +335,7 @@ func startCmd() *cobra.Command {
 				follower.SetJobs(jobs)
 				opts.JobOutput = jobs.OutputPath
 			}
-			srv := server.New(st, chainDeals{node}, opts)
+			srv := server.New(st, node, opts)
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -17,6 +17,7 @@ import (
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -25,8 +26,10 @@ type Sender interface {
 	Send(ctx context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, error)
 }
 
-// FetchFunc downloads deal id from a provider's endpoint into w.
-type FetchFunc func(ctx context.Context, endpoint string, id uint64, w io.Writer) error
+// FetchFunc downloads deal id from a provider into w, signed by this
+// provider: as one of the deal's holders when job is 0, else as an
+// executor of job, which reads the deal.
+type FetchFunc func(ctx context.Context, from providerapi.Target, id, job uint64, w io.Writer) error
 
 // Config tunes the follower.
 type Config struct {
@@ -188,7 +191,7 @@ func (f *Follower) answerChallenges(ctx context.Context) error {
 	}
 	st := f.windowState(w.Number)
 
-	shapes := map[uint64]DealShape{}
+	shapes := map[uint64]server.DealInfo{}
 	seen := map[sample]bool{}
 	var good []storagetypes.StorageProof
 	var broken []uint64              // deals with a sample that failed, in challenge order
@@ -204,7 +207,7 @@ func (f *Follower) answerChallenges(ctx context.Context) error {
 		if !ok {
 			// The shape comes from the chain: the local tree file may be the
 			// very thing that is damaged.
-			if shape, err = f.node.DealShape(ctx, c.DealId); err != nil {
+			if shape, err = f.node.DealInfo(ctx, c.DealId); err != nil {
 				f.log.Warn("reading a challenged deal; retrying next block", "deal", c.DealId, "err", err)
 				continue
 			}
@@ -302,7 +305,7 @@ func (f *Follower) proofFailed(st *windowState, s sample, err error) {
 
 // prove builds the proof of leaf index of a deal from st and checks it as
 // the chain will, against the deal's shape on chain.
-func prove(st *store.Store, shape DealShape, index uint64) (storagetypes.StorageProof, error) {
+func prove(st *store.Store, shape server.DealInfo, index uint64) (storagetypes.StorageProof, error) {
 	leaf, path, err := st.Proof(shape.ID, index)
 	if err != nil {
 		return storagetypes.StorageProof{}, fmt.Errorf("reading deal %d leaf %d: %w", shape.ID, index, err)
@@ -319,7 +322,7 @@ func prove(st *store.Store, shape DealShape, index uint64) (storagetypes.Storage
 
 // checkProof is the chain's test of a proof: the leaf's length for its
 // index, then the path up to the deal's root.
-func checkProof(shape DealShape, index uint64, leaf []byte, path []merkle.Hash) error {
+func checkProof(shape server.DealInfo, index uint64, leaf []byte, path []merkle.Hash) error {
 	return merkle.VerifyFileProof(shape.Root, shape.Size, shape.ChunkSize, index, leaf, path)
 }
 
@@ -436,11 +439,12 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 
 var errNoSource = errors.New("no committed replica to fetch from yet")
 
-// fetchInto streams deal id from a provider's endpoint into st, which
-// verifies every byte against expect and keeps nothing on a mismatch.
-func fetchInto(ctx context.Context, fetch FetchFunc, st *store.Store, endpoint string, id uint64, expect store.Expect) error {
+// fetchInto streams deal id from a provider into st, which verifies every
+// byte against expect and keeps nothing on a mismatch; job is as in
+// FetchFunc.
+func fetchInto(ctx context.Context, fetch FetchFunc, st *store.Store, from providerapi.Target, id, job uint64, expect store.Expect) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(fetch(ctx, endpoint, id, pw)) }()
+	go func() { pw.CloseWithError(fetch(ctx, from, id, job, pw)) }()
 	// The deadline holds even against a fetch that ignores ctx.
 	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
 	defer stop()
@@ -492,12 +496,12 @@ func (f *Follower) fetchDeal(ctx context.Context, r storagetypes.Replica, d stor
 			errs = append(errs, err)
 			continue
 		}
-		err = fetchInto(ctx, f.fetch, f.store, ep, r.DealId, expect)
+		err = fetchInto(ctx, f.fetch, f.store, providerapi.Target{Provider: src, URL: ep}, r.DealId, 0, expect)
 		if err == nil {
 			f.log.Info("replica fetched and verified", "deal", r.DealId, "from", src, "bytes", d.Size_)
 			return nil
 		}
-		var apiErr *server.APIError
+		var apiErr *providerapi.APIError
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 			notYet++ // the source has not received the upload yet
 		}
@@ -548,7 +552,7 @@ func (f *Follower) collectGarbage(ctx context.Context, mine map[uint64]storagety
 		if _, ok := mine[id]; ok || fetching[id] {
 			continue
 		}
-		shape, err := f.node.DealShape(ctx, id)
+		shape, err := f.node.DealInfo(ctx, id)
 		if err == nil && shape.Assigned {
 			continue
 		}

@@ -22,7 +22,9 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -103,7 +105,8 @@ type fakePeer struct {
 	stall chan struct{} // when set, a fetch hangs until it is closed, ignoring ctx
 }
 
-func (p *fakePeer) fetch(_ context.Context, endpoint string, id uint64, w io.Writer) error {
+func (p *fakePeer) fetch(_ context.Context, from providerapi.Target, id, _ uint64, w io.Writer) error {
+	endpoint := from.URL
 	p.mu.Lock()
 	p.calls = append(p.calls, fmt.Sprintf("%s/%d", endpoint, id))
 	data, stall := p.data[id], p.stall
@@ -202,10 +205,10 @@ func (r *rig) corrupt(t *testing.T, id, leaf uint64) {
 	require.NoError(t, err)
 }
 
-func (r *rig) shape(id uint64) DealShape {
+func (r *rig) shape(id uint64) server.DealInfo {
 	d := r.chain.deals[id].Deal
 	root, _ := merkle.HashFromBytes(d.Root)
-	return DealShape{ID: id, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize), Assigned: true}
+	return server.DealInfo{ID: id, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize), Assigned: true}
 }
 
 // sentSamples checks every proof sent as the chain does (leaf size, path to

@@ -22,6 +22,7 @@ import (
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
@@ -516,7 +517,7 @@ func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
 	}
 	inputs := make([]executor.Input, 0, len(job.Inputs))
 	for _, in := range job.Inputs {
-		path, err := j.input(ctx, in.DealId, in.Root, in.Size_)
+		path, err := j.input(ctx, job.Id, in.DealId, in.Root, in.Size_)
 		if err != nil {
 			return record{}, fmt.Errorf("input deal %d: %w", in.DealId, err)
 		}
@@ -576,7 +577,7 @@ func (j *Jobs) program(ctx context.Context, job computetypes.Job) ([]byte, error
 		}
 		return wasm, nil
 	}
-	path, err := j.input(ctx, job.ProgramDealId, job.ProgramRoot, job.ProgramSize)
+	path, err := j.input(ctx, job.Id, job.ProgramDealId, job.ProgramRoot, job.ProgramSize)
 	if err != nil {
 		return nil, err
 	}
@@ -586,7 +587,7 @@ func (j *Jobs) program(ctx context.Context, job computetypes.Job) ([]byte, error
 // input returns the path of a verified copy of a deal's data: the store's
 // own when this provider holds it, otherwise a copy fetched from a holder
 // into the input cache (verified by the store as any replica is).
-func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size uint64) (string, error) {
+func (j *Jobs) input(ctx context.Context, jobID, dealID uint64, rootBytes []byte, size uint64) (string, error) {
 	root, err := merkle.HashFromBytes(rootBytes)
 	if err != nil {
 		return "", err
@@ -616,7 +617,7 @@ func (j *Jobs) input(ctx context.Context, dealID uint64, rootBytes []byte, size 
 			errs = append(errs, err)
 			continue
 		}
-		if err := fetchInto(ctx, j.fetch, j.inputs, ep, dealID, expect); err != nil {
+		if err := fetchInto(ctx, j.fetch, j.inputs, providerapi.Target{Provider: r.Provider, URL: ep}, dealID, jobID, expect); err != nil {
 			errs = append(errs, fmt.Errorf("from %s: %w", r.Provider, err))
 			continue
 		}

@@ -8,7 +8,6 @@ package chain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,13 +17,14 @@ import (
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/server"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	providertypes "github.com/stratusnet/stratus/x/provider/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 // ErrUnknownDeal is returned for a deal the chain does not have.
-var ErrUnknownDeal = errors.New("deal not found on chain")
+var ErrUnknownDeal = server.ErrUnknownDeal
 
 // Node queries the chain through a node's RPC (ABCI queries).
 type Node struct {
@@ -73,33 +73,51 @@ func (n *Node) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []storag
 	return res.Deal, res.Replicas, nil
 }
 
-// DealShape is what a deal's bytes must be, and whether this provider holds
-// or must fetch a slot of it.
-type DealShape struct {
-	ID        uint64
-	Root      merkle.Hash
-	Size      uint64
-	ChunkSize int
-	Assigned  bool
-}
-
-// DealShape reads a deal from the chain.
-func (n *Node) DealShape(ctx context.Context, id uint64) (DealShape, error) {
+// DealInfo reads a deal from the chain: what its bytes must be, who may
+// read them, and whether this provider holds or must fetch a slot of it.
+func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error) {
 	d, replicas, err := n.Deal(ctx, id)
 	if err != nil {
-		return DealShape{}, err
+		return server.DealInfo{}, err
 	}
 	root, err := merkle.HashFromBytes(d.Root)
 	if err != nil {
-		return DealShape{}, err
+		return server.DealInfo{}, err
 	}
-	s := DealShape{ID: id, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
+	s := server.DealInfo{ID: id, Owner: d.Owner, Public: d.Public, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
 	for _, r := range replicas {
+		if r.Provider == "" {
+			continue
+		}
+		s.Holders = append(s.Holders, r.Provider)
 		if r.Provider == n.me {
 			s.Assigned = true
 		}
 	}
 	return s, nil
+}
+
+// JobInfo reads a job from the chain: who may read its data.
+func (n *Node) JobInfo(ctx context.Context, id uint64) (server.JobInfo, error) {
+	res, err := n.compute.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
+	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return server.JobInfo{}, fmt.Errorf("%w: %d", server.ErrUnknownJob, id)
+		}
+		return server.JobInfo{}, err
+	}
+	job := res.Job
+	info := server.JobInfo{ID: id, Owner: job.Owner, Public: job.Public}
+	for _, e := range job.Executors {
+		info.Executors = append(info.Executors, e.Provider)
+	}
+	if job.ProgramDealId != 0 {
+		info.Reads = append(info.Reads, job.ProgramDealId)
+	}
+	for _, in := range job.Inputs {
+		info.Reads = append(info.Reads, in.DealId)
+	}
+	return info, nil
 }
 
 // MyReplicas lists every slot this provider holds or must fetch.

@@ -37,6 +37,10 @@ type Config struct {
 		Listen               string `toml:"listen"`
 		Endpoint             string `toml:"endpoint"`
 		MaxConcurrentUploads int    `toml:"max-concurrent-uploads"`
+		// MinUploadRate is the slowest average upload rate, in bytes per
+		// second, accepted once UploadGrace has passed.
+		MinUploadRate int64  `toml:"min-upload-rate"`
+		UploadGrace   string `toml:"upload-grace"`
 	} `toml:"api"`
 
 	Store struct {
@@ -78,6 +82,8 @@ func Default(home string) Config {
 	c.API.Listen = "127.0.0.1:8480"
 	c.API.Endpoint = "http://127.0.0.1:8480"
 	c.API.MaxConcurrentUploads = 8
+	c.API.MinUploadRate = 256 << 10
+	c.API.UploadGrace = "30s"
 	c.Store.Dir = "data"
 	c.Loop.Poll = "500ms"
 	c.Loop.ClaimEvery = 100
@@ -122,6 +128,12 @@ func (c Config) Validate() error {
 	if c.API.MaxConcurrentUploads < 1 {
 		errs = append(errs, "api.max-concurrent-uploads must be at least 1")
 	}
+	if c.API.MinUploadRate < 1 {
+		errs = append(errs, "api.min-upload-rate must be at least 1 byte a second")
+	}
+	if d, err := time.ParseDuration(c.API.UploadGrace); err != nil || d <= 0 {
+		errs = append(errs, fmt.Sprintf("api.upload-grace %q: want a duration such as 30s", c.API.UploadGrace))
+	}
 	if c.Store.Dir == "" {
 		errs = append(errs, "store.dir is empty")
 	}
@@ -154,6 +166,12 @@ func (c Config) Validate() error {
 		return errors.New("invalid provider config:\n  " + strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// UploadGraceDuration is API.UploadGrace parsed.
+func (c Config) UploadGraceDuration() time.Duration {
+	d, _ := time.ParseDuration(c.API.UploadGrace)
+	return d
 }
 
 // PollInterval is Loop.Poll parsed.
@@ -240,6 +258,10 @@ listen = {{ printf "%q" .API.Listen }}
 endpoint = {{ printf "%q" .API.Endpoint }}
 # Uploads accepted at once; more get 503 and retry.
 max-concurrent-uploads = {{ .API.MaxConcurrentUploads }}
+# An upload that averages fewer bytes a second than this, once upload-grace
+# has passed, is cut off so that it cannot hold an upload slot (262144 = 256 KiB/s).
+min-upload-rate = {{ .API.MinUploadRate }}
+upload-grace = {{ printf "%q" .API.UploadGrace }}
 
 [store]
 # Where deal data lives (relative to the daemon's home unless absolute).

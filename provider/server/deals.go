@@ -6,20 +6,15 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 )
-
-// StoredDeal is the body of a successful PUT /v1/deals/{id}.
-type StoredDeal struct {
-	DealID uint64 `json:"deal_id"`
-	Root   string `json:"root"` // hex
-	Size   uint64 `json:"size"`
-}
 
 // handleUpload streams an assigned deal's bytes into the store, which
 // checks them against the chain's size and root and keeps nothing on
@@ -40,22 +35,35 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	deal, ok := s.assignedDeal(w, r, id)
 	if !ok {
+		return
+	}
+	// Only the owner uploads: nobody else can take the deal's upload lock
+	// or fill an upload slot with it.
+	if c.addr != deal.Owner {
+		s.deny(w, r, c, fmt.Sprintf("uploading deal %d", id), "the deal's owner "+deal.Owner)
+		return
+	}
+	if !s.admit(w, r, c) {
 		return
 	}
 	// Refuse a declared wrong size before reading any of the body.
 	if cl := r.ContentLength; cl >= 0 && uint64(cl) != deal.Size {
 		if uint64(cl) > deal.Size {
-			s.fail(w, r, http.StatusRequestEntityTooLarge, CodeTooLarge,
+			s.fail(w, r, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge,
 				fmt.Sprintf("Content-Length %d is more than deal %d's size of %d bytes; send exactly the file the deal was created for", cl, id, deal.Size), nil)
 		} else {
-			s.fail(w, r, http.StatusBadRequest, CodeSizeMismatch,
+			s.fail(w, r, http.StatusBadRequest, providerapi.CodeSizeMismatch,
 				fmt.Sprintf("Content-Length %d is less than deal %d's size of %d bytes; send the whole file the deal was created for", cl, id, deal.Size), nil)
 		}
 		return
 	}
-	stored := StoredDeal{DealID: id, Root: deal.Root.String(), Size: deal.Size}
+	stored := providerapi.StoredDeal{DealID: id, Root: deal.Root.String(), Size: deal.Size}
 	if meta, err := s.store.Stat(id); err == nil && meta.Root == deal.Root && meta.Size == deal.Size {
 		result = metrics.UploadStored
 		writeJSON(w, http.StatusOK, stored)
@@ -67,19 +75,19 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		defer func() { <-s.uploadSlots }()
 	default:
 		w.Header().Set("Retry-After", "10")
-		s.fail(w, r, http.StatusServiceUnavailable, CodeBusy,
+		s.fail(w, r, http.StatusServiceUnavailable, providerapi.CodeBusy,
 			fmt.Sprintf("the provider is already receiving %d uploads; retry in a few seconds", cap(s.uploadSlots)), nil)
 		return
 	}
 	if !s.claimUpload(id) {
-		s.fail(w, r, http.StatusConflict, CodeUploadInProgress,
+		s.fail(w, r, http.StatusConflict, providerapi.CodeUploadInProgress,
 			fmt.Sprintf("deal %d is already being uploaded to this provider; wait for that upload to finish, then check GET /v1/deals/%d", id, id), nil)
 		return
 	}
 	defer s.releaseUpload(id)
 
 	w.Header().Del("Connection")
-	body := &countingReader{r: http.MaxBytesReader(w, r.Body, int64(deal.Size)+1), m: s.opts.Metrics}
+	body := &countingReader{r: s.minRate(w, http.MaxBytesReader(w, r.Body, int64(deal.Size)+1)), m: s.opts.Metrics}
 	err := s.store.Put(id, store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}, body)
 	if err != nil {
 		s.failPut(w, r, deal, err)
@@ -102,19 +110,19 @@ func (s *Server) assignedDeal(w http.ResponseWriter, r *http.Request, id uint64)
 	deal, err := s.chain.DealInfo(r.Context(), id)
 	switch {
 	case errors.Is(err, ErrUnknownDeal):
-		s.fail(w, r, http.StatusNotFound, CodeUnknownDeal,
+		s.fail(w, r, http.StatusNotFound, providerapi.CodeUnknownDeal,
 			fmt.Sprintf("the chain has no deal %d; create the deal first, then upload its file", id), err)
 		return DealInfo{}, false
 	case err != nil:
-		s.fail(w, r, http.StatusServiceUnavailable, CodeChainUnavailable,
+		s.fail(w, r, http.StatusServiceUnavailable, providerapi.CodeChainUnavailable,
 			fmt.Sprintf("the provider could not look up deal %d on the chain; retry shortly", id), err)
 		return DealInfo{}, false
 	case !deal.Assigned:
-		s.fail(w, r, http.StatusForbidden, CodeNotAssigned,
+		s.fail(w, r, http.StatusForbidden, providerapi.CodeNotAssigned,
 			fmt.Sprintf("deal %d is not assigned to this provider (%s); upload it to one of the deal's assigned providers", id, s.opts.Provider), nil)
 		return DealInfo{}, false
 	case deal.Size == 0 || deal.Size >= math.MaxInt64 || deal.ChunkSize <= 0:
-		s.fail(w, r, http.StatusInternalServerError, CodeBadDeal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeBadDeal,
 			fmt.Sprintf("the chain reports deal %d with size %d and chunk size %d, which cannot be stored; report this to the network's operators", id, deal.Size, deal.ChunkSize), nil)
 		return DealInfo{}, false
 	}
@@ -126,22 +134,26 @@ func (s *Server) failPut(w http.ResponseWriter, r *http.Request, deal DealInfo, 
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, store.ErrRootMismatch):
-		s.fail(w, r, http.StatusUnprocessableEntity, CodeRootMismatch,
+		s.fail(w, r, http.StatusUnprocessableEntity, providerapi.CodeRootMismatch,
 			fmt.Sprintf("the uploaded bytes do not hash to deal %d's merkle root %s; upload exactly the file the deal was created for (as encrypted by the client)", deal.ID, deal.Root), err)
 	case errors.Is(err, store.ErrTooLarge), errors.As(err, &tooBig):
-		s.fail(w, r, http.StatusRequestEntityTooLarge, CodeTooLarge,
+		s.fail(w, r, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge,
 			fmt.Sprintf("the body is longer than deal %d's size of %d bytes; send exactly the file the deal was created for", deal.ID, deal.Size), err)
+	case errors.Is(err, errTooSlow):
+		s.fail(w, r, http.StatusRequestTimeout, providerapi.CodeTooSlow,
+			fmt.Sprintf("the upload of deal %d arrived slower than %d bytes a second after %s and was cut off; upload again over a faster link",
+				deal.ID, s.opts.MinUploadRate, s.opts.UploadGrace), err)
 	case errors.Is(err, store.ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
-		s.fail(w, r, http.StatusBadRequest, CodeTruncated,
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeTruncated,
 			fmt.Sprintf("the body ended before deal %d's %d bytes; upload the whole file again", deal.ID, deal.Size), err)
 	case r.Context().Err() != nil:
-		s.fail(w, r, http.StatusBadRequest, CodeTruncated,
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeTruncated,
 			fmt.Sprintf("the upload of deal %d was interrupted; upload the whole file again", deal.ID), err)
 	case errors.Is(err, store.ErrBadExpect):
-		s.fail(w, r, http.StatusInternalServerError, CodeBadDeal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeBadDeal,
 			fmt.Sprintf("the chain's size or root of deal %d cannot be stored; report this to the network's operators", deal.ID), err)
 	default:
-		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			fmt.Sprintf("storing deal %d failed on the provider; retry later, and the provider's operator should check its disk and logs", deal.ID), err)
 	}
 }
@@ -185,13 +197,21 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	deal, ok := s.dealInfo(w, r, id)
+	if !ok || !s.mayRead(w, r, c, deal) || !s.admit(w, r, c) {
+		return
+	}
 	f, meta, err := s.store.OpenData(id)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, CodeNotStored,
+		s.fail(w, r, http.StatusNotFound, providerapi.CodeNotStored,
 			fmt.Sprintf("this provider does not store deal %d; download it from another of the deal's providers", id), err)
 		return
 	} else if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			fmt.Sprintf("the provider could not open deal %d; try another of the deal's providers", id), err)
 		return
 	}
@@ -203,11 +223,11 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: s.jsonErrors(w, r, func(status int) (string, string) {
 		switch status {
 		case http.StatusRequestedRangeNotSatisfiable:
-			return CodeBadRange, fmt.Sprintf("the Range %q is not within deal %d's %d bytes; ask for bytes 0-%d", r.Header.Get("Range"), id, meta.Size, meta.Size-1)
+			return providerapi.CodeBadRange, fmt.Sprintf("the Range %q is not within deal %d's %d bytes; ask for bytes 0-%d", r.Header.Get("Range"), id, meta.Size, meta.Size-1)
 		case http.StatusPreconditionFailed:
-			return CodePrecondition, fmt.Sprintf("deal %d's ETag is %q, which does not meet the request's preconditions", id, h.Get("ETag"))
+			return providerapi.CodePrecondition, fmt.Sprintf("deal %d's ETag is %q, which does not meet the request's preconditions", id, h.Get("ETag"))
 		}
-		return CodeInternal, fmt.Sprintf("the provider could not send deal %d; try another of the deal's providers", id)
+		return providerapi.CodeInternal, fmt.Sprintf("the provider could not send deal %d; try another of the deal's providers", id)
 	})}
 	// The data never changes under an id, so the root is the only validator
 	// needed: no Last-Modified.
@@ -217,53 +237,58 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Proof is the body of GET /v1/deals/{id}/proof: leaf LeafIndex of the
-// deal's tree of Leaves leaves and its audit path, enough to check against
-// the on-chain root with merkle.VerifyProof.
-type Proof struct {
-	DealID    uint64   `json:"deal_id"`
-	LeafIndex uint64   `json:"leaf_index"`
-	Leaves    uint64   `json:"leaves"`
-	Root      string   `json:"root"`       // hex
-	Leaf      []byte   `json:"leaf"`       // base64
-	AuditPath []string `json:"audit_path"` // hex, leaf to root
-}
-
 func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.dealID(w, r)
 	if !ok {
 		return
 	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	deal, ok := s.dealInfo(w, r, id)
+	if !ok {
+		return
+	}
+	// Proofs of a private deal go to its owner only: a provider asked to
+	// prove a leaf must answer from its own copy, not from a peer's.
+	if !deal.Public && c.addr != deal.Owner {
+		s.deny(w, r, c, fmt.Sprintf("proofs of deal %d", id), "the deal's owner")
+		return
+	}
+	if !s.admit(w, r, c) {
+		return
+	}
 	raw := r.URL.Query().Get("leaf")
 	leaf, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, CodeBadLeaf,
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeBadLeaf,
 			fmt.Sprintf("leaf %q is not a chunk index; ask for /v1/deals/%d/proof?leaf=N with N a decimal index from 0", raw, id), err)
 		return
 	}
 	meta, err := s.store.Stat(id)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, CodeNotStored,
+		s.fail(w, r, http.StatusNotFound, providerapi.CodeNotStored,
 			fmt.Sprintf("this provider does not store deal %d; ask another of the deal's providers", id), err)
 		return
 	} else if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			fmt.Sprintf("the provider could not read deal %d; ask another of the deal's providers", id), err)
 		return
 	}
 	leaves := merkle.LeafCount(meta.Size, meta.ChunkSize)
 	if leaf >= leaves {
-		s.fail(w, r, http.StatusBadRequest, CodeLeafOutOfRange,
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeLeafOutOfRange,
 			fmt.Sprintf("deal %d has %d leaves; ask for a leaf from 0 to %d", id, leaves, leaves-1), nil)
 		return
 	}
 	data, path, err := s.store.Proof(id, leaf)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, http.StatusNotFound, CodeNotStored,
+		s.fail(w, r, http.StatusNotFound, providerapi.CodeNotStored,
 			fmt.Sprintf("this provider no longer stores deal %d; ask another of the deal's providers", id), err)
 		return
 	} else if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			fmt.Sprintf("the provider could not build a proof of deal %d leaf %d; its operator should check the store with its logs", id, leaf), err)
 		return
 	}
@@ -274,7 +299,7 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
 	if m := s.opts.Metrics; m != nil {
 		m.ProofsServed.Inc()
 	}
-	writeJSON(w, http.StatusOK, Proof{
+	writeJSON(w, http.StatusOK, providerapi.Proof{
 		DealID:    id,
 		LeafIndex: leaf,
 		Leaves:    leaves,
@@ -282,4 +307,42 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
 		Leaf:      data,
 		AuditPath: hexPath,
 	})
+}
+
+// errTooSlow: an upload fell below Options.MinUploadRate.
+var errTooSlow = errors.New("upload below the minimum rate")
+
+// minRate cuts an upload off once its average rate since the grace period
+// falls below MinUploadRate: the n-th byte must have arrived by
+// start + grace + n/rate. The read deadline enforces it, so a sender that
+// stops sending altogether is cut off too, and the deal's upload lock and
+// slot are freed.
+func (s *Server) minRate(w http.ResponseWriter, body io.Reader) io.Reader {
+	return &rateReader{r: body, rc: http.NewResponseController(w), start: time.Now(),
+		grace: s.opts.UploadGrace, rate: s.opts.MinUploadRate}
+}
+
+type rateReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  int64
+	n     int64
+}
+
+func (x *rateReader) Read(p []byte) (int, error) {
+	due := x.start.Add(x.grace + time.Duration(float64(x.n)/float64(x.rate)*float64(time.Second)))
+	if time.Now().After(due) {
+		return 0, errTooSlow
+	}
+	if err := x.rc.SetReadDeadline(due); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return 0, err
+	}
+	n, err := x.r.Read(p)
+	x.n += int64(n)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errTooSlow
+	}
+	return n, err
 }

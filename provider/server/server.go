@@ -1,15 +1,12 @@
-// Package server is the provider daemon's HTTP API, versioned under /v1:
-//
-//	GET  /v1/status                      who this provider is and what it stores
-//	PUT  /v1/deals/{id}                  streamed upload of an assigned deal
-//	GET  /v1/deals/{id}                  the deal's bytes (Range supported)
-//	GET  /v1/deals/{id}/proof?leaf=N     a Merkle proof anyone can audit
-//	GET  /metrics                        Prometheus metrics
+// Package server is the provider daemon's HTTP API: the routes of package
+// providerapi, served from the provider's store with access decided from
+// chain state.
 //
 // Uploads are verified against the deal's on-chain size and root while they
-// stream into the store; a rejected upload leaves nothing behind. Every
-// error response is JSON {"error": what went wrong and what to do, "code":
-// a short machine code} (see APIError and the Code constants).
+// stream into the store; a rejected upload leaves nothing behind. A request
+// is authenticated (its signature checked) before anything else, and
+// authorized before any upload slot or deal lock is taken. Every error
+// response is JSON (providerapi.APIError and the Code constants).
 package server
 
 import (
@@ -27,27 +24,52 @@ import (
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 )
 
 // ErrUnknownDeal is wrapped by a Chain's error for a deal the chain has no
 // record of.
-var ErrUnknownDeal = errors.New("server: deal unknown to the chain")
+var ErrUnknownDeal = errors.New("deal unknown to the chain")
 
-// DealInfo is what the chain says about a deal.
+// ErrUnknownJob is wrapped by a Chain's error for a job the chain has no
+// record of.
+var ErrUnknownJob = errors.New("job unknown to the chain")
+
+// DealInfo is what the chain says about a deal: what its bytes must be and
+// who may read them.
 type DealInfo struct {
 	ID        uint64
+	Owner     string
+	Public    bool
 	Root      merkle.Hash
 	Size      uint64
 	ChunkSize int
 	// Assigned: this provider holds or must fetch a slot of the deal.
 	Assigned bool
+	// Holders are the providers holding or assigned a slot of the deal
+	// (leaving ones included): they may fetch it from a peer.
+	Holders []string
 }
 
-// Chain answers questions about deals from chain state.
+// JobInfo is what the chain says about a job, for access to its data.
+type JobInfo struct {
+	ID     uint64
+	Owner  string
+	Public bool
+	// Executors are the providers assigned to run the job.
+	Executors []string
+	// Reads are the deals the job reads: its program deal and its inputs.
+	Reads []uint64
+}
+
+// Chain answers questions about deals and jobs from chain state.
 type Chain interface {
 	// DealInfo returns deal id, or an error wrapping ErrUnknownDeal if the
 	// chain has no such deal.
 	DealInfo(ctx context.Context, id uint64) (DealInfo, error)
+	// JobInfo returns job id, or an error wrapping ErrUnknownJob if the
+	// chain has no such job.
+	JobInfo(ctx context.Context, id uint64) (JobInfo, error)
 }
 
 // DefaultMaxConcurrentUploads is used when Options.MaxConcurrentUploads is
@@ -72,7 +94,24 @@ type Options struct {
 	// wrapping ErrJobNotSettled while the job's verdict is not final: a
 	// result stays blind until then, or a co-executor could copy it.
 	JobOutput func(ctx context.Context, id uint64) (path string, ok bool, err error)
+	// MinUploadRate is the slowest average rate, in bytes per second, at
+	// which an upload may arrive once UploadGrace has passed; a slower
+	// sender is cut off and frees the deal for another upload (0:
+	// DefaultMinUploadRate).
+	MinUploadRate int64
+	// UploadGrace is how long an upload may send nothing at all before
+	// the rate applies (0: DefaultUploadGrace).
+	UploadGrace time.Duration
+	// Now is the clock request signatures are checked against (nil:
+	// time.Now).
+	Now func() time.Time
 }
+
+// Defaults of Options.
+const (
+	DefaultMinUploadRate = 256 << 10
+	DefaultUploadGrace   = 30 * time.Second
+)
 
 // Server serves one provider's store over HTTP.
 type Server struct {
@@ -81,6 +120,7 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 
+	verifier    *providerapi.Verifier
 	uploadSlots chan struct{}
 	mu          sync.Mutex
 	uploading   map[uint64]bool // deals with an upload in progress
@@ -94,11 +134,18 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
+	if opts.MinUploadRate <= 0 {
+		opts.MinUploadRate = DefaultMinUploadRate
+	}
+	if opts.UploadGrace <= 0 {
+		opts.UploadGrace = DefaultUploadGrace
+	}
 	s := &Server{
 		store:       st,
 		chain:       chain,
 		opts:        opts,
 		log:         opts.Logger,
+		verifier:    providerapi.NewVerifier(opts.Provider, opts.Now),
 		uploadSlots: make(chan struct{}, opts.MaxConcurrentUploads),
 		uploading:   make(map[uint64]bool),
 	}
@@ -124,49 +171,14 @@ func (s *Server) Handler() http.Handler {
 	return s.logRequests(s.jsonRouteErrors(mux))
 }
 
-// Error codes of the API's error responses.
-const (
-	CodeBadDealID        = "bad_deal_id"
-	CodeBadJobID         = "bad_job_id"
-	CodeNoJobOutput      = "no_job_output"
-	CodeJobNotSettled    = "job_not_settled"
-	CodeUnknownDeal      = "unknown_deal"
-	CodeNotAssigned      = "not_assigned"
-	CodeNotStored        = "not_stored"
-	CodeSizeMismatch     = "size_mismatch"
-	CodeTooLarge         = "too_large"
-	CodeTruncated        = "truncated"
-	CodeRootMismatch     = "root_mismatch"
-	CodeBusy             = "busy"
-	CodeUploadInProgress = "upload_in_progress"
-	CodeBadLeaf          = "bad_leaf"
-	CodeLeafOutOfRange   = "leaf_out_of_range"
-	CodeBadRange         = "bad_range"
-	CodePrecondition     = "precondition_failed"
-	CodeChainUnavailable = "chain_unavailable"
-	CodeBadDeal          = "bad_deal"
-	CodeInternal         = "internal"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-)
-
-// Status is the body of GET /v1/status.
-type Status struct {
-	Provider    string `json:"provider"`
-	Moniker     string `json:"moniker"`
-	Version     string `json:"version"`
-	DealsStored int    `json:"deals_stored"`
-	BytesStored uint64 `json:"bytes_stored"`
-}
-
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	deals, bytes, err := s.refreshGauges()
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, CodeInternal,
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			"the provider could not read its store; its operator should check the disk and the daemon's logs", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Status{
+	writeJSON(w, http.StatusOK, providerapi.Status{
 		Provider:    s.opts.Provider,
 		Moniker:     s.opts.Moniker,
 		Version:     s.opts.Version,
@@ -202,7 +214,7 @@ func (s *Server) dealID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	raw := r.PathValue("id")
 	id, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, CodeBadDealID,
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeBadDealID,
 			fmt.Sprintf("%q is not a deal id; use the deal's decimal number, e.g. /v1/deals/42", raw), err)
 		return 0, false
 	}
@@ -216,7 +228,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, code, 
 		attrs = append(attrs, "err", err)
 	}
 	s.log.Warn(msg, attrs...)
-	writeJSON(w, status, APIError{Code: code, Message: msg})
+	writeJSON(w, status, providerapi.APIError{Code: code, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -254,9 +266,9 @@ func (s *Server) jsonRouteErrors(mux *http.ServeMux) http.Handler {
 		mux.ServeHTTP(s.jsonErrors(w, r, func(status int) (string, string) {
 			switch status {
 			case http.StatusNotFound:
-				return CodeNotFound, fmt.Sprintf("there is no %s; the API is GET /v1/status, PUT and GET /v1/deals/{id}, GET /v1/deals/{id}/proof?leaf=N and GET /metrics", r.URL.Path)
+				return providerapi.CodeNotFound, fmt.Sprintf("there is no %s; the API is GET /v1/status, PUT and GET /v1/deals/{id}, GET /v1/deals/{id}/proof?leaf=N and GET /metrics", r.URL.Path)
 			case http.StatusMethodNotAllowed:
-				return CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, w.Header().Get("Allow"))
+				return providerapi.CodeMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, w.Header().Get("Allow"))
 			}
 			return "", ""
 		}), r)

@@ -18,20 +18,60 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
 )
 
 const chunkSize = 1024
 
-// fakeChain answers DealInfo from a map.
+// testProvider is the provider's address, which requests are signed for.
+const testProvider = "stratus1provider"
+
+// The accounts of the tests: the deals' owner, another user, and another
+// provider.
+var (
+	owner    = providerapi.PrivKeySigner{Key: secp256k1.GenPrivKey()}
+	stranger = providerapi.PrivKeySigner{Key: secp256k1.GenPrivKey()}
+	peer     = providerapi.PrivKeySigner{Key: secp256k1.GenPrivKey()}
+)
+
+// addr is a signer's account address.
+func addr(s providerapi.PrivKeySigner) string {
+	return sdk.AccAddress(s.Key.PubKey().Address()).String()
+}
+
+// authorization is the Authorization header of a request signed by s.
+func authorization(t *testing.T, s providerapi.Signer, method, path string, contentLength int64) string {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://x"+path, nil)
+	require.NoError(t, err)
+	req.ContentLength = contentLength
+	require.NoError(t, providerapi.SignRequest(req, s, testProvider, time.Now()))
+	return req.Header.Get("Authorization")
+}
+
+// fakeChain answers DealInfo and JobInfo from maps.
 type fakeChain struct {
 	mu    sync.Mutex
 	deals map[uint64]server.DealInfo
+	jobs  map[uint64]server.JobInfo
+}
+
+func (c *fakeChain) JobInfo(_ context.Context, id uint64) (server.JobInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	j, ok := c.jobs[id]
+	if !ok {
+		return server.JobInfo{}, fmt.Errorf("job %d: %w", id, server.ErrUnknownJob)
+	}
+	return j, nil
 }
 
 func (c *fakeChain) DealInfo(_ context.Context, id uint64) (server.DealInfo, error) {
@@ -52,7 +92,7 @@ type env struct {
 	store   *store.Store
 	chain   *fakeChain
 	metrics *metrics.Metrics
-	client  *server.Client
+	client  *providerapi.Client
 
 	mu     sync.Mutex
 	stored []uint64 // OnStored calls
@@ -65,11 +105,11 @@ func newEnv(t *testing.T, maxUploads int) *env {
 	e := &env{
 		t:       t,
 		store:   st,
-		chain:   &fakeChain{deals: map[uint64]server.DealInfo{}},
+		chain:   &fakeChain{deals: map[uint64]server.DealInfo{}, jobs: map[uint64]server.JobInfo{}},
 		metrics: metrics.New(),
 	}
 	srv := server.New(st, e.chain, server.Options{
-		Provider: "stratus1provider",
+		Provider: testProvider,
 		Moniker:  "test-provider",
 		Version:  "v0.0.0-test",
 		Metrics:  e.metrics,
@@ -84,7 +124,7 @@ func newEnv(t *testing.T, maxUploads int) *env {
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
 	// Like http.DefaultTransport, wait a while for 100-continue.
-	e.client = server.NewClient(&http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}})
+	e.client = providerapi.NewClient(&http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}, owner)
 	return e
 }
 
@@ -99,11 +139,16 @@ func (e *env) addDeal(id uint64, size int, assigned bool) ([]byte, server.DealIn
 	}
 	root, err := merkle.Root(data, chunkSize)
 	require.NoError(e.t, err)
-	d := server.DealInfo{ID: id, Root: root, Size: uint64(size), ChunkSize: chunkSize, Assigned: assigned}
+	d := server.DealInfo{ID: id, Owner: addr(owner), Root: root, Size: uint64(size), ChunkSize: chunkSize, Assigned: assigned}
 	e.chain.mu.Lock()
 	e.chain.deals[id] = d
 	e.chain.mu.Unlock()
 	return data, d
+}
+
+// target is the test provider.
+func (e *env) target() providerapi.Target {
+	return providerapi.Target{Provider: testProvider, URL: e.url}
 }
 
 func (e *env) onStoredCalls() []uint64 {
@@ -118,8 +163,15 @@ type response struct {
 	body   []byte
 }
 
-// do sends a request with body (contentLength -1: chunked) and headers.
+// do sends a request signed by the deals' owner with body (contentLength
+// -1: chunked) and headers.
 func (e *env) do(method, path string, body io.Reader, contentLength int64, headers ...string) response {
+	e.t.Helper()
+	return e.doAs(owner, method, path, body, contentLength, headers...)
+}
+
+// doAs is do signed by signer (nil: not signed).
+func (e *env) doAs(signer providerapi.Signer, method, path string, body io.Reader, contentLength int64, headers ...string) response {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.url+path, body)
 	require.NoError(e.t, err)
@@ -128,6 +180,9 @@ func (e *env) do(method, path string, body io.Reader, contentLength int64, heade
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if signer != nil {
+		require.NoError(e.t, providerapi.SignRequest(req, signer, testProvider, time.Now()))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
@@ -176,9 +231,9 @@ func TestUploadThenDownloadRangesAndProofs(t *testing.T) {
 
 	r := e.put(7, data)
 	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-	var stored server.StoredDeal
+	var stored providerapi.StoredDeal
 	require.NoError(t, json.Unmarshal(r.body, &stored))
-	require.Equal(t, server.StoredDeal{DealID: 7, Root: deal.Root.String(), Size: deal.Size}, stored)
+	require.Equal(t, providerapi.StoredDeal{DealID: 7, Root: deal.Root.String(), Size: deal.Size}, stored)
 	require.Equal(t, []uint64{7}, e.onStoredCalls())
 	require.True(t, e.store.Has(7))
 
@@ -190,7 +245,7 @@ func TestUploadThenDownloadRangesAndProofs(t *testing.T) {
 		require.Equal(t, `"`+deal.Root.String()+`"`, r.header.Get("ETag"))
 
 		var buf bytes.Buffer
-		require.NoError(t, e.client.Download(context.Background(), e.url, 7, &buf))
+		require.NoError(t, e.client.Download(context.Background(), e.target(), 7, &buf))
 		require.Equal(t, data, buf.Bytes())
 	})
 
@@ -212,15 +267,15 @@ func TestUploadThenDownloadRangesAndProofs(t *testing.T) {
 		}
 
 		var buf bytes.Buffer
-		require.NoError(t, e.client.DownloadRange(context.Background(), e.url, 7, 5000, 20000, &buf))
+		require.NoError(t, e.client.DownloadRange(context.Background(), e.target(), 7, 5000, 20000, &buf))
 		require.Equal(t, data[5000:25000], buf.Bytes())
 
 		r := e.do(http.MethodGet, "/v1/deals/7", nil, 0, "Range", fmt.Sprintf("bytes=%d-", n))
-		requireError(t, r, http.StatusRequestedRangeNotSatisfiable, server.CodeBadRange)
-		err := e.client.DownloadRange(context.Background(), e.url, 7, uint64(n), 10, io.Discard)
-		var apiErr *server.APIError
+		requireError(t, r, http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange)
+		err := e.client.DownloadRange(context.Background(), e.target(), 7, uint64(n), 10, io.Discard)
+		var apiErr *providerapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, server.CodeBadRange, apiErr.Code)
+		require.Equal(t, providerapi.CodeBadRange, apiErr.Code)
 	})
 
 	t.Run("etag revalidation", func(t *testing.T) {
@@ -233,7 +288,7 @@ func TestUploadThenDownloadRangesAndProofs(t *testing.T) {
 		leaves := merkle.LeafCount(deal.Size, chunkSize)
 		require.Equal(t, uint64(101), leaves)
 		for _, i := range []uint64{0, 1, 15, 16, 50, leaves - 2, leaves - 1} {
-			leaf, path, root, n, err := e.client.Proof(context.Background(), e.url, 7, i)
+			leaf, path, root, n, err := e.client.Proof(context.Background(), e.target(), 7, i)
 			require.NoError(t, err, "leaf %d", i)
 			require.Equal(t, deal.Root, root)
 			require.Equal(t, leaves, n)
@@ -257,27 +312,27 @@ func TestUploadThenDownloadRangesAndProofs(t *testing.T) {
 	})
 
 	t.Run("bad proof requests", func(t *testing.T) {
-		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=101", nil, 0), http.StatusBadRequest, server.CodeLeafOutOfRange)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=x", nil, 0), http.StatusBadRequest, server.CodeBadLeaf)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=-1", nil, 0), http.StatusBadRequest, server.CodeBadLeaf)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof", nil, 0), http.StatusBadRequest, server.CodeBadLeaf)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/8/proof?leaf=0", nil, 0), http.StatusNotFound, server.CodeNotStored)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/x/proof?leaf=0", nil, 0), http.StatusBadRequest, server.CodeBadDealID)
-		_, _, _, _, err := e.client.Proof(context.Background(), e.url, 7, 101)
-		var apiErr *server.APIError
+		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=101", nil, 0), http.StatusBadRequest, providerapi.CodeLeafOutOfRange)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=x", nil, 0), http.StatusBadRequest, providerapi.CodeBadLeaf)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof?leaf=-1", nil, 0), http.StatusBadRequest, providerapi.CodeBadLeaf)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/7/proof", nil, 0), http.StatusBadRequest, providerapi.CodeBadLeaf)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/8/proof?leaf=0", nil, 0), http.StatusNotFound, providerapi.CodeUnknownDeal)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/x/proof?leaf=0", nil, 0), http.StatusBadRequest, providerapi.CodeBadDealID)
+		_, _, _, _, err := e.client.Proof(context.Background(), e.target(), 7, 101)
+		var apiErr *providerapi.APIError
 		require.ErrorAs(t, err, &apiErr)
-		require.Equal(t, server.APIError{Status: 400, Code: server.CodeLeafOutOfRange, Message: apiErr.Message}, *apiErr)
+		require.Equal(t, providerapi.APIError{Status: 400, Code: providerapi.CodeLeafOutOfRange, Message: apiErr.Message}, *apiErr)
 		require.Contains(t, apiErr.Message, "101 leaves")
 	})
 
 	t.Run("download of a deal not stored", func(t *testing.T) {
 		e.addDeal(8, 10, true)
-		requireError(t, e.do(http.MethodGet, "/v1/deals/8", nil, 0), http.StatusNotFound, server.CodeNotStored)
-		err := e.client.Download(context.Background(), e.url, 8, io.Discard)
-		var apiErr *server.APIError
+		requireError(t, e.do(http.MethodGet, "/v1/deals/8", nil, 0), http.StatusNotFound, providerapi.CodeNotStored)
+		err := e.client.Download(context.Background(), e.target(), 8, io.Discard)
+		var apiErr *providerapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusNotFound, apiErr.Status)
-		require.Equal(t, server.CodeNotStored, apiErr.Code)
+		require.Equal(t, providerapi.CodeNotStored, apiErr.Code)
 	})
 }
 
@@ -285,21 +340,21 @@ func TestClientUploadAndReuploadOfAStoredDeal(t *testing.T) {
 	e := newEnv(t, 0)
 	data, _ := e.addDeal(3, 5000, true)
 
-	require.NoError(t, e.client.Upload(context.Background(), e.url, 3, bytes.NewReader(data), uint64(len(data))))
+	require.NoError(t, e.client.Upload(context.Background(), e.target(), 3, bytes.NewReader(data), uint64(len(data))))
 	require.True(t, e.store.Has(3))
 	require.Equal(t, []uint64{3}, e.onStoredCalls())
 
 	// Again, raw: 200 and the same answer, and the chain loop is not told twice.
 	r := e.put(3, data)
 	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
-	var stored server.StoredDeal
+	var stored providerapi.StoredDeal
 	require.NoError(t, json.Unmarshal(r.body, &stored))
 	require.Equal(t, uint64(3), stored.DealID)
 	require.Equal(t, []uint64{3}, e.onStoredCalls())
-	require.NoError(t, e.client.Upload(context.Background(), e.url, 3, bytes.NewReader(data), uint64(len(data))))
+	require.NoError(t, e.client.Upload(context.Background(), e.target(), 3, bytes.NewReader(data), uint64(len(data))))
 
 	var buf bytes.Buffer
-	require.NoError(t, e.client.Download(context.Background(), e.url, 3, &buf))
+	require.NoError(t, e.client.Download(context.Background(), e.target(), 3, &buf))
 	require.Equal(t, data, buf.Bytes())
 }
 
@@ -315,25 +370,25 @@ func TestRejectedUploadsKeepNothing(t *testing.T) {
 			name:   "wrong data of the right size",
 			body:   func(d []byte) []byte { b := bytes.Clone(d); b[len(b)/2] ^= 0xff; return b },
 			length: func(d []byte) int64 { return int64(len(d)) },
-			status: http.StatusUnprocessableEntity, code: server.CodeRootMismatch,
+			status: http.StatusUnprocessableEntity, code: providerapi.CodeRootMismatch,
 		},
 		{
 			name:   "truncated body",
 			body:   func(d []byte) []byte { return d[:len(d)-10] },
 			length: func([]byte) int64 { return -1 },
-			status: http.StatusBadRequest, code: server.CodeTruncated,
+			status: http.StatusBadRequest, code: providerapi.CodeTruncated,
 		},
 		{
 			name:   "too long body",
 			body:   func(d []byte) []byte { return append(bytes.Clone(d), make([]byte, 10)...) },
 			length: func([]byte) int64 { return -1 },
-			status: http.StatusRequestEntityTooLarge, code: server.CodeTooLarge,
+			status: http.StatusRequestEntityTooLarge, code: providerapi.CodeTooLarge,
 		},
 		{
 			name:   "correct data followed by one extra byte",
 			body:   func(d []byte) []byte { return append(bytes.Clone(d), 0) },
 			length: func([]byte) int64 { return -1 },
-			status: http.StatusRequestEntityTooLarge, code: server.CodeTooLarge,
+			status: http.StatusRequestEntityTooLarge, code: providerapi.CodeTooLarge,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -343,7 +398,7 @@ func TestRejectedUploadsKeepNothing(t *testing.T) {
 			r := e.do(http.MethodPut, "/v1/deals/1", bytes.NewReader(body), tc.length(data))
 			requireError(t, r, tc.status, tc.code)
 			e.requireNothingStored()
-			requireError(t, e.do(http.MethodGet, "/v1/deals/1", nil, 0), http.StatusNotFound, server.CodeNotStored)
+			requireError(t, e.do(http.MethodGet, "/v1/deals/1", nil, 0), http.StatusNotFound, providerapi.CodeNotStored)
 			require.Contains(t, e.scrape(), "\nstratus_provider_uploads_total{result=\"rejected\"} 1\n")
 
 			// The failed upload left nothing in the way of the right one.
@@ -358,14 +413,14 @@ func TestConnectionClosedMidUploadKeepsNothing(t *testing.T) {
 	e := newEnv(t, 0)
 	data, _ := e.addDeal(1, 20*chunkSize, true)
 	conn := dialServer(t, e.url)
-	_, err := fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(data))
+	_, err := fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n", len(data), authorization(t, owner, http.MethodPut, "/v1/deals/1", int64(len(data))))
 	require.NoError(t, err)
 	_, err = conn.Write(data[:len(data)/2])
 	require.NoError(t, err)
 	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
 
 	resp := readResponse(t, conn)
-	requireError(t, resp, http.StatusBadRequest, server.CodeTruncated)
+	requireError(t, resp, http.StatusBadRequest, providerapi.CodeTruncated)
 	e.requireNothingStored()
 }
 
@@ -399,12 +454,12 @@ func TestContentLengthMismatchRefusedBeforeReadingTheBody(t *testing.T) {
 		status int
 		code   string
 	}{
-		{len(data) + 1, http.StatusRequestEntityTooLarge, server.CodeTooLarge},
-		{len(data) - 1, http.StatusBadRequest, server.CodeSizeMismatch},
-		{1 << 40, http.StatusRequestEntityTooLarge, server.CodeTooLarge},
+		{len(data) + 1, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge},
+		{len(data) - 1, http.StatusBadRequest, providerapi.CodeSizeMismatch},
+		{1 << 40, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge},
 	} {
 		conn := dialServer(t, e.url)
-		_, err := fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", tc.length)
+		_, err := fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n", tc.length, authorization(t, owner, http.MethodPut, "/v1/deals/1", int64(tc.length)))
 		require.NoError(t, err)
 		resp := readResponse(t, conn)
 		requireError(t, resp, tc.status, tc.code)
@@ -439,30 +494,30 @@ func TestUploadRefusals(t *testing.T) {
 	data, _ := e.addDeal(2, 3000, false) // on chain, assigned to others
 
 	t.Run("unassigned deal is 403 and the client sends no body", func(t *testing.T) {
-		requireError(t, e.put(2, data), http.StatusForbidden, server.CodeNotAssigned)
+		requireError(t, e.put(2, data), http.StatusForbidden, providerapi.CodeNotAssigned)
 		body := &readTracker{r: bytes.NewReader(data)}
-		err := e.client.Upload(context.Background(), e.url, 2, body, uint64(len(data)))
-		var apiErr *server.APIError
+		err := e.client.Upload(context.Background(), e.target(), 2, body, uint64(len(data)))
+		var apiErr *providerapi.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.Equal(t, http.StatusForbidden, apiErr.Status)
-		require.Equal(t, server.CodeNotAssigned, apiErr.Code)
+		require.Equal(t, providerapi.CodeNotAssigned, apiErr.Code)
 		require.Contains(t, apiErr.Message, "not assigned to this provider")
 		require.False(t, body.wasRead(), "the client sent the body of a refused upload")
 	})
 	t.Run("unknown deal is 404", func(t *testing.T) {
-		requireError(t, e.put(99, data), http.StatusNotFound, server.CodeUnknownDeal)
+		requireError(t, e.put(99, data), http.StatusNotFound, providerapi.CodeUnknownDeal)
 	})
 	t.Run("malformed id is 400", func(t *testing.T) {
 		for _, id := range []string{"abc", "-1", "1.5", "18446744073709551616"} {
 			r := e.do(http.MethodPut, "/v1/deals/"+id, bytes.NewReader(data), int64(len(data)))
-			requireError(t, r, http.StatusBadRequest, server.CodeBadDealID)
+			requireError(t, r, http.StatusBadRequest, providerapi.CodeBadDealID)
 		}
-		requireError(t, e.do(http.MethodGet, "/v1/deals/abc", nil, 0), http.StatusBadRequest, server.CodeBadDealID)
+		requireError(t, e.do(http.MethodGet, "/v1/deals/abc", nil, 0), http.StatusBadRequest, providerapi.CodeBadDealID)
 	})
 	t.Run("unknown route and method are JSON", func(t *testing.T) {
-		requireError(t, e.do(http.MethodGet, "/v1/nothing", nil, 0), http.StatusNotFound, server.CodeNotFound)
+		requireError(t, e.do(http.MethodGet, "/v1/nothing", nil, 0), http.StatusNotFound, providerapi.CodeNotFound)
 		r := e.do(http.MethodDelete, "/v1/deals/2", nil, 0)
-		requireError(t, r, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed)
+		requireError(t, r, http.StatusMethodNotAllowed, providerapi.CodeMethodNotAllowed)
 		require.Contains(t, r.header.Get("Allow"), "PUT")
 	})
 	e.requireNothingStored()
@@ -478,16 +533,16 @@ func TestConcurrentUploadLimit(t *testing.T) {
 	// starts reading the body: once the pipe is read, the first upload
 	// holds the only slot.
 	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
-	client := server.NewClient(hc)
+	client := providerapi.NewClient(hc, owner)
 	pr, pw := io.Pipe()
 	// On failure, end the held upload so the server can shut down.
 	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	done := make(chan error, 1)
-	go func() { done <- client.Upload(context.Background(), e.url, 1, pr, uint64(len(first))) }()
+	go func() { done <- client.Upload(context.Background(), e.target(), 1, pr, uint64(len(first))) }()
 	_, err := pw.Write(first[:chunkSize])
 	require.NoError(t, err)
 
-	requireError(t, e.put(2, second), http.StatusServiceUnavailable, server.CodeBusy)
+	requireError(t, e.put(2, second), http.StatusServiceUnavailable, providerapi.CodeBusy)
 	r := e.put(2, second)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
 	require.NotEmpty(t, r.header.Get("Retry-After"))
@@ -514,12 +569,12 @@ func TestSecondUploadOfTheSameDealWhileOneRunsIsConflict(t *testing.T) {
 	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
 	done := make(chan error, 1)
 	go func() {
-		done <- server.NewClient(hc).Upload(context.Background(), e.url, 1, pr, uint64(len(data)))
+		done <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
 	}()
 	_, err := pw.Write(data[:chunkSize])
 	require.NoError(t, err)
 
-	requireError(t, e.put(1, data), http.StatusConflict, server.CodeUploadInProgress)
+	requireError(t, e.put(1, data), http.StatusConflict, providerapi.CodeUploadInProgress)
 
 	_, err = pw.Write(data[chunkSize:])
 	require.NoError(t, err)
@@ -532,7 +587,7 @@ func TestMetricsAfterUploadDownloadAndProof(t *testing.T) {
 	e := newEnv(t, 0)
 	data, _ := e.addDeal(1, 10*chunkSize+5, true)
 	require.Equal(t, http.StatusCreated, e.put(1, data).status)
-	requireError(t, e.put(1, data[:100]), http.StatusBadRequest, server.CodeSizeMismatch)
+	requireError(t, e.put(1, data[:100]), http.StatusBadRequest, providerapi.CodeSizeMismatch)
 	require.Equal(t, http.StatusPartialContent, e.do(http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-99").status)
 	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/v1/deals/1/proof?leaf=2", nil, 0).status)
 
@@ -569,9 +624,9 @@ func TestStatus(t *testing.T) {
 	require.Equal(t, "application/json", r.header.Get("Content-Type"))
 	require.JSONEq(t, `{"provider":"stratus1provider","moniker":"test-provider","version":"v0.0.0-test","deals_stored":2,"bytes_stored":8000}`, string(r.body))
 
-	st, err := e.client.Status(context.Background(), e.url+"/")
+	st, err := e.client.Status(context.Background(), providerapi.Target{Provider: testProvider, URL: e.url + "/"})
 	require.NoError(t, err)
-	require.Equal(t, server.Status{Provider: "stratus1provider", Moniker: "test-provider", Version: "v0.0.0-test", DealsStored: 2, BytesStored: 8000}, st)
+	require.Equal(t, providerapi.Status{Provider: "stratus1provider", Moniker: "test-provider", Version: "v0.0.0-test", DealsStored: 2, BytesStored: 8000}, st)
 }
 
 func TestNoMetricsRouteWithoutMetrics(t *testing.T) {
@@ -591,33 +646,45 @@ func TestJobOutputRoute(t *testing.T) {
 	archive := filepath.Join(t.TempDir(), "output.tar")
 	content := bytes.Repeat([]byte("0123456789"), 500)
 	require.NoError(t, os.WriteFile(archive, content, 0o600))
-	ts := httptest.NewServer(server.New(st, &fakeChain{}, server.Options{
+	chain := &fakeChain{jobs: map[uint64]server.JobInfo{}}
+	for _, id := range []uint64{5, 7, 8, 9} {
+		chain.jobs[id] = server.JobInfo{ID: id, Owner: addr(owner), Public: id == 9}
+	}
+	ts := httptest.NewServer(server.New(st, chain, server.Options{
+		Provider: testProvider,
 		JobOutput: func(_ context.Context, id uint64) (string, bool, error) {
 			if id == 5 {
 				return "", false, fmt.Errorf("job 5 is JOB_STATUS_COMMITTING: %w", server.ErrJobNotSettled)
 			}
-			return archive, id == 7, nil
+			return archive, id == 7 || id == 9, nil
 		},
 	}).Handler())
 	defer ts.Close()
 	e := &env{t: t, url: ts.URL}
 
 	var buf bytes.Buffer
-	require.NoError(t, server.NewClient(nil).JobOutput(context.Background(), ts.URL, 7, &buf))
+	require.NoError(t, providerapi.NewClient(nil, owner).JobOutput(context.Background(), e.target(), 7, &buf))
 	require.Equal(t, content, buf.Bytes())
 	r := e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=10-19")
 	require.Equal(t, http.StatusPartialContent, r.status)
 	require.Equal(t, "0123456789", string(r.body))
-	requireError(t, e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=999999-"), http.StatusRequestedRangeNotSatisfiable, server.CodeBadRange)
-	requireError(t, e.do(http.MethodGet, "/v1/jobs/8/output", nil, 0), http.StatusNotFound, server.CodeNoJobOutput)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/7/output", nil, 0, "Range", "bytes=999999-"), http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/8/output", nil, 0), http.StatusNotFound, providerapi.CodeNoJobOutput)
 	// Blind until the verdict: an open job's output is refused to everyone.
-	requireError(t, e.do(http.MethodGet, "/v1/jobs/5/output", nil, 0), http.StatusForbidden, server.CodeJobNotSettled)
-	requireError(t, e.do(http.MethodGet, "/v1/jobs/x/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
-	requireError(t, e.do(http.MethodGet, "/v1/jobs/0/output", nil, 0), http.StatusBadRequest, server.CodeBadJobID)
-	var apiErr *server.APIError
-	err = server.NewClient(nil).JobOutput(context.Background(), ts.URL, 9, &buf)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/5/output", nil, 0), http.StatusForbidden, providerapi.CodeJobNotSettled)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/x/output", nil, 0), http.StatusBadRequest, providerapi.CodeBadJobID)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/0/output", nil, 0), http.StatusBadRequest, providerapi.CodeBadJobID)
+	requireError(t, e.do(http.MethodGet, "/v1/jobs/10/output", nil, 0), http.StatusNotFound, providerapi.CodeUnknownJob)
+	// A private job's output goes to its owner only; a public job's to anyone.
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/jobs/7/output", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/jobs/7/output", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	buf.Reset()
+	require.NoError(t, providerapi.NewClient(nil, nil).JobOutput(context.Background(), e.target(), 9, &buf))
+	require.Equal(t, content, buf.Bytes())
+	var apiErr *providerapi.APIError
+	err = providerapi.NewClient(nil, stranger).JobOutput(context.Background(), e.target(), 7, &buf)
 	require.ErrorAs(t, err, &apiErr)
-	require.Equal(t, http.StatusNotFound, apiErr.Status)
+	require.Equal(t, http.StatusForbidden, apiErr.Status)
 }
 
 func TestNoJobRoutesWithoutJobOutput(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/providerapi"
 	"github.com/stratusnet/stratus/testutil/localnet"
 )
 
@@ -198,7 +198,7 @@ func TestComputeEndToEnd(t *testing.T) {
 	require.Len(t, byOwner.Jobs, 1)
 
 	dir := filepath.Join(t.TempDir(), "result")
-	out, errOut, err = ln.Run("compute", "output", m[1], "-o", dir)
+	out, errOut, err = ln.Run("compute", "output", m[1], "-o", dir, "--from", "alice")
 	require.NoError(t, err, "compute output: %s\n%s", out, errOut)
 	nativeIn, nativeOut := t.TempDir(), t.TempDir()
 	bz, err := os.ReadFile(text)
@@ -242,14 +242,15 @@ func TestComputeEndToEnd(t *testing.T) {
 	}
 	root, err := merkle.HashFromBytes(mustBase64(t, j.Job.Result.OutputRoot))
 	require.NoError(t, err)
-	ep := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, d.Replicas[0].Provider)))
-	leaf, path, gotRoot, leaves, err := server.NewClient(nil).Proof(context.Background(), ep, outDeal, 0)
+	// The output deal is alice's and private, like the job: its proofs go
+	// to her.
+	leaf, path, gotRoot, leaves, err := dataClient(t, ln, "alice").Proof(context.Background(), providerTarget(t, ln, d.Replicas[0].Provider), outDeal, 0)
 	require.NoError(t, err)
 	require.Equal(t, root, gotRoot)
 	require.NoError(t, merkle.VerifyProof(root, leaves, 0, leaf, path))
 	// The output deal is downloadable like any deal; it is stored as is.
 	copyPath := filepath.Join(t.TempDir(), "output.tar")
-	_, errOut, err = ln.Run("storage", "get", j.Job.OutputDealID, "-o", copyPath)
+	_, errOut, err = ln.Run("storage", "get", j.Job.OutputDealID, "-o", copyPath, "--from", "alice")
 	require.NoError(t, err, errOut)
 
 	// 5. Bad programs get a clear verdict the executors agree on, and
@@ -280,6 +281,17 @@ func TestComputeEndToEnd(t *testing.T) {
 		require.Equal(t, c.verdict, j.Job.Result.Verdict, c.name)
 		require.Equal(t, c.exitCode, j.Job.Result.ExitCode, c.name)
 	}
+	// 6. A private input, alice's own encrypted deal: three executors over
+	// a two-replica input, so one at least fetches it from a holder as an
+	// executor of the job (a signed ?job=N request). Bob cannot name it.
+	private := strconv.FormatUint(putWith(t, ln, writeRandomFile(t, 100<<10), "--replicas", "2"), 10)
+	_, errOut, err = ln.Run("compute", "run", "--program-deal", prog, "--arg", "env", "--input", private, "--from", "bob")
+	require.Error(t, err, "bob ran a job over alice's private deal")
+	require.Contains(t, errOut, "is private to")
+	pj := waitJob(t, ln, submit(t, ln, "--program-deal", prog, "--arg", "env", "--input", private, "--executors", "3"), 3*time.Minute)
+	require.Equal(t, "JOB_STATUS_SUCCEEDED", pj.Job.Status, "%+v\n%s", pj, ln.Logs())
+	require.Len(t, pj.executorsIn("AGREED"), 3)
+
 	ls := ln.MustRun("compute", "ls", "--from", "alice")
 	require.Contains(t, ls, "exit/3")
 	require.Contains(t, ls, "timeout/0")
@@ -288,7 +300,7 @@ func TestComputeEndToEnd(t *testing.T) {
 	status := ln.MustRun("compute", "status", strconv.FormatUint(ids[3], 10))
 	require.Contains(t, status, "verdict    exit, exit code 3")
 	dir = filepath.Join(t.TempDir(), "exit3")
-	_, errOut, err = ln.Run("compute", "output", strconv.FormatUint(ids[3], 10), "-o", dir)
+	_, errOut, err = ln.Run("compute", "output", strconv.FormatUint(ids[3], 10), "-o", dir, "--from", "alice")
 	require.NoError(t, err, errOut)
 	stdout, err := os.ReadFile(filepath.Join(dir, "stdout"))
 	require.NoError(t, err)
@@ -328,7 +340,7 @@ func waitAPI(t *testing.T, ln *localnet.Net, i int) {
 	t.Helper()
 	ep := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(i))
 	for range 100 {
-		if _, err := server.NewClient(nil).Status(context.Background(), ep); err == nil {
+		if _, err := providerapi.NewClient(nil, nil).Status(context.Background(), providerapi.Target{URL: ep}); err == nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

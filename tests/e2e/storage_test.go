@@ -1,13 +1,17 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	cryptocodec "github.com/cosmos/cosmos-sdk/crypto/codec"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/providerapi"
 	"github.com/stratusnet/stratus/testutil/localnet"
 )
 
@@ -122,7 +130,7 @@ func putWith(t *testing.T, ln *localnet.Net, path string, extra ...string) uint6
 func getAndCompare(t *testing.T, ln *localnet.Net, id uint64, original string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "copy.bin")
-	stdout, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", out)
+	stdout, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", out, "--from", "alice")
 	require.NoError(t, err, "storage get: %s\n%s", stdout, errOut)
 	want, err := os.ReadFile(original)
 	require.NoError(t, err)
@@ -224,25 +232,36 @@ func TestStorageEndToEnd(t *testing.T) {
 	}
 	require.NotZero(t, newID)
 	target := queryDeal(t, ln, newID).Replicas[0].Provider
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, target)))
-	c := server.NewClient(nil)
+	tgt := providerTarget(t, ln, target)
+	c := dataClient(t, ln, "alice")
 	ctx := context.Background()
 
 	wrong := bytes.Clone(bz)
 	wrong[10] ^= 1
-	var apiErr *server.APIError
-	err = c.Upload(ctx, endpoint, newID, bytes.NewReader(wrong), uint64(len(wrong)))
+	var apiErr *providerapi.APIError
+	err = c.Upload(ctx, tgt, newID, bytes.NewReader(wrong), uint64(len(wrong)))
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	require.Equal(t, 422, apiErr.Status)
-	err = c.Upload(ctx, endpoint, newID, bytes.NewReader(bz[:4000]), 4000)
+	err = c.Upload(ctx, tgt, newID, bytes.NewReader(bz[:4000]), 4000)
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	require.Equal(t, 400, apiErr.Status)
-	err = c.Download(ctx, endpoint, newID, new(bytes.Buffer))
+	// Another account cannot upload the deal, even with the right bytes,
+	// nor can an unsigned request.
+	for key, status := range map[string]int{"bob": 403, "": 401} {
+		err = dataClient(t, ln, key).Upload(ctx, tgt, newID, bytes.NewReader(bz), uint64(len(bz)))
+		require.True(t, errors.As(err, &apiErr), "%v", err)
+		require.Equal(t, status, apiErr.Status, "upload signed by %q", key)
+	}
+	err = c.Download(ctx, tgt, newID, new(bytes.Buffer))
 	require.True(t, errors.As(err, &apiErr), "%v", err)
 	require.Equal(t, 404, apiErr.Status, "nothing was stored")
+	// An upload that stalls is cut off (the localnet's upload-grace is
+	// 10s) and does not keep the owner's next upload out.
+	stalledUploadIsCutOff(t, ln, tgt, newID, bz)
 	// The right bytes are accepted and the replica commits.
-	require.NoError(t, c.Upload(ctx, endpoint, newID, bytes.NewReader(bz), uint64(len(bz))))
+	require.NoError(t, c.Upload(ctx, tgt, newID, bytes.NewReader(bz), uint64(len(bz))))
 	waitDeal(t, ln, newID, time.Minute, "commit after the correct upload", func(d dealJSON) bool { return len(committed(d)) == 1 })
+	privateDealIsTheOwners(t, ln, newID, tgt, bz)
 
 	// 6. a provider restarted keeps proving without losing anything.
 	holder := providerIndex(t, ln, d.Replicas[0].Provider)
@@ -437,4 +456,95 @@ func restartNode(t *testing.T, ln *localnet.Net, i int) {
 		_ = cmd.Wait()
 		logf.Close()
 	})
+}
+
+// dataClient is a provider API client that signs as key of the client
+// keyring ("": unsigned).
+func dataClient(t *testing.T, ln *localnet.Net, key string) *providerapi.Client {
+	t.Helper()
+	if key == "" {
+		return providerapi.NewClient(nil, nil)
+	}
+	return providerapi.NewClient(nil, signer(t, ln, key))
+}
+
+// signer signs as key of the client keyring.
+func signer(t *testing.T, ln *localnet.Net, key string) providerapi.Signer {
+	t.Helper()
+	reg := codectypes.NewInterfaceRegistry()
+	cryptocodec.RegisterInterfaces(reg)
+	kr, err := keyring.New("stratus", keyring.BackendTest, ln.ClientHome(), nil, codec.NewProtoCodec(reg))
+	require.NoError(t, err)
+	return providerapi.KeyringSigner{Keyring: kr, Name: key}
+}
+
+// providerTarget is the localnet provider with account addr.
+func providerTarget(t *testing.T, ln *localnet.Net, addr string) providerapi.Target {
+	t.Helper()
+	return providerapi.Target{Provider: addr, URL: fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, addr)))}
+}
+
+// stalledUploadIsCutOff sends the owner's signed upload of deal id with a
+// tenth of its body and then nothing: the provider must answer 408
+// too_slow, well before the connection's own 60s deadline.
+func stalledUploadIsCutOff(t *testing.T, ln *localnet.Net, tgt providerapi.Target, id uint64, data []byte) {
+	t.Helper()
+	path := providerapi.DealPath(id)
+	req, err := http.NewRequest(http.MethodPut, tgt.URL+path, nil)
+	require.NoError(t, err)
+	req.ContentLength = int64(len(data))
+	require.NoError(t, providerapi.SignRequest(req, signer(t, ln, "alice"), tgt.Provider, time.Now()))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(tgt.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(60*time.Second)))
+	_, err = fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n", path, len(data), req.Header.Get("Authorization"))
+	require.NoError(t, err)
+	_, err = conn.Write(data[:len(data)/10])
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the provider never cut the stalled upload off\n%s", ln.Logs())
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), providerapi.CodeTooSlow)
+}
+
+// privateDealIsTheOwners checks who may read alice's private deal id, held
+// by tgt: alice reads it and its proofs; bob reads neither (nor does the
+// CLI try); an unsigned request gets 401; and a provider that does not
+// hold the deal cannot use the proof endpoint as an oracle.
+func privateDealIsTheOwners(t *testing.T, ln *localnet.Net, id uint64, tgt providerapi.Target, data []byte) {
+	t.Helper()
+	ctx := context.Background()
+	var buf bytes.Buffer
+	require.NoError(t, dataClient(t, ln, "alice").Download(ctx, tgt, id, &buf))
+	require.Equal(t, data, buf.Bytes())
+	leaf, path, root, leaves, err := dataClient(t, ln, "alice").Proof(ctx, tgt, id, 1)
+	require.NoError(t, err)
+	require.NoError(t, merkle.VerifyProof(root, leaves, 1, leaf, path))
+
+	var outsider string
+	for i := 1; i <= ln.Providers; i++ {
+		if a := ln.Address(fmt.Sprintf("provider%d", i)); a != tgt.Provider {
+			outsider = fmt.Sprintf("provider%d", i)
+			break
+		}
+	}
+	var apiErr *providerapi.APIError
+	for key, status := range map[string]int{"bob": 403, "": 401} {
+		err := dataClient(t, ln, key).Download(ctx, tgt, id, io.Discard)
+		require.True(t, errors.As(err, &apiErr), "%v", err)
+		require.Equal(t, status, apiErr.Status, "download signed by %q", key)
+		_, _, _, _, err = dataClient(t, ln, key).Proof(ctx, tgt, id, 1)
+		require.True(t, errors.As(err, &apiErr), "%v", err)
+		require.Equal(t, status, apiErr.Status, "proof signed by %q", key)
+	}
+	_, _, _, _, err = dataClient(t, ln, outsider).Proof(ctx, tgt, id, 1)
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, 403, apiErr.Status, "a provider not holding the deal asked for a proof")
+
+	_, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", filepath.Join(t.TempDir(), "x"), "--from", "bob")
+	require.Error(t, err)
+	require.Contains(t, errOut, "providers serve it only to its owner")
 }

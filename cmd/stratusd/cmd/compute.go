@@ -23,7 +23,7 @@ import (
 	"github.com/stratusnet/stratus/client"
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/executor"
-	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/providerapi"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
@@ -99,6 +99,7 @@ stratusd compute run --program-deal 9 --input 4 --arg -v --wait --from alice`,
 	f.Uint64("program-deal", 0, "run the program already stored in this (public) deal instead of a .wasm file")
 	f.Uint32("program-replicas", 2, "replicas of the program's deal when it is too large to send inline")
 	f.Uint64("program-duration", 10_000, "blocks to keep the program's deal when it is too large to send inline")
+	f.Bool("public", false, "anyone may download the agreed output (and a stored output deal is public); otherwise only you")
 	f.Bool("wait", false, "follow the job to its verdict")
 	f.Duration("wait-timeout", 10*time.Minute, "how long to follow the job with --wait")
 	return cmd
@@ -149,6 +150,7 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 		Owner: cctx.FromAddress.String(), Inputs: inputs, Args: argv, Env: env, Executors: executors, Price: price,
 		Limits: computetypes.Limits{MemoryBytes: memory, TimeoutMs: uint64(timeout / time.Millisecond), MaxOutputBytes: maxOut},
 	}
+	msg.Public, _ = f.GetBool("public")
 	if store, _ := f.GetBool("store-output"); store {
 		replicas, _ := f.GetUint32("output-replicas")
 		duration, _ := f.GetUint64("output-duration")
@@ -317,7 +319,11 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	if j.Result != nil {
 		cmd.Printf("  verdict    %s, exit code %d\n", j.Result.Verdict, j.Result.ExitCode)
 		cmd.Printf("  result     root %s, %s\n", hex.EncodeToString(j.Result.OutputRoot), humanBytes(j.Result.Size_))
-		cmd.Printf("  output     stratusd compute output %d -o DIR\n", j.Id)
+		if j.Public {
+			cmd.Printf("  output     stratusd compute output %d -o DIR   (public: anyone may download it)\n", j.Id)
+		} else {
+			cmd.Printf("  output     stratusd compute output %d -o DIR --from OWNER-KEY   (served to the owner only)\n", j.Id)
+		}
 	}
 	if j.OutputDealId != 0 {
 		cmd.Printf("  stored as  deal %d\n", j.OutputDealId)
@@ -435,6 +441,7 @@ program wrote), stdout, stderr, exit_code and verdict. DIR must be empty or new.
 	}
 	cmd.Flags().String(flags.FlagNode, "", "<host>:<port> to the CometBFT RPC of a node (default from client.toml)")
 	cmd.Flags().StringP("output-dir", "o", "", "directory to unpack the output into (empty or new)")
+	addSignerFlags(cmd, "a private job's output is served only to its owner")
 	return cmd
 }
 
@@ -459,6 +466,15 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 	if err != nil {
 		return err
 	}
+	api, signer, err := dataClient(cmd, cctx)
+	if err != nil {
+		return err
+	}
+	if !j.Public {
+		if err := privateAccess(fmt.Sprintf("the output of job %d", id), j.Owner, signer); err != nil {
+			return err
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(filepath.Clean(dir)), ".stratus-output-*")
 	if err != nil {
 		return err
@@ -471,13 +487,13 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 	// replicas serve the same bytes as deal data.
 	type source struct {
 		provider string
-		fetch    func(ctx context.Context, endpoint string, w io.Writer) error
+		fetch    func(ctx context.Context, t providerapi.Target, w io.Writer) error
 	}
 	var sources []source
 	for _, e := range j.Executors {
 		if e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED {
-			sources = append(sources, source{e.Provider, func(ctx context.Context, ep string, w io.Writer) error {
-				return server.NewClient(nil).JobOutput(ctx, ep, id, w)
+			sources = append(sources, source{e.Provider, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
+				return api.JobOutput(ctx, t, id, w)
 			}})
 		}
 	}
@@ -486,8 +502,8 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 		if err == nil {
 			for _, r := range d.Replicas {
 				if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-					sources = append(sources, source{r.Provider, func(ctx context.Context, ep string, w io.Writer) error {
-						return server.NewClient(nil).Download(ctx, ep, j.OutputDealId, w)
+					sources = append(sources, source{r.Provider, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
+						return api.Download(ctx, t, j.OutputDealId, w)
 					}})
 				}
 			}
@@ -495,16 +511,16 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 	}
 	var errs []error
 	for _, src := range sources {
-		ep, err := providerEndpoint(ctx, cctx, src.provider)
+		t, err := providerTarget(ctx, cctx, src.provider)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if err := downloadVerified(out, tmpPath, root, j.Result.Size_, int(j.ChunkSize), func(w io.Writer) error {
-			return src.fetch(ctx, ep, w)
+			return src.fetch(ctx, t, w)
 		}); err != nil {
-			out.Linef("provider %s failed: %v; trying the next", ep, err)
-			errs = append(errs, fmt.Errorf("%s: %w", ep, err))
+			out.Linef("provider %s failed: %v; trying the next", t.URL, err)
+			errs = append(errs, fmt.Errorf("%s: %w", t.URL, err))
 			continue
 		}
 		f, err := os.Open(tmpPath)

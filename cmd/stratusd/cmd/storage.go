@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,8 +23,7 @@ import (
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/client"
 	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/provider/server"
-	providertypes "github.com/stratusnet/stratus/x/provider/types"
+	"github.com/stratusnet/stratus/providerapi"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -158,7 +156,7 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 
 	res, err := client.NewTxSender(cctx, txf).Send(ctx, &storagetypes.MsgCreateDeal{
 		Owner: cctx.FromAddress.String(), Root: sealed.Root[:], Size_: sealed.Size,
-		Replicas: o.replicas, DurationBlocks: o.duration, MaxPrice: o.maxPrice,
+		Replicas: o.replicas, DurationBlocks: o.duration, MaxPrice: o.maxPrice, Public: o.public,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("creating the deal: %w", err)
@@ -170,19 +168,21 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 	out.Linef("deal %d created: escrow %s (unearned escrow comes back), fee %s (not refundable), providers %s",
 		deal.DealId, deal.Escrow, deal.Fee, strings.Join(deal.Providers, ", "))
 
-	endpoint, err := providerEndpoint(ctx, cctx, deal.Providers[0])
+	first, err := providerTarget(ctx, cctx, deal.Providers[0])
 	if err != nil {
 		return 0, err
 	}
+	// Only the deal's owner may upload: the --from key signs.
+	api := providerapi.NewClient(nil, providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: cctx.FromName})
 	f, err := os.Open(sealed.Path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	if err := server.NewClient(nil).Upload(ctx, endpoint, deal.DealId, out.Reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
-		return 0, fmt.Errorf("uploading to %s (%s): %w", deal.Providers[0], endpoint, err)
+	if err := api.Upload(ctx, first, deal.DealId, out.Reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
+		return 0, fmt.Errorf("uploading to %s (%s): %w", first.Provider, first.URL, err)
 	}
-	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), endpoint)
+	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), first.URL)
 	uploaded := map[string]bool{deal.Providers[0]: true}
 
 	deadline := time.Now().Add(o.timeout)
@@ -214,19 +214,19 @@ func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string
 				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || r.Source != "" || uploaded[r.Provider] {
 					continue
 				}
-				ep, err := providerEndpoint(ctx, cctx, r.Provider)
+				t, err := providerTarget(ctx, cctx, r.Provider)
 				if err != nil {
 					return 0, err
 				}
 				if _, err := f.Seek(0, io.SeekStart); err != nil {
 					return 0, err
 				}
-				if err := server.NewClient(nil).Upload(ctx, ep, deal.DealId, f, sealed.Size); err != nil {
-					out.Linef("re-upload to %s failed: %v; will retry", ep, err)
+				if err := api.Upload(ctx, t, deal.DealId, f, sealed.Size); err != nil {
+					out.Linef("re-upload to %s failed: %v; will retry", t.URL, err)
 					continue
 				}
 				uploaded[r.Provider] = true
-				out.Linef("the first provider missed its deadline; uploaded again to %s", ep)
+				out.Linef("the first provider missed its deadline; uploaded again to %s", t.URL)
 			}
 		}
 		if time.Now().After(deadline) {
@@ -257,14 +257,6 @@ func decodeMsgResponse(cctx sdkclient.Context, res *sdk.TxResponse, into interfa
 	return into.Unmarshal(data.MsgResponses[0].Value)
 }
 
-func providerEndpoint(ctx context.Context, cctx sdkclient.Context, addr string) (string, error) {
-	p, err := providertypes.NewQueryClient(cctx).Provider(ctx, &providertypes.QueryProviderRequest{Address: addr})
-	if err != nil {
-		return "", fmt.Errorf("looking up provider %s: %w", addr, err)
-	}
-	return p.Provider.Endpoint, nil
-}
-
 func getCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get [deal-id]",
@@ -273,7 +265,7 @@ func getCmd() *cobra.Command {
 checks it against the deal's Merkle root (trying the next provider on any
 failure or mismatch), and decrypts it with your storage key into -o. The
 output name only ever appears once the whole file is verified and decrypted.`,
-		Example: "stratusd storage get 12 -o photo.jpg",
+		Example: "stratusd storage get 12 -o photo.jpg --from alice",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cctx, err := sdkclient.GetClientQueryContext(cmd)
@@ -294,6 +286,7 @@ output name only ever appears once the whole file is verified and decrypted.`,
 	// Not AddQueryFlagsToCmd: its -o is the output format, and -o here is the file.
 	cmd.Flags().String(flags.FlagNode, "", "<host>:<port> to the CometBFT RPC of a node (default from client.toml)")
 	cmd.Flags().StringP("output-file", "o", "", "where to write the decrypted file")
+	addSignerFlags(cmd, "a private deal is served only to its owner")
 	return cmd
 }
 
@@ -308,6 +301,15 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 	if err != nil {
 		return err
 	}
+	api, signer, err := dataClient(cmd, cctx)
+	if err != nil {
+		return err
+	}
+	if !d.Deal.Public {
+		if err := privateAccess(fmt.Sprintf("deal %d", id), d.Deal.Owner, signer); err != nil {
+			return err
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-download-*")
 	if err != nil {
 		return err
@@ -321,16 +323,16 @@ func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) 
 		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
 			continue
 		}
-		endpoint, err := providerEndpoint(ctx, cctx, r.Provider)
+		t, err := providerTarget(ctx, cctx, r.Provider)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if err := downloadVerified(out, tmpPath, root, d.Deal.Size_, int(d.Deal.ChunkSize), func(w io.Writer) error {
-			return server.NewClient(nil).Download(ctx, endpoint, id, w)
+			return api.Download(ctx, t, id, w)
 		}); err != nil {
-			out.Linef("provider %s failed: %v; trying the next", endpoint, err)
-			errs = append(errs, fmt.Errorf("%s: %w", endpoint, err))
+			out.Linef("provider %s failed: %v; trying the next", t.URL, err)
+			errs = append(errs, fmt.Errorf("%s: %w", t.URL, err))
 			continue
 		}
 		sealed, err := client.IsSealed(tmpPath)

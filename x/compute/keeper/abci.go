@@ -334,7 +334,7 @@ func (k *Keeper) storeOutput(ctx context.Context, job *types.Job, holders []sdk.
 		}
 		return k.storage.CreateDealWithHolders(cacheCtx, &storagetypes.MsgCreateDeal{
 			Owner: job.Owner, Root: job.Result.OutputRoot, Size_: job.Result.Size_, Replicas: so.Replicas,
-			DurationBlocks: so.DurationBlocks, MaxPrice: so.MaxPrice,
+			DurationBlocks: so.DurationBlocks, MaxPrice: so.MaxPrice, Public: job.Public,
 		}, holders)
 	}()
 	if err != nil {

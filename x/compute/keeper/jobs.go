@@ -114,6 +114,9 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		if !bytes.Equal(d.Root, msg.ProgramRoot) {
 			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d stores root %X, not %X", d.Id, d.Root, msg.ProgramRoot)
 		}
+		if !readableBy(d, msg.Owner) {
+			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d is private to %s; store the program with --public or as your own deal", d.Id, d.Owner)
+		}
 		programRoot, programSize = d.Root, d.Size_
 		if programSize > params.MaxProgramBytes {
 			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d holds %d bytes, at most %d (max_program_bytes)",
@@ -129,6 +132,12 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		}
 		if !liveDeal(d) {
 			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is %s, want ACTIVE", id, d.Status)
+		}
+		if !readableBy(d, msg.Owner) {
+			// Executors may fetch a job's inputs: naming another owner's
+			// private deal would hand its bytes to them and its owner's
+			// computed output to the job's owner.
+			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is private to %s; a job may read only public deals and its owner's own", id, d.Owner)
 		}
 		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
 		inputBytes += d.Size_
@@ -171,6 +180,7 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		Requested: msg.Executors, Target: msg.Executors, Price: msg.Price, Escrow: escrow,
 		StoreOutput: msg.StoreOutput, Status: types.JobStatus_JOB_STATUS_COMMITTING,
 		Deadline: h + int64(params.CommitTimeout), SubmittedHeight: h, ChunkSize: chunkSize,
+		Public: msg.Public,
 	}
 	if len(msg.Program) > 0 {
 		if err := k.Programs.Set(ctx, id, msg.Program); err != nil {
@@ -576,4 +586,10 @@ func (k *Keeper) close(ctx context.Context, job *types.Job, status types.JobStat
 		job.Reason = reason
 	}
 	return refund, nil
+}
+
+// readableBy says whether a job submitted by owner may read deal d: a
+// public deal, or one of the owner's own.
+func readableBy(d storagetypes.Deal, owner string) bool {
+	return d.Public || d.Owner == owner
 }

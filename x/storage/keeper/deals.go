@@ -222,7 +222,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: params.ChunkSize,
 		Replicas: msg.Replicas, MaxPrice: msg.MaxPrice, Escrow: escrow,
 		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
-		Fee: fee, NextSlot: msg.Replicas, BillableBytes: billableBytes,
+		Fee: fee, NextSlot: msg.Replicas, BillableBytes: billableBytes, Public: msg.Public,
 	}
 	if err := k.setDeal(ctx, deal); err != nil {
 		return nil, err

@@ -66,6 +66,7 @@ func createDealCmd() *cobra.Command {
 				Owner: cctx.GetFromAddress().String(), Root: root, Size_: size, Replicas: uint32(replicas),
 				DurationBlocks: duration, MaxPrice: price,
 			}
+			msg.Public, _ = cmd.Flags().GetBool("public")
 			if err := msg.ValidateBasic(); err != nil {
 				return err
 			}
@@ -73,5 +74,6 @@ func createDealCmd() *cobra.Command {
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
+	cmd.Flags().Bool("public", false, "anyone may read the deal's bytes from its providers (otherwise only you and the providers entitled to fetch them)")
 	return cmd
 }

@@ -1,16 +1,15 @@
-package server
+package providerapi
 
 import (
 	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/stratusnet/stratus/merkle"
 )
@@ -31,10 +30,6 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("provider answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// ErrShortResponse is returned when a provider sends fewer bytes than it
-// promised or than were asked for.
-var ErrShortResponse = errors.New("server: provider sent fewer bytes than expected")
-
 // Largest JSON bodies the client reads: errors and status are small; a
 // proof carries one chunk.
 const (
@@ -42,23 +37,23 @@ const (
 	maxJSONBody  = 64 << 20
 )
 
-// Client calls providers' HTTP APIs. The storage client and peer
-// replication use it; a provider is named by its base URL, e.g.
-// "https://provider.example:8443".
+// Client calls providers' HTTP APIs. The SDK and peer replication use it.
+// With a Signer every request is signed for the provider it goes to;
+// without one it is anonymous and reaches public data only.
 type Client struct {
-	HTTP *http.Client
+	HTTP   *http.Client
+	Signer Signer
+	// Now is the clock signatures are dated by (nil: time.Now).
+	Now func() time.Time
 }
 
-// NewClient returns a Client using hc, or http.DefaultClient if hc is nil.
-func NewClient(hc *http.Client) *Client {
+// NewClient returns a Client using hc (nil: http.DefaultClient) that signs
+// with signer (nil: anonymous).
+func NewClient(hc *http.Client, signer Signer) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{HTTP: hc}
-}
-
-func dealURL(baseURL string, id uint64) string {
-	return strings.TrimRight(baseURL, "/") + "/v1/deals/" + strconv.FormatUint(id, 10)
+	return &Client{HTTP: hc, Signer: signer}
 }
 
 // Upload sends size bytes from r as deal id's data. It asks the provider
@@ -66,15 +61,15 @@ func dealURL(baseURL string, id uint64) string {
 // unknown deal, wrong size, busy) costs no body bytes when the client's
 // Transport waits for it (ExpectContinueTimeout > 0, as in
 // http.DefaultTransport).
-func (c *Client) Upload(ctx context.Context, baseURL string, id uint64, r io.Reader, size uint64) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, dealURL(baseURL, id), io.NopCloser(r))
+func (c *Client) Upload(ctx context.Context, t Target, id uint64, r io.Reader, size uint64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, t.url(DealPath(id)), io.NopCloser(r))
 	if err != nil {
 		return err
 	}
 	req.ContentLength = int64(size)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Expect", "100-continue")
-	resp, err := c.do(req)
+	resp, err := c.do(req, t)
 	if err != nil {
 		return err
 	}
@@ -84,31 +79,37 @@ func (c *Client) Upload(ctx context.Context, baseURL string, id uint64, r io.Rea
 		return err
 	}
 	if stored.DealID != id || stored.Size != size {
-		return fmt.Errorf("server: provider confirmed deal %d of %d bytes, uploaded deal %d of %d bytes", stored.DealID, stored.Size, id, size)
+		return fmt.Errorf("providerapi: provider confirmed deal %d of %d bytes, uploaded deal %d of %d bytes", stored.DealID, stored.Size, id, size)
 	}
 	return nil
 }
 
 // Download writes deal id's bytes to w. The caller verifies them against
 // the deal's root (merkle.Root) before trusting them.
-func (c *Client) Download(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
-	return c.get(ctx, dealURL(baseURL, id), w, fmt.Sprintf("deal %d", id))
+func (c *Client) Download(ctx context.Context, t Target, id uint64, w io.Writer) error {
+	return c.get(ctx, t, DealPath(id), w, fmt.Sprintf("deal %d", id))
 }
 
-// get writes the body of a GET of url to w, checking it is complete.
-func (c *Client) get(ctx context.Context, url string, w io.Writer, what string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// DownloadJobInput is Download for an executor of job: it may fetch the
+// job's program and input deals, private ones included.
+func (c *Client) DownloadJobInput(ctx context.Context, t Target, id, job uint64, w io.Writer) error {
+	return c.get(ctx, t, DealPath(id)+"?job="+strconv.FormatUint(job, 10), w, fmt.Sprintf("deal %d (for job %d)", id, job))
+}
+
+// get writes the body of a GET of path to w, checking it is complete.
+func (c *Client) get(ctx context.Context, t Target, path string, w io.Writer, what string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(path), nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(req, t)
 	if err != nil {
 		return err
 	}
 	defer drain(resp)
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {
-		return fmt.Errorf("server: downloading %s: %w", what, err)
+		return fmt.Errorf("providerapi: downloading %s: %w", what, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return fmt.Errorf("%w: %s: %d of %d bytes", ErrShortResponse, what, n, resp.ContentLength)
@@ -117,16 +118,16 @@ func (c *Client) get(ctx context.Context, url string, w io.Writer, what string) 
 }
 
 // DownloadRange writes length bytes of deal id starting at offset to w.
-func (c *Client) DownloadRange(ctx context.Context, baseURL string, id, offset, length uint64, w io.Writer) error {
+func (c *Client) DownloadRange(ctx context.Context, t Target, id, offset, length uint64, w io.Writer) error {
 	if length == 0 {
-		return fmt.Errorf("server: downloading deal %d: empty range at %d", id, offset)
+		return fmt.Errorf("providerapi: downloading deal %d: empty range at %d", id, offset)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dealURL(baseURL, id), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(DealPath(id)), nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
-	resp, err := c.do(req)
+	resp, err := c.do(req, t)
 	if err != nil {
 		return err
 	}
@@ -134,12 +135,12 @@ func (c *Client) DownloadRange(ctx context.Context, baseURL string, id, offset, 
 	body := resp.Body
 	if resp.StatusCode == http.StatusOK { // the whole deal: skip to the range
 		if _, err := io.CopyN(io.Discard, body, int64(offset)); err != nil {
-			return fmt.Errorf("server: downloading deal %d: %w", id, err)
+			return fmt.Errorf("providerapi: downloading deal %d: %w", id, err)
 		}
 	}
 	n, err := io.Copy(w, io.LimitReader(body, int64(length)))
 	if err != nil {
-		return fmt.Errorf("server: downloading deal %d: %w", id, err)
+		return fmt.Errorf("providerapi: downloading deal %d: %w", id, err)
 	}
 	if uint64(n) != length {
 		return fmt.Errorf("%w: deal %d bytes %d-%d: got %d of %d", ErrShortResponse, id, offset, offset+length-1, n, length)
@@ -150,13 +151,13 @@ func (c *Client) DownloadRange(ctx context.Context, baseURL string, id, offset, 
 // Proof fetches leaf of deal id with its audit path and the provider's
 // stated root and leaf count. It does not verify the proof: the caller
 // checks it against the deal's on-chain root with merkle.VerifyProof.
-func (c *Client) Proof(ctx context.Context, baseURL string, id, leaf uint64) (leafData []byte, path []merkle.Hash, root merkle.Hash, leaves uint64, err error) {
-	u := dealURL(baseURL, id) + "/proof?leaf=" + strconv.FormatUint(leaf, 10)
+func (c *Client) Proof(ctx context.Context, t Target, id, leaf uint64) (leafData []byte, path []merkle.Hash, root merkle.Hash, leaves uint64, err error) {
+	u := t.url(DealPath(id) + "/proof?leaf=" + strconv.FormatUint(leaf, 10))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, root, 0, err
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(req, t)
 	if err != nil {
 		return nil, nil, root, 0, err
 	}
@@ -166,28 +167,28 @@ func (c *Client) Proof(ctx context.Context, baseURL string, id, leaf uint64) (le
 		return nil, nil, root, 0, err
 	}
 	if p.DealID != id || p.LeafIndex != leaf {
-		return nil, nil, root, 0, fmt.Errorf("server: asked for deal %d leaf %d, provider answered deal %d leaf %d", id, leaf, p.DealID, p.LeafIndex)
+		return nil, nil, root, 0, fmt.Errorf("providerapi: asked for deal %d leaf %d, provider answered deal %d leaf %d", id, leaf, p.DealID, p.LeafIndex)
 	}
 	if root, err = parseHash(p.Root); err != nil {
-		return nil, nil, root, 0, fmt.Errorf("server: proof root: %w", err)
+		return nil, nil, root, 0, fmt.Errorf("providerapi: proof root: %w", err)
 	}
 	path = make([]merkle.Hash, len(p.AuditPath))
 	for i, h := range p.AuditPath {
 		if path[i], err = parseHash(h); err != nil {
-			return nil, nil, root, 0, fmt.Errorf("server: proof audit path[%d]: %w", i, err)
+			return nil, nil, root, 0, fmt.Errorf("providerapi: proof audit path[%d]: %w", i, err)
 		}
 	}
 	return p.Leaf, path, root, p.Leaves, nil
 }
 
 // Status fetches a provider's GET /v1/status.
-func (c *Client) Status(ctx context.Context, baseURL string) (Status, error) {
+func (c *Client) Status(ctx context.Context, t Target) (Status, error) {
 	var st Status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(PathStatus), nil)
 	if err != nil {
 		return st, err
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(req, t)
 	if err != nil {
 		return st, err
 	}
@@ -195,11 +196,21 @@ func (c *Client) Status(ctx context.Context, baseURL string) (Status, error) {
 	return st, decodeJSON(resp, &st)
 }
 
-// do sends req and turns a non-2xx answer into an *APIError.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
+// do signs req for t's provider (with a Signer), sends it and turns a
+// non-2xx answer into an *APIError.
+func (c *Client) do(req *http.Request, t Target) (*http.Response, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
+	}
+	if c.Signer != nil {
+		now := time.Now
+		if c.Now != nil {
+			now = c.Now
+		}
+		if err := SignRequest(req, c.Signer, t.Provider, now()); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -224,7 +235,7 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 
 func decodeJSON(resp *http.Response, v any) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONBody)).Decode(v); err != nil {
-		return fmt.Errorf("server: reading the provider's answer to %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
+		return fmt.Errorf("providerapi: reading the provider's answer to %s %s: %w", resp.Request.Method, resp.Request.URL.Path, err)
 	}
 	return nil
 }
@@ -245,7 +256,6 @@ func parseHash(s string) (merkle.Hash, error) {
 
 // JobOutput writes the output archive of job id to w. The caller verifies
 // it against the job's agreed output root before trusting it.
-func (c *Client) JobOutput(ctx context.Context, baseURL string, id uint64, w io.Writer) error {
-	u := strings.TrimRight(baseURL, "/") + "/v1/jobs/" + strconv.FormatUint(id, 10) + "/output"
-	return c.get(ctx, u, w, fmt.Sprintf("job %d's output", id))
+func (c *Client) JobOutput(ctx context.Context, t Target, id uint64, w io.Writer) error {
+	return c.get(ctx, t, JobOutputPath(id), w, fmt.Sprintf("job %d's output", id))
 }

@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/server"
+	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
+)
+
+// Only the owner uploads: an unsigned or foreign upload is refused before
+// any body byte is read, takes no lock and stores nothing.
+func TestUploadOnlyByTheOwner(t *testing.T) {
+	e := newEnv(t, 1)
+	data, _ := e.addDeal(1, 8*chunkSize, true)
+
+	requireError(t, e.doAs(nil, http.MethodPut, "/v1/deals/1", bytes.NewReader(data), int64(len(data))), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	requireError(t, e.doAs(stranger, http.MethodPut, "/v1/deals/1", bytes.NewReader(data), int64(len(data))), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(peer, http.MethodPut, "/v1/deals/1", bytes.NewReader(data), int64(len(data))), http.StatusForbidden, providerapi.CodeForbidden)
+
+	// Through the client: the body is never sent.
+	body := &readTracker{r: bytes.NewReader(data)}
+	err := providerapi.NewClient(&http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}, stranger).
+		Upload(context.Background(), e.target(), 1, body, uint64(len(data)))
+	var apiErr *providerapi.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusForbidden, apiErr.Status)
+	require.False(t, body.wasRead(), "a refused upload's body was read")
+	e.requireNothingStored()
+	require.Contains(t, e.scrape(), "\nstratus_provider_bytes_received_total 0\n")
+
+	// None of it held the single upload slot or the deal's lock.
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+}
+
+// A private deal's bytes go to its owner and its providers, and to the
+// executors of a job that reads it (with ?job=N); a public deal's to anyone.
+func TestDownloadAccess(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 4*chunkSize, true)
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+	e.setDeal(1, func(d *server.DealInfo) { d.Holders = []string{testProvider, addr(peer)} })
+	other, _ := e.addDeal(2, 100, true)
+	require.Equal(t, http.StatusCreated, e.put(2, other).status)
+	e.chain.jobs[3] = server.JobInfo{ID: 3, Owner: addr(stranger), Executors: []string{addr(stranger)}, Reads: []uint64{1}}
+	e.chain.jobs[4] = server.JobInfo{ID: 4, Owner: addr(stranger), Executors: []string{addr(stranger)}, Reads: []uint64{2}}
+
+	ok := func(s providerapi.Signer, path string) {
+		t.Helper()
+		r := e.doAs(s, http.MethodGet, path, nil, 0)
+		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	}
+	ok(owner, "/v1/deals/1")
+	ok(peer, "/v1/deals/1") // a holder replicating
+	ok(stranger, "/v1/deals/1?job=3")
+
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	// A job that does not read deal 1 gives no access to it, nor does an
+	// unknown job, nor a job the signer does not execute.
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1?job=4", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1?job=99", nil, 0), http.StatusNotFound, providerapi.CodeUnknownJob)
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/2?job=4", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1?job=x", nil, 0), http.StatusBadRequest, providerapi.CodeBadJobID)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1?job=3", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+
+	// Signing the path does not let a signature cover another deal.
+	h := authorization(t, owner, http.MethodGet, "/v1/deals/2", 0)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h), http.StatusUnauthorized, providerapi.CodeBadSignature)
+
+	e.setDeal(1, func(d *server.DealInfo) { d.Public = true })
+	ok(nil, "/v1/deals/1")
+	ok(stranger, "/v1/deals/1")
+}
+
+// The proof endpoint of a private deal answers its owner only, so it is no
+// oracle for a provider that does not hold the data.
+func TestProofsOnlyForTheOwner(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 4*chunkSize, true)
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+	e.setDeal(1, func(d *server.DealInfo) { d.Holders = []string{testProvider, addr(peer)} })
+
+	r := e.do(http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0)
+	require.Equal(t, http.StatusOK, r.status)
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	require.Contains(t, e.scrape(), "\nstratus_provider_proofs_served_total 1\n")
+
+	e.setDeal(1, func(d *server.DealInfo) { d.Public = true })
+	require.Equal(t, http.StatusOK, e.doAs(nil, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0).status)
+}
+
+// A captured signed request cannot be sent again, nor later, nor to
+// another provider; a forged or malformed one is refused. None of them
+// reads anything.
+func TestSignatureAttacksRefused(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 4*chunkSize, true)
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+
+	// Replay: the same header twice.
+	h := authorization(t, owner, http.MethodGet, "/v1/deals/1", 0)
+	require.Equal(t, http.StatusOK, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h).status)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h), http.StatusUnauthorized, providerapi.CodeReplayed)
+
+	// Expired and future-dated signatures.
+	for _, skew := range []time.Duration{-2 * providerapi.MaxClockSkew, 2 * providerapi.MaxClockSkew} {
+		req, err := http.NewRequest(http.MethodGet, e.url+"/v1/deals/1", nil)
+		require.NoError(t, err)
+		require.NoError(t, providerapi.SignRequest(req, owner, testProvider, time.Now().Add(skew)))
+		requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", req.Header.Get("Authorization")),
+			http.StatusUnauthorized, providerapi.CodeExpiredSignature)
+	}
+
+	// Signed for another provider.
+	req, err := http.NewRequest(http.MethodGet, e.url+"/v1/deals/1", nil)
+	require.NoError(t, err)
+	require.NoError(t, providerapi.SignRequest(req, owner, "stratus1another", time.Now()))
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", req.Header.Get("Authorization")),
+		http.StatusUnauthorized, providerapi.CodeBadSignature)
+
+	// The owner's key with a stranger's signature: the key names the signer.
+	ownerHdr := authorization(t, owner, http.MethodGet, "/v1/deals/1", 0)
+	strangerHdr := authorization(t, stranger, http.MethodGet, "/v1/deals/1", 0)
+	forged := ownerHdr[:strings.Index(ownerHdr, "sig=")] + strangerHdr[strings.Index(strangerHdr, "sig="):]
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", forged), http.StatusUnauthorized, providerapi.CodeBadSignature)
+
+	// An upload signed for another length.
+	r := e.doAs(nil, http.MethodPut, "/v1/deals/1", bytes.NewReader(data), int64(len(data)),
+		"Authorization", authorization(t, owner, http.MethodPut, "/v1/deals/1", int64(len(data))+1))
+	requireError(t, r, http.StatusUnauthorized, providerapi.CodeBadSignature)
+
+	for _, bad := range []string{"Bearer x", providerapi.AuthScheme + " key=AAA", providerapi.AuthScheme + " "} {
+		requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", bad), http.StatusUnauthorized, providerapi.CodeBadSignature)
+	}
+	require.Contains(t, e.scrape(), fmt.Sprintf("\nstratus_provider_bytes_served_total %d\n", len(data)))
+}
+
+// An owner's upload that stalls is cut off after the grace period, and it
+// frees the deal's lock and the upload slot: the next upload succeeds.
+func TestStalledUploadIsCutOff(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	e := &env{t: t, store: st, chain: &fakeChain{deals: map[uint64]server.DealInfo{}, jobs: map[uint64]server.JobInfo{}}, metrics: metrics.New()}
+	srv := server.New(st, e.chain, server.Options{
+		Provider: testProvider, Metrics: e.metrics, MaxConcurrentUploads: 1,
+		UploadGrace: 300 * time.Millisecond, MinUploadRate: 1 << 20,
+	})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	data, _ := e.addDeal(1, 64*chunkSize, true)
+
+	// Headers and one chunk, then nothing.
+	conn := dialServer(t, e.url)
+	_, err = fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n",
+		len(data), authorization(t, owner, http.MethodPut, "/v1/deals/1", int64(len(data))))
+	require.NoError(t, err)
+	_, err = conn.Write(data[:chunkSize])
+	require.NoError(t, err)
+	requireError(t, readResponse(t, conn), http.StatusRequestTimeout, providerapi.CodeTooSlow)
+	require.False(t, st.Has(1))
+
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+	var buf bytes.Buffer
+	require.NoError(t, providerapi.NewClient(nil, owner).Download(context.Background(), e.target(), 1, &buf))
+	require.Equal(t, data, buf.Bytes())
+}
+
+// setDeal changes a deal on the fake chain.
+func (e *env) setDeal(id uint64, change func(*server.DealInfo)) {
+	e.chain.mu.Lock()
+	defer e.chain.mu.Unlock()
+	d := e.chain.deals[id]
+	change(&d)
+	e.chain.deals[id] = d
+}

@@ -1,0 +1,126 @@
+// Package providerapi is the provider daemon's HTTP protocol, shared by the
+// daemon (provider/server), the client SDK (client) and peers replicating
+// from one another: its routes, wire types, error codes, the typed Client
+// and request signing.
+//
+// Routes, versioned under /v1:
+//
+//	GET  /v1/status                      who the provider is and what it stores
+//	PUT  /v1/deals/{id}                  streamed upload; the deal's owner only
+//	GET  /v1/deals/{id}[?job=N]          the deal's bytes (Range supported)
+//	GET  /v1/deals/{id}/proof?leaf=N     one leaf and its Merkle audit path
+//	GET  /v1/jobs/{id}/output            a settled job's output archive
+//	GET  /metrics                        Prometheus metrics
+//
+// Access: a request may carry an Authorization header signed by an account's
+// secp256k1 key (see SignRequest). A public deal is readable by anyone. A
+// private deal's bytes go to its owner, to providers holding or assigned a
+// slot of it, and (with ?job=N) to the executors of a job that reads it; its
+// proofs go to its owner only. Only the owner uploads. A job's output goes
+// to its owner, or to anyone when the job is public, once its verdict is
+// final.
+//
+// Every error response is JSON {"error": what went wrong and what to do,
+// "code": one of the Code constants}.
+package providerapi
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Route paths.
+const (
+	PathStatus = "/v1/status"
+	PathDeals  = "/v1/deals/"
+	PathJobs   = "/v1/jobs/"
+)
+
+// DealPath is the path of deal id's bytes.
+func DealPath(id uint64) string { return PathDeals + strconv.FormatUint(id, 10) }
+
+// JobOutputPath is the path of job id's output archive.
+func JobOutputPath(id uint64) string { return PathJobs + strconv.FormatUint(id, 10) + "/output" }
+
+// Target names a provider by its account address, which signed requests
+// are addressed to, and by the base URL of its API, e.g.
+// "https://provider.example:8443".
+type Target struct {
+	Provider string
+	URL      string
+}
+
+func (t Target) url(path string) string { return strings.TrimRight(t.URL, "/") + path }
+
+// Error codes of the API's error responses.
+const (
+	CodeBadDealID        = "bad_deal_id"
+	CodeBadJobID         = "bad_job_id"
+	CodeNoJobOutput      = "no_job_output"
+	CodeJobNotSettled    = "job_not_settled"
+	CodeUnknownDeal      = "unknown_deal"
+	CodeUnknownJob       = "unknown_job"
+	CodeNotAssigned      = "not_assigned"
+	CodeNotStored        = "not_stored"
+	CodeSizeMismatch     = "size_mismatch"
+	CodeTooLarge         = "too_large"
+	CodeTruncated        = "truncated"
+	CodeTooSlow          = "too_slow"
+	CodeRootMismatch     = "root_mismatch"
+	CodeBusy             = "busy"
+	CodeUploadInProgress = "upload_in_progress"
+	CodeBadLeaf          = "bad_leaf"
+	CodeLeafOutOfRange   = "leaf_out_of_range"
+	CodeBadRange         = "bad_range"
+	CodePrecondition     = "precondition_failed"
+	CodeChainUnavailable = "chain_unavailable"
+	CodeBadDeal          = "bad_deal"
+	CodeInternal         = "internal"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeUnauthenticated: the request needs a signature and has none.
+	CodeUnauthenticated = "unauthenticated"
+	// CodeBadSignature: the Authorization header is malformed or its
+	// signature does not verify.
+	CodeBadSignature = "bad_signature"
+	// CodeExpiredSignature: the signature's timestamp is outside the
+	// accepted clock skew.
+	CodeExpiredSignature = "expired_signature"
+	// CodeReplayed: the signature's nonce was already used.
+	CodeReplayed = "replayed_request"
+	// CodeForbidden: the signer is not entitled to the resource.
+	CodeForbidden = "forbidden"
+)
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	Provider    string `json:"provider"`
+	Moniker     string `json:"moniker"`
+	Version     string `json:"version"`
+	DealsStored int    `json:"deals_stored"`
+	BytesStored uint64 `json:"bytes_stored"`
+}
+
+// StoredDeal is the body of a successful PUT /v1/deals/{id}.
+type StoredDeal struct {
+	DealID uint64 `json:"deal_id"`
+	Root   string `json:"root"` // hex
+	Size   uint64 `json:"size"`
+}
+
+// Proof is the body of GET /v1/deals/{id}/proof: leaf LeafIndex of the
+// deal's tree of Leaves leaves and its audit path, enough to check against
+// the on-chain root with merkle.VerifyProof.
+type Proof struct {
+	DealID    uint64   `json:"deal_id"`
+	LeafIndex uint64   `json:"leaf_index"`
+	Leaves    uint64   `json:"leaves"`
+	Root      string   `json:"root"`       // hex
+	Leaf      []byte   `json:"leaf"`       // base64
+	AuditPath []string `json:"audit_path"` // hex, leaf to root
+}
+
+// ErrShortResponse is returned when a provider sends fewer bytes than it
+// promised or than were asked for.
+var ErrShortResponse = errors.New("providerapi: provider sent fewer bytes than expected")
