@@ -15,8 +15,8 @@
 // Access: a request may carry an Authorization header signed by an account's
 // secp256k1 key (see SignRequest). A public deal is readable by anyone. A
 // private deal's bytes go to its owner, to providers holding or assigned a
-// slot of it, and (with ?job=N) to the executors of a job that reads it; its
-// proofs go to its owner only. Only the owner uploads. A job's output goes
+// slot of it, and (with ?job=N) to the executors of a job that reads it,
+// whole (a Range is the owner's only); its proofs go to its owner only. Only the owner uploads. A job's output goes
 // to its owner, or to anyone when the job is public, once its verdict is
 // final.
 //
@@ -91,6 +91,12 @@ const (
 	CodeReplayed = "replayed_request"
 	// CodeForbidden: the signer is not entitled to the resource.
 	CodeForbidden = "forbidden"
+	// CodeRangeNotAllowed: a provider or executor asked for part of a
+	// private deal; only its owner may.
+	CodeRangeNotAllowed = "range_not_allowed"
+	// CodeRepairLimit: a provider holding a committed replica fetched
+	// more deals again than the serving provider's repair budget allows.
+	CodeRepairLimit = "repair_limit"
 )
 
 // Status is the body of GET /v1/status.

@@ -299,6 +299,7 @@ func startCmd() *cobra.Command {
 				Provider: me, Moniker: c.Moniker, Version: version(), Logger: log, Metrics: m,
 				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,
 				MinUploadRate: c.API.MinUploadRate, UploadGrace: c.UploadGraceDuration(),
+				RepairFetchesPerHour: c.API.RepairFetchesPerHour,
 			}
 			if c.Executor.Enabled {
 				fault, err := chain.ParseFault(os.Getenv(testFaultEnv))

@@ -86,10 +86,14 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 	}
 	s := server.DealInfo{ID: id, Owner: d.Owner, Public: d.Public, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
 	for _, r := range replicas {
-		if r.Provider == "" {
+		switch r.Status {
+		case storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED:
+			s.Fetchers = append(s.Fetchers, r.Provider)
+		case storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+			s.Holders = append(s.Holders, r.Provider)
+		default:
 			continue
 		}
-		s.Holders = append(s.Holders, r.Provider)
 		if r.Provider == n.me {
 			s.Assigned = true
 		}

@@ -41,6 +41,9 @@ type Config struct {
 		// second, accepted once UploadGrace has passed.
 		MinUploadRate int64  `toml:"min-upload-rate"`
 		UploadGrace   string `toml:"upload-grace"`
+		// RepairFetchesPerHour bounds the private deals one provider with a
+		// committed replica may fetch again from this one in an hour.
+		RepairFetchesPerHour int `toml:"repair-fetches-per-hour"`
 	} `toml:"api"`
 
 	Store struct {
@@ -84,6 +87,7 @@ func Default(home string) Config {
 	c.API.MaxConcurrentUploads = 8
 	c.API.MinUploadRate = 256 << 10
 	c.API.UploadGrace = "30s"
+	c.API.RepairFetchesPerHour = 6
 	c.Store.Dir = "data"
 	c.Loop.Poll = "500ms"
 	c.Loop.ClaimEvery = 100
@@ -127,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.MaxConcurrentUploads < 1 {
 		errs = append(errs, "api.max-concurrent-uploads must be at least 1")
+	}
+	if c.API.RepairFetchesPerHour < 1 {
+		errs = append(errs, "api.repair-fetches-per-hour must be at least 1")
 	}
 	if c.API.MinUploadRate < 1 {
 		errs = append(errs, "api.min-upload-rate must be at least 1 byte a second")
@@ -262,6 +269,11 @@ max-concurrent-uploads = {{ .API.MaxConcurrentUploads }}
 # has passed, is cut off so that it cannot hold an upload slot (262144 = 256 KiB/s).
 min-upload-rate = {{ .API.MinUploadRate }}
 upload-grace = {{ printf "%q" .API.UploadGrace }}
+# How many private deals one provider holding a committed replica may fetch
+# again from this daemon in an hour, to repair a damaged copy. A provider
+# that deleted its replicas and fetched sampled deals from peers instead
+# would need far more; keep it low.
+repair-fetches-per-hour = {{ .API.RepairFetchesPerHour }}
 
 [store]
 # Where deal data lives (relative to the daemon's home unless absolute).

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/stratusnet/stratus/providerapi"
 )
@@ -90,8 +92,44 @@ func (s *Server) dealInfo(w http.ResponseWriter, r *http.Request, id uint64) (De
 // mayRead decides who may download a deal's bytes: anyone when it is
 // public; its owner; a provider holding or assigned a slot of it (to
 // replicate); and, with ?job=N, an executor of job N that reads the deal.
+//
+// Providers and executors get the whole deal only, never a Range: a
+// provider that kept only the deal's Merkle tree (a thirtieth of it) could
+// otherwise fetch just the leaf it is challenged on from a peer, every
+// window, and be paid for storage it does not keep. A whole download per
+// sample costs it far more than the disk it saves (x/storage spec,
+// "Outsourcing").
 func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
-	if deal.Public || (c.signed() && (c.addr == deal.Owner || slices.Contains(deal.Holders, c.addr))) {
+	if deal.Public || (c.signed() && c.addr == deal.Owner) {
+		return true
+	}
+	if !s.entitledFetcher(w, r, c, deal) {
+		return false
+	}
+	if r.Header.Get("Range") != "" {
+		s.fail(w, r, http.StatusForbidden, providerapi.CodeRangeNotAllowed,
+			fmt.Sprintf("deal %d is private: only its owner may download parts of it; a provider or executor fetches the whole deal", deal.ID), nil)
+		return false
+	}
+	return true
+}
+
+// entitledFetcher says whether c may fetch a private deal it does not own:
+// as one of its providers, or as an executor of the job named by ?job=N
+// that reads it. It answers the request when not.
+func (s *Server) entitledFetcher(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+	if c.signed() && slices.Contains(deal.Fetchers, c.addr) {
+		return true
+	}
+	if c.signed() && slices.Contains(deal.Holders, c.addr) {
+		// A committed holder already had the deal: fetching it again is a
+		// repair, and repairs are rationed.
+		if !s.repairs.take(c.addr, s.opts.Now()) {
+			w.Header().Set("Retry-After", "600")
+			s.fail(w, r, http.StatusTooManyRequests, providerapi.CodeRepairLimit,
+				fmt.Sprintf("%s holds a committed replica of deal %d and has fetched %d deals again from this provider in the last hour; a provider keeps its replicas", c.addr, deal.ID, s.opts.RepairFetchesPerHour), nil)
+			return false
+		}
 		return true
 	}
 	raw := r.URL.Query().Get("job")
@@ -131,3 +169,44 @@ func (s *Server) jobInfo(w http.ResponseWriter, r *http.Request, id uint64) (Job
 	return job, true
 }
 
+// repairBudget is a token bucket per committed holder: RepairFetchesPerHour
+// tokens, refilled evenly over the hour.
+type repairBudget struct {
+	mu      sync.Mutex
+	perHour int
+	tokens  map[string]float64
+	last    map[string]time.Time
+}
+
+func newRepairBudget(perHour int) *repairBudget {
+	return &repairBudget{perHour: perHour, tokens: map[string]float64{}, last: map[string]time.Time{}}
+}
+
+// take spends one of who's tokens, if it has one.
+func (b *repairBudget) take(who string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	full := float64(b.perHour)
+	t, seen := b.tokens[who]
+	if !seen {
+		t = full
+	} else {
+		t = min(full, t+now.Sub(b.last[who]).Hours()*full)
+	}
+	b.last[who] = now
+	if t < 1 {
+		b.tokens[who] = t
+		return false
+	}
+	b.tokens[who] = t - 1
+	// Forget holders whose bucket is full again, so the map stays small.
+	if len(b.tokens) > 4096 {
+		for k, v := range b.tokens {
+			if v+now.Sub(b.last[k]).Hours()*full >= full {
+				delete(b.tokens, k)
+				delete(b.last, k)
+			}
+		}
+	}
+	return true
+}

@@ -49,7 +49,7 @@ func TestDownloadAccess(t *testing.T) {
 	e := newEnv(t, 0)
 	data, _ := e.addDeal(1, 4*chunkSize, true)
 	require.Equal(t, http.StatusCreated, e.put(1, data).status)
-	e.setDeal(1, func(d *server.DealInfo) { d.Holders = []string{testProvider, addr(peer)} })
+	e.setDeal(1, func(d *server.DealInfo) { d.Holders, d.Fetchers = []string{testProvider}, []string{addr(peer)} })
 	other, _ := e.addDeal(2, 100, true)
 	require.Equal(t, http.StatusCreated, e.put(2, other).status)
 	e.chain.jobs[3] = server.JobInfo{ID: 3, Owner: addr(stranger), Executors: []string{addr(stranger)}, Reads: []uint64{1}}
@@ -61,7 +61,7 @@ func TestDownloadAccess(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
 	}
 	ok(owner, "/v1/deals/1")
-	ok(peer, "/v1/deals/1") // a holder replicating
+	ok(peer, "/v1/deals/1") // a provider assigned a slot, fetching
 	ok(stranger, "/v1/deals/1?job=3")
 
 	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
@@ -74,6 +74,15 @@ func TestDownloadAccess(t *testing.T) {
 	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1?job=x", nil, 0), http.StatusBadRequest, providerapi.CodeBadJobID)
 	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1?job=3", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
 
+	// A provider or an executor gets the whole deal, never a part: a Range
+	// would let a provider that kept only the Merkle tree fetch the one leaf
+	// it is challenged on. The owner may ask for ranges.
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-1023"), http.StatusForbidden, providerapi.CodeRangeNotAllowed)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1?job=3", nil, 0, "Range", "bytes=0-1023"), http.StatusForbidden, providerapi.CodeRangeNotAllowed)
+	r := e.doAs(owner, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-1023")
+	require.Equal(t, http.StatusPartialContent, r.status)
+	require.Equal(t, data[:1024], r.body)
+
 	// Signing the path does not let a signature cover another deal.
 	h := authorization(t, owner, http.MethodGet, "/v1/deals/2", 0)
 	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h), http.StatusUnauthorized, providerapi.CodeBadSignature)
@@ -81,6 +90,8 @@ func TestDownloadAccess(t *testing.T) {
 	e.setDeal(1, func(d *server.DealInfo) { d.Public = true })
 	ok(nil, "/v1/deals/1")
 	ok(stranger, "/v1/deals/1")
+	r = e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-1023")
+	require.Equal(t, http.StatusPartialContent, r.status, "a public deal's ranges are anyone's")
 }
 
 // The proof endpoint of a private deal answers its owner only, so it is no
@@ -186,4 +197,46 @@ func (e *env) setDeal(id uint64, change func(*server.DealInfo)) {
 	d := e.chain.deals[id]
 	change(&d)
 	e.chain.deals[id] = d
+}
+
+// A stranger asking for a range of a private deal is refused as a
+// stranger, not told about ranges.
+func TestStrangerRangeIsForbidden(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 4*chunkSize, true)
+	require.Equal(t, http.StatusCreated, e.put(1, data).status)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-9"), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-9"), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+}
+
+// A provider with a committed replica may fetch the deal again to repair
+// its copy, but only RepairFetchesPerHour times an hour from one peer: a
+// provider that deleted its replicas and fetched each sampled deal from
+// peers would need many more. The budget refills over the hour.
+func TestRepairFetchesAreRationed(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	e := &env{t: t, store: st, chain: &fakeChain{deals: map[uint64]server.DealInfo{}, jobs: map[uint64]server.JobInfo{}}, metrics: metrics.New(), now: clock}
+	srv := server.New(st, e.chain, server.Options{Provider: testProvider, RepairFetchesPerHour: 2, Now: clock})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	for id := uint64(1); id <= 4; id++ {
+		data, _ := e.addDeal(id, 2*chunkSize, true)
+		require.Equal(t, http.StatusCreated, e.put(id, data).status)
+		e.setDeal(id, func(d *server.DealInfo) { d.Holders = []string{testProvider, addr(peer)} })
+	}
+	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0).status)
+	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/2", nil, 0).status)
+	r := e.doAs(peer, http.MethodGet, "/v1/deals/3", nil, 0)
+	requireError(t, r, http.StatusTooManyRequests, providerapi.CodeRepairLimit)
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	// The owner is not rationed.
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/v1/deals/3", nil, 0).status)
+
+	now = now.Add(30 * time.Minute) // one token back
+	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/3", nil, 0).status)
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/4", nil, 0), http.StatusTooManyRequests, providerapi.CodeRepairLimit)
 }

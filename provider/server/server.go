@@ -46,8 +46,13 @@ type DealInfo struct {
 	ChunkSize int
 	// Assigned: this provider holds or must fetch a slot of the deal.
 	Assigned bool
-	// Holders are the providers holding or assigned a slot of the deal
-	// (leaving ones included): they may fetch it from a peer.
+	// Fetchers are the providers assigned a slot they have not committed
+	// yet: they fetch the deal from a peer.
+	Fetchers []string
+	// Holders are the providers with a committed replica (leaving ones
+	// included): they may fetch the deal again to repair a damaged copy,
+	// at most Options.RepairFetchesPerHour times an hour from this
+	// provider.
 	Holders []string
 }
 
@@ -102,6 +107,12 @@ type Options struct {
 	// UploadGrace is how long an upload may send nothing at all before
 	// the rate applies (0: DefaultUploadGrace).
 	UploadGrace time.Duration
+	// RepairFetchesPerHour bounds the private deals one committed holder
+	// may fetch again from this provider in an hour (0:
+	// DefaultRepairFetchesPerHour). Repair is rare; a provider that deleted
+	// its replicas and fetches the samples' deals from peers every window
+	// needs many more.
+	RepairFetchesPerHour int
 	// Now is the clock request signatures are checked against (nil:
 	// time.Now).
 	Now func() time.Time
@@ -109,8 +120,9 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultMinUploadRate = 256 << 10
-	DefaultUploadGrace   = 30 * time.Second
+	DefaultMinUploadRate        = 256 << 10
+	DefaultUploadGrace          = 30 * time.Second
+	DefaultRepairFetchesPerHour = 6
 )
 
 // Server serves one provider's store over HTTP.
@@ -121,6 +133,7 @@ type Server struct {
 	log   *slog.Logger
 
 	verifier    *providerapi.Verifier
+	repairs     *repairBudget
 	uploadSlots chan struct{}
 	mu          sync.Mutex
 	uploading   map[uint64]bool // deals with an upload in progress
@@ -140,12 +153,19 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 	if opts.UploadGrace <= 0 {
 		opts.UploadGrace = DefaultUploadGrace
 	}
+	if opts.RepairFetchesPerHour <= 0 {
+		opts.RepairFetchesPerHour = DefaultRepairFetchesPerHour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Server{
 		store:       st,
 		chain:       chain,
 		opts:        opts,
 		log:         opts.Logger,
 		verifier:    providerapi.NewVerifier(opts.Provider, opts.Now),
+		repairs:     newRepairBudget(opts.RepairFetchesPerHour),
 		uploadSlots: make(chan struct{}, opts.MaxConcurrentUploads),
 		uploading:   make(map[uint64]bool),
 	}

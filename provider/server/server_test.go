@@ -96,6 +96,9 @@ type env struct {
 
 	mu     sync.Mutex
 	stored []uint64 // OnStored calls
+
+	// now, when set, is the clock requests are signed by (the server's).
+	now func() time.Time
 }
 
 func newEnv(t *testing.T, maxUploads int) *env {
@@ -182,7 +185,11 @@ func (e *env) doAs(signer providerapi.Signer, method, path string, body io.Reade
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	if signer != nil {
-		require.NoError(e.t, providerapi.SignRequest(req, signer, testProvider, time.Now()))
+		now := time.Now
+		if e.now != nil {
+			now = e.now
+		}
+		require.NoError(e.t, providerapi.SignRequest(req, signer, testProvider, now()))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
