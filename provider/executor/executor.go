@@ -27,6 +27,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/stratusnet/stratus/jobarchive"
 	"github.com/stratusnet/stratus/merkle"
 )
 
@@ -54,27 +55,19 @@ type Job struct {
 	Limits      Limits
 }
 
-// Verdict is how a run ended.
-type Verdict string
+// Verdict is how a run ended (jobarchive.Verdict: the archive records it).
+type Verdict = jobarchive.Verdict
 
-// The verdicts. Only VerdictOK and VerdictExit archive what the program
-// wrote; the others archive the verdict, exit code 0 and empty stdout,
-// stderr and output/, because executors interrupted at different points
-// must still agree.
+// The verdicts (see jobarchive).
 const (
-	VerdictOK             Verdict = "ok"              // exited 0 (or returned from _start)
-	VerdictExit           Verdict = "exit"            // exited with a non-zero code
-	VerdictInvalidProgram Verdict = "invalid_program" // not a valid wasip1 command module
-	VerdictMemoryLimit    Verdict = "memory_limit"    // declares more initial memory than the limit
-	VerdictTimeout        Verdict = "timeout"         // still running at Limits.Timeout
-	VerdictOutputLimit    Verdict = "output_limit"    // wrote more than Limits.MaxOutput
-	VerdictTrap           Verdict = "trap"            // a WebAssembly trap (unreachable, bounds, stack overflow, ...)
+	VerdictOK             = jobarchive.VerdictOK
+	VerdictExit           = jobarchive.VerdictExit
+	VerdictInvalidProgram = jobarchive.VerdictInvalidProgram
+	VerdictMemoryLimit    = jobarchive.VerdictMemoryLimit
+	VerdictTimeout        = jobarchive.VerdictTimeout
+	VerdictOutputLimit    = jobarchive.VerdictOutputLimit
+	VerdictTrap           = jobarchive.VerdictTrap
 )
-
-var verdicts = []Verdict{VerdictOK, VerdictExit, VerdictInvalidProgram, VerdictMemoryLimit, VerdictTimeout, VerdictOutputLimit, VerdictTrap}
-
-// Valid reports whether v is one of the verdicts above.
-func (v Verdict) Valid() bool { return slices.Contains(verdicts, v) }
 
 // Result is a finished run.
 type Result struct {
@@ -485,9 +478,9 @@ func isContextExit(err error) bool {
 
 // pack checks the output limit and writes the archive.
 func pack(out outcome, workDir string, maxOutput uint64, chunkSize int) (Result, error) {
-	content := archiveContent{verdict: out.verdict, exitCode: out.exitCode}
+	content := jobarchive.Content{Verdict: out.verdict, ExitCode: out.exitCode}
 	if out.verdict == VerdictOK || out.verdict == VerdictExit {
-		entries, size, err := scanOutput(filepath.Join(workDir, outputDir))
+		entries, size, err := jobarchive.ScanOutput(filepath.Join(workDir, outputDir))
 		var stdSize uint64
 		for _, name := range []string{stdoutFile, stderrFile} {
 			info, statErr := os.Stat(filepath.Join(workDir, name))
@@ -497,16 +490,16 @@ func pack(out outcome, workDir string, maxOutput uint64, chunkSize int) (Result,
 			stdSize += uint64(info.Size())
 		}
 		switch {
-		case errors.Is(err, errTooManyEntries):
-			content = archiveContent{verdict: VerdictOutputLimit}
+		case errors.Is(err, jobarchive.ErrTooManyEntries):
+			content = jobarchive.Content{Verdict: VerdictOutputLimit}
 		case err != nil:
 			return Result{}, fmt.Errorf("executor: reading /output: %w", err)
 		case size > maxOutput || stdSize > maxOutput-size:
-			content = archiveContent{verdict: VerdictOutputLimit}
+			content = jobarchive.Content{Verdict: VerdictOutputLimit}
 		default:
-			content.stdout = filepath.Join(workDir, stdoutFile)
-			content.stderr = filepath.Join(workDir, stderrFile)
-			content.output = entries
+			content.Stdout = filepath.Join(workDir, stdoutFile)
+			content.Stderr = filepath.Join(workDir, stderrFile)
+			content.Output = entries
 		}
 	}
 	return writeArchiveFile(content, filepath.Join(workDir, archiveFile), chunkSize)

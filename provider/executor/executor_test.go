@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/stratusnet/stratus/jobarchive"
 	"github.com/stratusnet/stratus/merkle"
 )
 
@@ -97,7 +98,7 @@ func job(id uint64, prog []byte, args ...string) Job {
 	}
 }
 
-func run(t *testing.T, e *Executor, j Job) (Result, Manifest, string) {
+func run(t *testing.T, e *Executor, j Job) (Result, jobarchive.Manifest, string) {
 	t.Helper()
 	res, err := e.Run(context.Background(), j, t.TempDir())
 	require.NoError(t, err)
@@ -105,7 +106,7 @@ func run(t *testing.T, e *Executor, j Job) (Result, Manifest, string) {
 	require.NoError(t, err)
 	defer f.Close()
 	dir := t.TempDir()
-	m, err := ExtractArchive(f, dir)
+	m, err := jobarchive.Extract(f, dir)
 	require.NoError(t, err)
 	require.Equal(t, res.Verdict, m.Verdict)
 	require.Equal(t, res.ExitCode, m.ExitCode)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/stratusnet/stratus/jobarchive"
 	"github.com/stratusnet/stratus/merkle"
 )
 
@@ -89,7 +90,7 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // writeArchiveFile writes c's archive to path, hashing it on the way, and
 // fsyncs it.
-func writeArchiveFile(c archiveContent, path string, chunkSize int) (Result, error) {
+func writeArchiveFile(c jobarchive.Content, path string, chunkSize int) (Result, error) {
 	tree, err := merkle.NewBuilder(chunkSize)
 	if err != nil {
 		return Result{}, fmt.Errorf("executor: %w", err)
@@ -100,7 +101,7 @@ func writeArchiveFile(c archiveContent, path string, chunkSize int) (Result, err
 	}
 	defer f.Close()
 	buf := bufio.NewWriterSize(io.MultiWriter(f, tree), 256<<10)
-	if err := writeArchive(buf, c); err != nil {
+	if err := jobarchive.Write(buf, c); err != nil {
 		return Result{}, fmt.Errorf("executor: archive: %w", err)
 	}
 	if err := buf.Flush(); err != nil {
@@ -113,8 +114,8 @@ func writeArchiveFile(c archiveContent, path string, chunkSize int) (Result, err
 		return Result{}, fmt.Errorf("executor: archive: %w", err)
 	}
 	return Result{
-		Verdict:  c.verdict,
-		ExitCode: c.exitCode,
+		Verdict:  c.Verdict,
+		ExitCode: c.ExitCode,
 		Root:     tree.Root(),
 		Size:     tree.Size(),
 		Archive:  path,

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stratusnet/stratus/jobarchive"
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/executor"
 )
@@ -128,7 +129,7 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 	}
 	defer f.Close()
 	dir := filepath.Join(work, "extracted")
-	if _, err := executor.ExtractArchive(f, dir); err != nil {
+	if _, err := jobarchive.Extract(f, dir); err != nil {
 		return err
 	}
 	return copyFile(filepath.Join(dir, "stdout"), stdoutPath)

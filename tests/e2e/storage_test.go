@@ -297,6 +297,13 @@ func TestStorageEndToEnd(t *testing.T) {
 	}
 	victim := d.Replicas[slot].Provider
 	stopProvider(t, ln, providerIndex(t, ln, victim))
+	// The owner's own audit sees it at once: the stopped provider fails,
+	// the others verify.
+	auditOut, auditErr, err := ln.Run("storage", "audit", strconv.FormatUint(id, 10), "--from", "alice", "--samples", "4")
+	require.Error(t, err, "audit passed with a provider down: %s", auditOut)
+	require.Contains(t, auditErr, "1 of 3 providers")
+	require.Regexp(t, victim+`\s+FAILED`, auditOut)
+	require.Equal(t, 2, strings.Count(auditOut, "ok, 4 of"), auditOut)
 	ln.WaitHeight(0, ln.Height(0)+2, 30*time.Second) // a claim in flight lands
 	killedAt := ln.Height(0)
 	before := queryDeal(t, ln, id).Replicas[slot]
@@ -545,6 +552,12 @@ func privateDealIsTheOwners(t *testing.T, ln *localnet.Net, id uint64, tgt provi
 	require.Equal(t, 403, apiErr.Status, "a provider not holding the deal asked for a proof")
 
 	_, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", filepath.Join(t.TempDir(), "x"), "--from", "bob")
+	require.Error(t, err)
+	require.Contains(t, errOut, "providers serve it only to its owner")
+	// The owner audits its providers; bob cannot.
+	out := ln.MustRun("storage", "audit", strconv.FormatUint(id, 10), "--from", "alice")
+	require.Contains(t, out, "ok, 5 of 5 leaves verified")
+	_, errOut, err = ln.Run("storage", "audit", strconv.FormatUint(id, 10), "--from", "bob")
 	require.Error(t, err)
 	require.Contains(t, errOut, "providers serve it only to its owner")
 }

@@ -21,8 +21,8 @@ import (
 
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/client"
+	"github.com/stratusnet/stratus/jobarchive"
 	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/provider/executor"
 	"github.com/stratusnet/stratus/providerapi"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
@@ -527,7 +527,7 @@ func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string
 		if err != nil {
 			return err
 		}
-		manifest, err := executor.ExtractArchive(f, dir)
+		manifest, err := jobarchive.Extract(f, dir)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("unpacking the verified output: %w", err)

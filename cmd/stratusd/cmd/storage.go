@@ -33,7 +33,7 @@ func storageCmd() *cobra.Command {
 		Short: "Store files with providers and get them back (encrypted, verified)",
 		RunE:  sdkclient.ValidateCmd,
 	}
-	cmd.AddCommand(putCmd(), getCmd(), lsCmd(), dealStatusCmd())
+	cmd.AddCommand(putCmd(), getCmd(), lsCmd(), dealStatusCmd(), auditCmd())
 	return cmd
 }
 

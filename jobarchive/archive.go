@@ -1,4 +1,9 @@
-package executor
+// Package jobarchive is the canonical output archive of a compute job: the
+// bytes every executor of a job must produce alike (so their Merkle roots
+// agree), and the safe extraction the client unpacks a verified archive
+// with. The executor writes it, the chain bounds its size, and the SDK
+// reads it.
+package jobarchive
 
 import (
 	"archive/tar"
@@ -44,26 +49,26 @@ const (
 	entryOutput   = "output/"
 )
 
-// maxOutputEntries bounds the directories and files a job may leave in
+// MaxEntries bounds the directories and files a job may leave in
 // /output: each costs a header in the archive whatever its size. The chain
 // bounds revealed archive sizes with the same number.
-const maxOutputEntries = computetypes.MaxOutputEntries
+const MaxEntries = computetypes.MaxOutputEntries
 
-// outputEntry is one directory or regular file under /output.
-type outputEntry struct {
-	name string // archive name, "output/..."
-	host string // host path
-	dir  bool
-	size int64
+// Entry is one directory or regular file under /output.
+type Entry struct {
+	Name string // archive name, "output/..."
+	Host string // host path
+	Dir  bool
+	Size int64
 }
 
-// errTooManyEntries means /output holds more than maxOutputEntries entries.
-var errTooManyEntries = errors.New("too many files in /output")
+// ErrTooManyEntries means /output holds more than MaxEntries entries.
+var ErrTooManyEntries = errors.New("too many files in /output")
 
-// scanOutput lists dir (the job's /output) in archive order and sums the
+// ScanOutput lists dir (the job's /output) in archive order and sums the
 // regular files' sizes. It never follows a symbolic link.
-func scanOutput(dir string) ([]outputEntry, uint64, error) {
-	var entries []outputEntry
+func ScanOutput(dir string) ([]Entry, uint64, error) {
+	var entries []Entry
 	var total uint64
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -85,23 +90,23 @@ func scanOutput(dir string) ([]outputEntry, uint64, error) {
 		}
 		switch {
 		case d.IsDir():
-			entries = append(entries, outputEntry{name: name + "/", host: p, dir: true})
+			entries = append(entries, Entry{Name: name + "/", Host: p, Dir: true})
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
 				return err
 			}
-			entries = append(entries, outputEntry{name: name, host: p, size: info.Size()})
+			entries = append(entries, Entry{Name: name, Host: p, Size: info.Size()})
 			total += uint64(info.Size())
 		default:
 			return nil // symlinks and special files are not output
 		}
-		if len(entries) > maxOutputEntries {
-			return errTooManyEntries
+		if len(entries) > MaxEntries {
+			return ErrTooManyEntries
 		}
 		return nil
 	})
-	slices.SortFunc(entries, func(a, b outputEntry) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	return entries, total, err
 }
 
@@ -118,17 +123,17 @@ func header(name string, dir bool, size int64) *tar.Header {
 	return h
 }
 
-// archiveContent is what goes into an archive.
-type archiveContent struct {
-	verdict  Verdict
-	exitCode uint32
-	stdout   string // host paths; "" for empty
-	stderr   string
-	output   []outputEntry
+// Content is what goes into an archive.
+type Content struct {
+	Verdict  Verdict
+	ExitCode uint32
+	Stdout   string // host paths; "" for empty
+	Stderr   string
+	Output   []Entry
 }
 
-// writeArchive writes the canonical archive of c to w.
-func writeArchive(w io.Writer, c archiveContent) error {
+// Write writes the canonical archive of c to w.
+func Write(w io.Writer, c Content) error {
 	tw := tar.NewWriter(w)
 	small := func(name, text string) error {
 		if err := tw.WriteHeader(header(name, false, int64(len(text)))); err != nil {
@@ -137,13 +142,13 @@ func writeArchive(w io.Writer, c archiveContent) error {
 		_, err := io.WriteString(tw, text)
 		return err
 	}
-	if err := small(entryVerdict, string(c.verdict)+"\n"); err != nil {
+	if err := small(entryVerdict, string(c.Verdict)+"\n"); err != nil {
 		return err
 	}
-	if err := small(entryExitCode, strconv.FormatUint(uint64(c.exitCode), 10)+"\n"); err != nil {
+	if err := small(entryExitCode, strconv.FormatUint(uint64(c.ExitCode), 10)+"\n"); err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, host string }{{entryStdout, c.stdout}, {entryStderr, c.stderr}} {
+	for _, f := range []struct{ name, host string }{{entryStdout, c.Stdout}, {entryStderr, c.Stderr}} {
 		if err := copyFile(tw, f.name, f.host); err != nil {
 			return err
 		}
@@ -151,14 +156,14 @@ func writeArchive(w io.Writer, c archiveContent) error {
 	if err := tw.WriteHeader(header(entryOutput, true, 0)); err != nil {
 		return err
 	}
-	for _, e := range c.output {
-		if e.dir {
-			if err := tw.WriteHeader(header(e.name, true, 0)); err != nil {
+	for _, e := range c.Output {
+		if e.Dir {
+			if err := tw.WriteHeader(header(e.Name, true, 0)); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := copyFile(tw, e.name, e.host); err != nil {
+		if err := copyFile(tw, e.Name, e.Host); err != nil {
 			return err
 		}
 	}
@@ -189,7 +194,7 @@ func copyFile(tw *tar.Writer, name, host string) error {
 	return err
 }
 
-// Manifest is what ExtractArchive found in an archive.
+// Manifest is what Extract found in an archive.
 type Manifest struct {
 	Verdict  Verdict
 	ExitCode uint32
@@ -198,17 +203,17 @@ type Manifest struct {
 	Files []string
 }
 
-// ErrUnsafeArchive is returned by ExtractArchive for an archive that names
+// ErrUnsafe is returned by Extract for an archive that names
 // something outside its layout: an absolute or unclean path, "..", a link or
 // special file, a duplicate, or an entry other than verdict, exit_code,
 // stdout, stderr and output/....
-var ErrUnsafeArchive = errors.New("executor: unsafe or malformed output archive")
+var ErrUnsafe = errors.New("jobarchive: unsafe or malformed output archive")
 
-// ExtractArchive unpacks an output archive into dir (created if missing):
+// Extract unpacks an output archive into dir (created if missing):
 // dir/verdict, dir/exit_code, dir/stdout, dir/stderr and dir/output/. It
 // never writes outside dir, never follows or creates links, and never
 // overwrites an existing file; on error, what was written so far stays.
-func ExtractArchive(r io.Reader, dir string) (Manifest, error) {
+func Extract(r io.Reader, dir string) (Manifest, error) {
 	var m Manifest
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return m, err
@@ -217,7 +222,7 @@ func ExtractArchive(r io.Reader, dir string) (Manifest, error) {
 	seen := map[string]bool{}
 	made := map[string]bool{".": true} // directories this extraction created
 	unsafe := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrUnsafeArchive}, args...)...)
+		return fmt.Errorf("%w: "+format, append([]any{ErrUnsafe}, args...)...)
 	}
 	// mkdirs creates the directories of rel (slash-separated, clean) that this
 	// extraction has not made yet, refusing anything already on disk.
@@ -242,7 +247,7 @@ func ExtractArchive(r io.Reader, dir string) (Manifest, error) {
 			break
 		}
 		if err != nil {
-			return m, fmt.Errorf("%w: %v", ErrUnsafeArchive, err)
+			return m, fmt.Errorf("%w: %v", ErrUnsafe, err)
 		}
 		name := h.Name
 		isDir := h.Typeflag == tar.TypeDir

@@ -1,4 +1,4 @@
-package executor
+package jobarchive
 
 import (
 	"archive/tar"
@@ -13,48 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func entryNames(t *testing.T, archive string) []string {
-	t.Helper()
-	f, err := os.Open(archive)
-	require.NoError(t, err)
-	defer f.Close()
-	var names []string
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		require.Zero(t, h.ModTime.Unix(), h.Name)
-		require.Zero(t, h.Uid)
-		require.Zero(t, h.Gid)
-		require.Empty(t, h.Uname)
-		require.Empty(t, h.Gname)
-		if h.Typeflag == tar.TypeDir {
-			require.EqualValues(t, 0o755, h.Mode, h.Name)
-		} else {
-			require.EqualValues(t, 0o644, h.Mode, h.Name)
-		}
-		names = append(names, h.Name)
-	}
-	return names
-}
-
-func TestArchiveOrderAndSandboxedOutput(t *testing.T) {
-	res, m, dir := run(t, sharedExecutor(t), job(9, program(t, "testprog"), "tree"))
-
-	stdout := readFile(t, filepath.Join(dir, "stdout"))
-	require.Equal(t, VerdictOK, res.Verdict, stdout)
-	require.Contains(t, stdout, "symlink failed")
-	require.Contains(t, stdout, `entries ["a" "a.txt" "b" "c"]`, "directory entries come sorted")
-	require.Equal(t, []string{
-		"verdict", "exit_code", "stdout", "stderr",
-		"output/", "output/a.txt", "output/a/", "output/a/y", "output/b/", "output/b/z.txt", "output/c",
-	}, entryNames(t, res.Archive))
-	require.Equal(t, []string{"output/a.txt", "output/a/y", "output/b/z.txt", "output/c"}, m.Files)
-	require.Equal(t, "b/z.txt\n", readFile(t, filepath.Join(dir, "output", "b", "z.txt")))
-}
-
 // The archive's bytes are the protocol: a change in archive/tar (or here)
 // that moves them would split honest executors built from different trees.
 func TestArchiveBytesArePinned(t *testing.T) {
@@ -68,12 +26,12 @@ func TestArchiveBytesArePinned(t *testing.T) {
 	stdout := write("stdout", "hello\n")
 	long := "output/" + strings.Repeat("d", 120) + "/é.txt" // needs a PAX record
 	var buf bytes.Buffer
-	require.NoError(t, writeArchive(&buf, archiveContent{
-		verdict: VerdictExit, exitCode: 7, stdout: stdout,
-		output: []outputEntry{
-			{name: "output/a.txt", host: write("a.txt", "a")},
-			{name: "output/" + strings.Repeat("d", 120) + "/", dir: true},
-			{name: long, host: write("long", "long name")},
+	require.NoError(t, Write(&buf, Content{
+		Verdict: VerdictExit, ExitCode: 7, Stdout: stdout,
+		Output: []Entry{
+			{Name: "output/a.txt", Host: write("a.txt", "a")},
+			{Name: "output/" + strings.Repeat("d", 120) + "/", Dir: true},
+			{Name: long, Host: write("long", "long name")},
 		},
 	}))
 	sum := sha256.Sum256(buf.Bytes())
@@ -81,7 +39,7 @@ func TestArchiveBytesArePinned(t *testing.T) {
 	// 8 headers, 5 data blocks, 2 PAX headers with a record block each, the end.
 	require.Equal(t, (8+5+2*2+2)*512, buf.Len())
 
-	m, err := ExtractArchive(bytes.NewReader(buf.Bytes()), t.TempDir())
+	m, err := Extract(bytes.NewReader(buf.Bytes()), t.TempDir())
 	require.NoError(t, err)
 	require.Equal(t, Manifest{Verdict: VerdictExit, ExitCode: 7, Files: []string{"output/a.txt", long}}, m)
 }
@@ -112,7 +70,7 @@ func tarOf(t *testing.T, entries ...tarEntry) []byte {
 	return buf.Bytes()
 }
 
-func TestExtractArchiveRefusesUnsafeArchives(t *testing.T) {
+func TestExtractRefusesUnsafeArchives(t *testing.T) {
 	ok := []tarEntry{
 		{name: "verdict", typeflag: tar.TypeReg, body: "ok\n"},
 		{name: "exit_code", typeflag: tar.TypeReg, body: "0\n"},
@@ -142,8 +100,8 @@ func TestExtractArchiveRefusesUnsafeArchives(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "out")
-			_, err := ExtractArchive(bytes.NewReader(tarOf(t, entries...)), dir)
-			require.ErrorIs(t, err, ErrUnsafeArchive)
+			_, err := Extract(bytes.NewReader(tarOf(t, entries...)), dir)
+			require.ErrorIs(t, err, ErrUnsafe)
 			// Nothing beside dir.
 			siblings, err := os.ReadDir(parent)
 			require.NoError(t, err)
@@ -155,13 +113,13 @@ func TestExtractArchiveRefusesUnsafeArchives(t *testing.T) {
 		dir := t.TempDir()
 		target := t.TempDir()
 		require.NoError(t, os.Symlink(target, filepath.Join(dir, "output")))
-		_, err := ExtractArchive(bytes.NewReader(tarOf(t, with(tarEntry{name: "output/x", typeflag: tar.TypeReg, body: "x"})...)), dir)
+		_, err := Extract(bytes.NewReader(tarOf(t, with(tarEntry{name: "output/x", typeflag: tar.TypeReg, body: "x"})...)), dir)
 		require.ErrorIs(t, err, os.ErrExist)
 		require.NoFileExists(t, filepath.Join(target, "x"))
 	})
 
 	t.Run("file under a file", func(t *testing.T) {
-		_, err := ExtractArchive(bytes.NewReader(tarOf(t, with(
+		_, err := Extract(bytes.NewReader(tarOf(t, with(
 			tarEntry{name: "output/x", typeflag: tar.TypeReg, body: "x"},
 			tarEntry{name: "output/x/y", typeflag: tar.TypeReg, body: "y"})...)), t.TempDir())
 		require.Error(t, err)
@@ -170,18 +128,25 @@ func TestExtractArchiveRefusesUnsafeArchives(t *testing.T) {
 	t.Run("never overwrites", func(t *testing.T) {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "verdict"), []byte("mine"), 0o644))
-		_, err := ExtractArchive(bytes.NewReader(tarOf(t, ok...)), dir)
+		_, err := Extract(bytes.NewReader(tarOf(t, ok...)), dir)
 		require.ErrorIs(t, err, os.ErrExist)
 		require.Equal(t, "mine", readFile(t, filepath.Join(dir, "verdict")))
 	})
 
 	t.Run("a canonical archive extracts", func(t *testing.T) {
 		dir := t.TempDir()
-		m, err := ExtractArchive(bytes.NewReader(tarOf(t, with(
+		m, err := Extract(bytes.NewReader(tarOf(t, with(
 			tarEntry{name: "output/sub/", typeflag: tar.TypeDir},
 			tarEntry{name: "output/sub/r.txt", typeflag: tar.TypeReg, body: "r"})...)), dir)
 		require.NoError(t, err)
 		require.Equal(t, Manifest{Verdict: VerdictOK, Files: []string{"output/sub/r.txt"}}, m)
 		require.Equal(t, "r", readFile(t, filepath.Join(dir, "output", "sub", "r.txt")))
 	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
 }
