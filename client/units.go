@@ -28,3 +28,19 @@ func ParseBytes(s string) (uint64, error) {
 	}
 	return n, nil
 }
+
+// HumanBytes writes n for a person: "512 B", "1.5 MiB".
+func HumanBytes(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v := sdkmath.LegacyNewDec(int64(n))
+	i := 0
+	for i < len(units)-1 && v.GTE(sdkmath.LegacyNewDec(1024)) {
+		v = v.QuoInt64(1024)
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, _ := v.Float64()
+	return fmt.Sprintf("%.1f %s", f, units[i])
+}

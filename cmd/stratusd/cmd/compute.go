@@ -1,15 +1,11 @@
 package cmd
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,11 +17,7 @@ import (
 
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/client"
-	"github.com/stratusnet/stratus/jobarchive"
-	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/providerapi"
 	computetypes "github.com/stratusnet/stratus/x/compute/types"
-	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 func computeCmd() *cobra.Command {
@@ -106,22 +98,22 @@ stratusd compute run --program-deal 9 --input 4 --arg -v --wait --from alice`,
 }
 
 func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string, programDeal uint64) error {
-	ctx := cmd.Context()
-	out := newProgress(cmd.ErrOrStderr())
 	f := cmd.Flags()
 	inputList, _ := f.GetUintSlice("input")
-	inputs := make([]uint64, len(inputList))
+	spec := client.JobSpec{ProgramPath: path, ProgramDeal: programDeal, Inputs: make([]uint64, len(inputList))}
 	for i, v := range inputList {
-		inputs[i] = uint64(v)
+		spec.Inputs[i] = uint64(v)
 	}
-	argv, _ := f.GetStringArray("arg")
-	env, _ := f.GetStringArray("env")
-	executors, _ := f.GetUint32("executors")
+	spec.Args, _ = f.GetStringArray("arg")
+	spec.Env, _ = f.GetStringArray("env")
+	spec.Executors, _ = f.GetUint32("executors")
+	spec.Public, _ = f.GetBool("public")
 	priceS, _ := f.GetString("price")
 	price, err := sdk.ParseCoinNormalized(priceS)
 	if err != nil {
 		return fmt.Errorf("--price %q: %w", priceS, err)
 	}
+	spec.Price = price
 	memS, _ := f.GetString("memory")
 	memory, err := client.ParseBytes(memS)
 	if err != nil {
@@ -136,142 +128,40 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 	if timeout < time.Millisecond {
 		return errors.New("--timeout must be at least 1ms")
 	}
+	spec.Limits = computetypes.Limits{MemoryBytes: memory, TimeoutMs: uint64(timeout / time.Millisecond), MaxOutputBytes: maxOut}
 	storePriceS, _ := f.GetString("output-max-price")
 	storePrice, err := sdk.ParseDecCoin(storePriceS)
 	if err != nil {
 		return fmt.Errorf("--output-max-price %q: %w", storePriceS, err)
 	}
-
-	params, err := computetypes.NewQueryClient(cctx).Params(ctx, &computetypes.QueryParamsRequest{})
-	if err != nil {
-		return fmt.Errorf("reading compute params: %w", err)
-	}
-	msg := &computetypes.MsgSubmitJob{
-		Owner: cctx.FromAddress.String(), Inputs: inputs, Args: argv, Env: env, Executors: executors, Price: price,
-		Limits: computetypes.Limits{MemoryBytes: memory, TimeoutMs: uint64(timeout / time.Millisecond), MaxOutputBytes: maxOut},
-	}
-	msg.Public, _ = f.GetBool("public")
 	if store, _ := f.GetBool("store-output"); store {
 		replicas, _ := f.GetUint32("output-replicas")
 		duration, _ := f.GetUint64("output-duration")
-		msg.StoreOutput = &computetypes.StoreOutput{Replicas: replicas, DurationBlocks: duration, MaxPrice: storePrice}
+		spec.StoreOutput = &computetypes.StoreOutput{Replicas: replicas, DurationBlocks: duration, MaxPrice: storePrice}
 	}
-	if programDeal == 0 {
-		wasm, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if len(wasm) == 0 {
-			return fmt.Errorf("%s is empty", path)
-		}
-		if uint64(len(wasm)) <= params.Params.MaxInlineProgram {
-			msg.Program = wasm
-		} else {
-			replicas, _ := f.GetUint32("program-replicas")
-			duration, _ := f.GetUint64("program-duration")
-			out.Linef("%s is %s, above the %s sent inline: storing it as a public deal first", path, humanBytes(uint64(len(wasm))),
-				humanBytes(params.Params.MaxInlineProgram))
-			if programDeal, err = put(cmd, cctx, txf, path, putOptions{
-				replicas: replicas, duration: duration, maxPrice: storePrice, timeout: 5 * time.Minute, public: true,
-			}); err != nil {
-				return fmt.Errorf("storing the program: %w", err)
-			}
-			out.Linef("program stored as deal %d; reuse it with --program-deal %d", programDeal, programDeal)
-		}
-	}
-	if programDeal != 0 {
-		d, err := storagetypes.NewQueryClient(cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: programDeal})
-		if err != nil {
-			return fmt.Errorf("program deal %d: %w", programDeal, err)
-		}
-		msg.ProgramDealId, msg.ProgramRoot = programDeal, d.Deal.Root
-	}
-	if err := msg.ValidateBasic(); err != nil {
-		return err
-	}
+	spec.ProgramTerms.Replicas, _ = f.GetUint32("program-replicas")
+	spec.ProgramTerms.Duration, _ = f.GetUint64("program-duration")
+	spec.ProgramTerms.MaxPrice, spec.ProgramTerms.Timeout = storePrice, 5*time.Minute
 
-	res, err := client.NewTxSender(cctx, txf).Send(ctx, msg)
+	sdkc := newSDK(cmd, cctx, txf)
+	job, err := sdkc.RunJob(cmd.Context(), spec)
 	if err != nil {
-		return fmt.Errorf("submitting the job: %w", err)
-	}
-	var resp computetypes.MsgSubmitJobResponse
-	if err := decodeMsgResponse(cctx, res, &resp); err != nil {
 		return err
 	}
-	out.Linef("job %d submitted: escrow %s, executors %s", resp.JobId, resp.Escrow, strings.Join(resp.Executors, ", "))
 	if wait, _ := f.GetBool("wait"); !wait {
-		cmd.Println(resp.JobId)
+		cmd.Println(job.ID)
 		return nil
 	}
 	waitTimeout, _ := f.GetDuration("wait-timeout")
-	job, err := waitJob(ctx, cctx, out, resp.JobId, waitTimeout)
+	j, err := sdkc.WaitJob(cmd.Context(), job.ID, waitTimeout)
 	if err != nil {
 		return err
 	}
-	printJob(cmd, job)
-	if job.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED {
-		return fmt.Errorf("job %d %s: %s", job.Id, shortStatus(job.Status.String()), job.Reason)
+	printJob(cmd, j)
+	if j.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED {
+		return fmt.Errorf("job %d %s: %s", j.Id, shortStatus(j.Status.String()), j.Reason)
 	}
 	return nil
-}
-
-// waitJob follows a job until it ends, printing its phases.
-func waitJob(ctx context.Context, cctx sdkclient.Context, out *progress, id uint64, timeout time.Duration) (computetypes.Job, error) {
-	q := computetypes.NewQueryClient(cctx)
-	deadline := time.Now().Add(timeout)
-	last := ""
-	failures := 0
-	for {
-		res, err := q.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
-		if err != nil {
-			// A node restarting or busy: keep following for a while.
-			if failures++; failures > 10 || ctx.Err() != nil {
-				return computetypes.Job{}, err
-			}
-			out.Linef("querying job %d failed (%v); retrying", id, err)
-			select {
-			case <-ctx.Done():
-				return computetypes.Job{}, ctx.Err()
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		failures = 0
-		j := res.Job
-		counts := map[string]int{}
-		for _, e := range j.Executors {
-			counts[shortStatus(e.Status.String())]++
-		}
-		state := fmt.Sprintf("job %d %s: %s", id, shortStatus(j.Status.String()), formatCounts(counts))
-		if j.Open() {
-			state = fmt.Sprintf("job %d %s (phase ends at block %d): %s", id, shortStatus(j.Status.String()), j.Deadline, formatCounts(counts))
-		}
-		if state != last {
-			out.Linef("%s", state)
-			last = state
-		}
-		if !j.Open() {
-			return j, nil
-		}
-		if time.Now().After(deadline) {
-			return j, fmt.Errorf("job %d is still %s after %s; check 'stratusd compute status %d'", id, shortStatus(j.Status.String()), timeout, id)
-		}
-		select {
-		case <-ctx.Done():
-			return j, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func formatCounts(c map[string]int) string {
-	var parts []string
-	for _, k := range []string{"assigned", "committed", "revealed", "agreed", "dissented", "missed", "released"} {
-		if c[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func shortRoot(b []byte) string {
@@ -436,111 +326,23 @@ program wrote), stdout, stderr, exit_code and verdict. DIR must be empty or new.
 			if dir == "" {
 				return errors.New("-o/--output-dir is required")
 			}
-			return jobOutput(cmd, cctx, id, dir)
+			cctx, err = signingContext(cmd, cctx)
+			if err != nil {
+				return err
+			}
+			manifest, err := newSDK(cmd, cctx, tx.Factory{}).FetchOutput(cmd.Context(), id, dir)
+			if err != nil {
+				return err
+			}
+			cmd.Printf("job %d: verdict %s, exit code %d, %d output files\n", id, manifest.Verdict, manifest.ExitCode, len(manifest.Files))
+			for _, name := range manifest.Files {
+				cmd.Printf("  %s\n", filepath.Join(dir, name))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().String(flags.FlagNode, "", "<host>:<port> to the CometBFT RPC of a node (default from client.toml)")
 	cmd.Flags().StringP("output-dir", "o", "", "directory to unpack the output into (empty or new)")
 	addSignerFlags(cmd, "a private job's output is served only to its owner")
 	return cmd
-}
-
-func jobOutput(cmd *cobra.Command, cctx sdkclient.Context, id uint64, dir string) error {
-	ctx := cmd.Context()
-	out := newProgress(cmd.ErrOrStderr())
-	res, err := computetypes.NewQueryClient(cctx).Job(ctx, &computetypes.QueryJobRequest{JobId: id})
-	if err != nil {
-		return err
-	}
-	j := res.Job
-	if j.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED || j.Result == nil {
-		return fmt.Errorf("job %d is %s: only a succeeded job has an agreed output", id, shortStatus(j.Status.String()))
-	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("%s is not empty", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	root, err := merkle.HashFromBytes(j.Result.OutputRoot)
-	if err != nil {
-		return err
-	}
-	api, signer, err := dataClient(cmd, cctx)
-	if err != nil {
-		return err
-	}
-	if !j.Public {
-		if err := privateAccess(fmt.Sprintf("the output of job %d", id), j.Owner, signer); err != nil {
-			return err
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(filepath.Clean(dir)), ".stratus-output-*")
-	if err != nil {
-		return err
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	defer os.Remove(tmpPath)
-
-	// The executors that agreed serve the archive; an output deal's
-	// replicas serve the same bytes as deal data.
-	type source struct {
-		provider string
-		fetch    func(ctx context.Context, t providerapi.Target, w io.Writer) error
-	}
-	var sources []source
-	for _, e := range j.Executors {
-		if e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_AGREED {
-			sources = append(sources, source{e.Provider, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
-				return api.JobOutput(ctx, t, id, w)
-			}})
-		}
-	}
-	if j.OutputDealId != 0 {
-		d, err := storagetypes.NewQueryClient(cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: j.OutputDealId})
-		if err == nil {
-			for _, r := range d.Replicas {
-				if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-					sources = append(sources, source{r.Provider, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
-						return api.Download(ctx, t, j.OutputDealId, w)
-					}})
-				}
-			}
-		}
-	}
-	var errs []error
-	for _, src := range sources {
-		t, err := providerTarget(ctx, cctx, src.provider)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := downloadVerified(out, tmpPath, root, j.Result.Size_, int(j.ChunkSize), func(w io.Writer) error {
-			return src.fetch(ctx, t, w)
-		}); err != nil {
-			out.Linef("provider %s failed: %v; trying the next", t.URL, err)
-			errs = append(errs, fmt.Errorf("%s: %w", t.URL, err))
-			continue
-		}
-		f, err := os.Open(tmpPath)
-		if err != nil {
-			return err
-		}
-		manifest, err := jobarchive.Extract(f, dir)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("unpacking the verified output: %w", err)
-		}
-		out.Linef("verified against the agreed root %s and unpacked into %s", root, dir)
-		cmd.Printf("job %d: verdict %s, exit code %d, %d output files\n", id, manifest.Verdict, manifest.ExitCode, len(manifest.Files))
-		for _, name := range manifest.Files {
-			cmd.Printf("  %s\n", filepath.Join(dir, name))
-		}
-		return nil
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("job %d has no executor or replica to download its output from", id)
-	}
-	return fmt.Errorf("no provider served job %d's output intact: %w", id, errors.Join(errs...))
 }

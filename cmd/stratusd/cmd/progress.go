@@ -9,14 +9,17 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/stratusnet/stratus/client"
 )
 
 // progress shows long operations to a person: a redrawn bar on a terminal,
 // plain lines (every 10%) otherwise, so logs stay readable.
 type progress struct {
-	mu  sync.Mutex
-	w   io.Writer
-	tty bool
+	mu     sync.Mutex
+	w      io.Writer
+	tty    bool
+	stages map[string]*counter
 }
 
 func newProgress(w io.Writer) *progress {
@@ -96,4 +99,23 @@ func (p *progress) Reader(r io.Reader, total uint64, label string) io.Reader {
 // Writer reports progress as w is written.
 func (p *progress) Writer(w io.Writer, total uint64, label string) io.Writer {
 	return progressWriter{w: w, c: &counter{p: p, label: label, total: total}}
+}
+
+// Event shows an SDK event: a status line, or a stage's byte count.
+func (p *progress) Event(e client.Event) {
+	if e.Message != "" {
+		p.Linef("%s", e.Message)
+		return
+	}
+	p.mu.Lock()
+	if p.stages == nil {
+		p.stages = map[string]*counter{}
+	}
+	c := p.stages[e.Stage]
+	if c == nil || e.Done < c.done { // a new pass of the stage
+		c = &counter{p: p, label: e.Stage, total: e.Total}
+		p.stages[e.Stage] = c
+	}
+	p.mu.Unlock()
+	c.add(int(e.Done - c.done))
 }

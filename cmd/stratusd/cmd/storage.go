@@ -1,19 +1,13 @@
 package cmd
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	sdkmath "cosmossdk.io/math"
 
 	sdkclient "github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
@@ -22,8 +16,6 @@ import (
 
 	"github.com/stratusnet/stratus/app"
 	"github.com/stratusnet/stratus/client"
-	"github.com/stratusnet/stratus/merkle"
-	"github.com/stratusnet/stratus/providerapi"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -70,13 +62,13 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 			}
 			timeout, _ := f.GetDuration("wait-timeout")
 			public, _ := f.GetBool("public")
-			id, err := put(cmd, cctx, simulatedGas(cmd, txf), args[0], putOptions{
-				replicas: replicas, duration: duration, maxPrice: maxPrice, timeout: timeout, public: public,
+			res, err := newSDK(cmd, cctx, simulatedGas(cmd, txf)).Put(cmd.Context(), args[0], client.PutOptions{
+				Replicas: replicas, Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public,
 			})
 			if err != nil {
 				return err
 			}
-			cmd.Println(id)
+			cmd.Println(res.DealID)
 			return nil
 		},
 	}
@@ -102,161 +94,6 @@ func simulatedGas(cmd *cobra.Command, txf tx.Factory) tx.Factory {
 	return txf
 }
 
-type putOptions struct {
-	replicas uint32
-	duration uint64
-	maxPrice sdk.DecCoin
-	timeout  time.Duration
-	// public stores the bytes as they are, unencrypted.
-	public bool
-}
-
-// put stores the file at path as a deal and waits until every replica is
-// committed; it returns the deal id.
-func put(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path string, o putOptions) (uint64, error) {
-	ctx := cmd.Context()
-	out := newProgress(cmd.ErrOrStderr())
-	in, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return 0, err
-	}
-	params, err := storagetypes.NewQueryClient(cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
-	if err != nil {
-		return 0, fmt.Errorf("reading storage params: %w", err)
-	}
-	var sealed client.Sealed
-	if o.public {
-		out.Linef("hashing %s (%s); it is stored unencrypted", path, humanBytes(uint64(st.Size())))
-		if sealed, err = client.HashFile(out.Reader(in, uint64(st.Size()), "hash"), path, int(params.Params.ChunkSize)); err != nil {
-			return 0, err
-		}
-	} else {
-		id, created, err := client.LoadOrCreateIdentity(cctx.HomeDir)
-		if err != nil {
-			return 0, err
-		}
-		if created {
-			out.Linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(cctx.HomeDir, client.KeyFile))
-		}
-		out.Linef("encrypting and hashing %s (%s)", path, humanBytes(uint64(st.Size())))
-		sealed, err = client.Seal(out.Reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), int(params.Params.ChunkSize), "")
-		if err != nil {
-			return 0, err
-		}
-		defer sealed.Remove()
-	}
-	if sealed.Size == 0 {
-		return 0, errors.New("the file is empty: there is nothing to store")
-	}
-
-	res, err := client.NewTxSender(cctx, txf).Send(ctx, &storagetypes.MsgCreateDeal{
-		Owner: cctx.FromAddress.String(), Root: sealed.Root[:], Size_: sealed.Size,
-		Replicas: o.replicas, DurationBlocks: o.duration, MaxPrice: o.maxPrice, Public: o.public,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("creating the deal: %w", err)
-	}
-	var deal storagetypes.MsgCreateDealResponse
-	if err := decodeMsgResponse(cctx, res, &deal); err != nil {
-		return 0, err
-	}
-	out.Linef("deal %d created: escrow %s (unearned escrow comes back), fee %s (not refundable), providers %s",
-		deal.DealId, deal.Escrow, deal.Fee, strings.Join(deal.Providers, ", "))
-
-	first, err := providerTarget(ctx, cctx, deal.Providers[0])
-	if err != nil {
-		return 0, err
-	}
-	// Only the deal's owner may upload: the --from key signs.
-	api := providerapi.NewClient(nil, providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: cctx.FromName})
-	f, err := os.Open(sealed.Path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if err := api.Upload(ctx, first, deal.DealId, out.Reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
-		return 0, fmt.Errorf("uploading to %s (%s): %w", first.Provider, first.URL, err)
-	}
-	out.Linef("uploaded %s to %s", humanBytes(sealed.Size), first.URL)
-	uploaded := map[string]bool{deal.Providers[0]: true}
-
-	deadline := time.Now().Add(o.timeout)
-	q := storagetypes.NewQueryClient(cctx)
-	last := -1
-	for {
-		d, err := q.Deal(ctx, &storagetypes.QueryDealRequest{DealId: deal.DealId})
-		if err != nil {
-			return 0, err
-		}
-		committed := 0
-		for _, r := range d.Replicas {
-			if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-				committed++
-			}
-		}
-		if committed != last {
-			out.Linef("replicas committed: %d of %d", committed, d.Deal.Replicas)
-			last = committed
-		}
-		if committed == int(d.Deal.Replicas) {
-			break
-		}
-		// If the provider we uploaded to missed its commit deadline before
-		// anyone else copied the file, its replacement has nothing to fetch
-		// from (an empty source): upload to it as well.
-		if committed == 0 {
-			for _, r := range d.Replicas {
-				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || r.Source != "" || uploaded[r.Provider] {
-					continue
-				}
-				t, err := providerTarget(ctx, cctx, r.Provider)
-				if err != nil {
-					return 0, err
-				}
-				if _, err := f.Seek(0, io.SeekStart); err != nil {
-					return 0, err
-				}
-				if err := api.Upload(ctx, t, deal.DealId, f, sealed.Size); err != nil {
-					out.Linef("re-upload to %s failed: %v; will retry", t.URL, err)
-					continue
-				}
-				uploaded[r.Provider] = true
-				out.Linef("the first provider missed its deadline; uploaded again to %s", t.URL)
-			}
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
-				deal.DealId, committed, d.Deal.Replicas, o.timeout, deal.DealId)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-	return deal.DealId, nil
-}
-
-func decodeMsgResponse(cctx sdkclient.Context, res *sdk.TxResponse, into interface{ Unmarshal([]byte) error }) error {
-	bz, err := hex.DecodeString(res.Data)
-	if err != nil {
-		return fmt.Errorf("decoding tx data: %w", err)
-	}
-	var data sdk.TxMsgData
-	if err := cctx.Codec.Unmarshal(bz, &data); err != nil {
-		return fmt.Errorf("decoding tx data: %w", err)
-	}
-	if len(data.MsgResponses) == 0 {
-		return errors.New("the transaction returned no message response")
-	}
-	return into.Unmarshal(data.MsgResponses[0].Value)
-}
-
 func getCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get [deal-id]",
@@ -280,7 +117,11 @@ output name only ever appears once the whole file is verified and decrypted.`,
 			if outPath == "" {
 				return errors.New("-o/--output-file is required")
 			}
-			return get(cmd, cctx, id, outPath)
+			cctx, err = signingContext(cmd, cctx)
+			if err != nil {
+				return err
+			}
+			return newSDK(cmd, cctx, tx.Factory{}).Get(cmd.Context(), id, outPath)
 		},
 	}
 	// Not AddQueryFlagsToCmd: its -o is the output format, and -o here is the file.
@@ -288,101 +129,6 @@ output name only ever appears once the whole file is verified and decrypted.`,
 	cmd.Flags().StringP("output-file", "o", "", "where to write the decrypted file")
 	addSignerFlags(cmd, "a private deal is served only to its owner")
 	return cmd
-}
-
-func get(cmd *cobra.Command, cctx sdkclient.Context, id uint64, outPath string) error {
-	ctx := cmd.Context()
-	out := newProgress(cmd.ErrOrStderr())
-	d, err := storagetypes.NewQueryClient(cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
-	if err != nil {
-		return err
-	}
-	root, err := merkle.HashFromBytes(d.Deal.Root)
-	if err != nil {
-		return err
-	}
-	api, signer, err := dataClient(cmd, cctx)
-	if err != nil {
-		return err
-	}
-	if !d.Deal.Public {
-		if err := privateAccess(fmt.Sprintf("deal %d", id), d.Deal.Owner, signer); err != nil {
-			return err
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-download-*")
-	if err != nil {
-		return err
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	defer os.Remove(tmpPath)
-
-	var errs []error
-	for _, r := range d.Replicas {
-		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
-			continue
-		}
-		t, err := providerTarget(ctx, cctx, r.Provider)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := downloadVerified(out, tmpPath, root, d.Deal.Size_, int(d.Deal.ChunkSize), func(w io.Writer) error {
-			return api.Download(ctx, t, id, w)
-		}); err != nil {
-			out.Linef("provider %s failed: %v; trying the next", t.URL, err)
-			errs = append(errs, fmt.Errorf("%s: %w", t.URL, err))
-			continue
-		}
-		sealed, err := client.IsSealed(tmpPath)
-		if err != nil {
-			return err
-		}
-		if !sealed {
-			// Stored with --public: the verified bytes are the file.
-			if err := os.Rename(tmpPath, outPath); err != nil {
-				return err
-			}
-			out.Linef("verified against the deal's root into %s (stored unencrypted)", outPath)
-			return nil
-		}
-		key, err := client.LoadIdentity(cctx.HomeDir)
-		if err != nil {
-			return err
-		}
-		if err := client.Unseal(tmpPath, outPath, key); err != nil {
-			return err
-		}
-		out.Linef("verified against the deal's root and decrypted into %s", outPath)
-		return nil
-	}
-	if len(errs) == 0 {
-		return fmt.Errorf("deal %d has no committed replica to download from", id)
-	}
-	return fmt.Errorf("no provider served deal %d intact: %w", id, errors.Join(errs...))
-}
-
-// downloadVerified streams what fetch writes into path (a temp file, never
-// the output name), showing progress and hashing it on the way, and checks
-// it is exactly the size bytes named by root.
-func downloadVerified(out *progress, path string, root merkle.Hash, size uint64, chunkSize int, fetch func(w io.Writer) error) error {
-	verifier, err := client.NewVerifier(root, size, chunkSize)
-	if err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := fetch(out.Writer(io.MultiWriter(f, verifier), size, "download")); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return verifier.Check()
 }
 
 func lsCmd() *cobra.Command {
@@ -499,13 +245,7 @@ func dealStatusCmd() *cobra.Command {
 	return cmd
 }
 
-// shortStatus turns an enum name such as DEAL_STATUS_ACTIVE into "active".
-func shortStatus(s string) string {
-	for _, p := range []string{"DEAL_STATUS_", "REPLICA_STATUS_", "JOB_STATUS_", "EXECUTOR_STATUS_"} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return strings.ToLower(s)
-}
+func shortStatus(s string) string { return client.ShortStatus(s) }
 
 func orDash(s string) string {
 	if s == "" {
@@ -514,20 +254,7 @@ func orDash(s string) string {
 	return s
 }
 
-func humanBytes(n uint64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v := sdkmath.LegacyNewDec(int64(n))
-	i := 0
-	for i < len(units)-1 && v.GTE(sdkmath.LegacyNewDec(1024)) {
-		v = v.QuoInt64(1024)
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, _ := v.Float64()
-	return fmt.Sprintf("%.1f %s", f, units[i])
-}
+func humanBytes(n uint64) string { return client.HumanBytes(n) }
 
 // trimDec drops a decimal's trailing zeros ("1000.000000000000000000" -> "1000").
 func trimDec(s string) string {

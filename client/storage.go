@@ -1,0 +1,244 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/providerapi"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+// PutOptions are the terms of a new deal.
+type PutOptions struct {
+	Replicas uint32
+	// Duration is the deal's length in blocks.
+	Duration uint64
+	// MaxPrice is the most paid per replica per GiB per block.
+	MaxPrice sdk.DecCoin
+	// Timeout bounds the wait until every replica is committed.
+	Timeout time.Duration
+	// Public stores the bytes as they are, unencrypted, readable by anyone.
+	Public bool
+}
+
+// PutResult is a stored deal.
+type PutResult struct {
+	DealID    uint64
+	Size      uint64 // bytes stored (the ciphertext's, unless public)
+	Providers []string
+	Escrow    sdk.Coin
+	Fee       sdk.Coin
+}
+
+// Put stores the file at path as a deal and waits until every replica is
+// committed. Unless public, the file is encrypted with the storage key in
+// Home (created on first use) before anything leaves the machine. It
+// uploads once, to the first assigned provider; the others fetch from it.
+func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return PutResult{}, err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return PutResult{}, err
+	}
+	params, err := storagetypes.NewQueryClient(c.cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
+	if err != nil {
+		return PutResult{}, fmt.Errorf("reading storage params: %w", err)
+	}
+	chunkSize := int(params.Params.ChunkSize)
+	var sealed Sealed
+	if o.Public {
+		c.linef("hashing %s (%s); it is stored unencrypted", path, HumanBytes(uint64(st.Size())))
+		if sealed, err = HashFile(c.reader(in, uint64(st.Size()), "hash"), path, chunkSize); err != nil {
+			return PutResult{}, err
+		}
+	} else {
+		id, created, err := LoadOrCreateIdentity(c.Home)
+		if err != nil {
+			return PutResult{}, err
+		}
+		if created {
+			c.linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(c.Home, KeyFile))
+		}
+		c.linef("encrypting and hashing %s (%s)", path, HumanBytes(uint64(st.Size())))
+		sealed, err = Seal(c.reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), chunkSize, "")
+		if err != nil {
+			return PutResult{}, err
+		}
+		defer sealed.Remove()
+	}
+	if sealed.Size == 0 {
+		return PutResult{}, errors.New("the file is empty: there is nothing to store")
+	}
+
+	res, err := c.send(ctx, &storagetypes.MsgCreateDeal{
+		Owner: c.Account(), Root: sealed.Root[:], Size_: sealed.Size,
+		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public,
+	})
+	if err != nil {
+		return PutResult{}, fmt.Errorf("creating the deal: %w", err)
+	}
+	var deal storagetypes.MsgCreateDealResponse
+	if err := c.decodeMsgResponse(res, &deal); err != nil {
+		return PutResult{}, err
+	}
+	out := PutResult{DealID: deal.DealId, Size: sealed.Size, Providers: deal.Providers, Escrow: deal.Escrow, Fee: deal.Fee}
+	c.linef("deal %d created: escrow %s (unearned escrow comes back), fee %s (not refundable), providers %s",
+		deal.DealId, deal.Escrow, deal.Fee, strings.Join(deal.Providers, ", "))
+
+	first, err := c.Target(ctx, deal.Providers[0])
+	if err != nil {
+		return out, err
+	}
+	f, err := os.Open(sealed.Path)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	if err := c.api.Upload(ctx, first, deal.DealId, c.reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
+		return out, fmt.Errorf("uploading to %s (%s): %w", first.Provider, first.URL, err)
+	}
+	c.linef("uploaded %s to %s", HumanBytes(sealed.Size), first.URL)
+	return out, c.waitCommitted(ctx, deal.DealId, f, sealed.Size, map[string]bool{first.Provider: true}, o.Timeout)
+}
+
+// waitCommitted follows deal id until every replica is committed. If the
+// provider uploaded to missed its commit deadline before anyone copied
+// the file, its replacement has nothing to fetch from (an empty source):
+// the file is uploaded to it as well.
+func (c *Client) waitCommitted(ctx context.Context, id uint64, f io.ReadSeeker, size uint64, uploaded map[string]bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	q := storagetypes.NewQueryClient(c.cctx)
+	last := -1
+	for {
+		d, err := q.Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
+		if err != nil {
+			return err
+		}
+		committed := 0
+		for _, r := range d.Replicas {
+			if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+				committed++
+			}
+		}
+		if committed != last {
+			c.linef("replicas committed: %d of %d", committed, d.Deal.Replicas)
+			last = committed
+		}
+		if committed == int(d.Deal.Replicas) {
+			return nil
+		}
+		if committed == 0 {
+			for _, r := range d.Replicas {
+				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || r.Source != "" || uploaded[r.Provider] {
+					continue
+				}
+				t, err := c.Target(ctx, r.Provider)
+				if err != nil {
+					return err
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+				if err := c.api.Upload(ctx, t, id, f, size); err != nil {
+					c.linef("re-upload to %s failed: %v; will retry", t.URL, err)
+					continue
+				}
+				uploaded[r.Provider] = true
+				c.linef("the first provider missed its deadline; uploaded again to %s", t.URL)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deal %d: only %d of %d replicas committed after %s; check 'stratusd storage status %d'",
+				id, committed, d.Deal.Replicas, timeout, id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Get downloads deal id from any provider holding a committed replica,
+// checks every byte against the deal's root (trying the next provider on
+// any failure or mismatch) and, unless the deal is public, decrypts it with
+// the storage key in Home into outPath. outPath only ever appears once the
+// whole file is verified (and decrypted).
+func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
+	d, err := storagetypes.NewQueryClient(c.cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
+	if err != nil {
+		return err
+	}
+	root, err := merkle.HashFromBytes(d.Deal.Root)
+	if err != nil {
+		return err
+	}
+	if err := c.checkAccess(fmt.Sprintf("deal %d", id), d.Deal.Owner, d.Deal.Public); err != nil {
+		return err
+	}
+	var holders []string
+	for _, r := range d.Replicas {
+		if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED {
+			holders = append(holders, r.Provider)
+		}
+	}
+	if len(holders) == 0 {
+		return fmt.Errorf("deal %d has no committed replica to download from yet; check 'stratusd storage status %d'", id, id)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-download-*")
+	if err != nil {
+		return err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	defer os.Remove(tmpPath)
+
+	if _, err := c.FetchVerified(ctx, holders, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
+		return c.api.Download(ctx, t, id, w)
+	}, root, d.Deal.Size_, int(d.Deal.ChunkSize), tmpPath); err != nil {
+		return fmt.Errorf("deal %d: %w", id, err)
+	}
+	sealed, err := IsSealed(tmpPath)
+	if err != nil {
+		return err
+	}
+	if !sealed {
+		// Stored with --public: the verified bytes are the file.
+		if err := os.Rename(tmpPath, outPath); err != nil {
+			return err
+		}
+		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
+		return nil
+	}
+	key, err := LoadIdentity(c.Home)
+	if err != nil {
+		return err
+	}
+	if err := Unseal(tmpPath, outPath, key); err != nil {
+		return err
+	}
+	c.linef("verified against the deal's root and decrypted into %s", outPath)
+	return nil
+}
+
+// Deal reads a deal and its replicas from the chain.
+func (c *Client) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []storagetypes.Replica, error) {
+	res, err := storagetypes.NewQueryClient(c.cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
+	if err != nil {
+		return storagetypes.Deal{}, nil, err
+	}
+	return res.Deal, res.Replicas, nil
+}
