@@ -55,7 +55,20 @@ func New(cctx sdkclient.Context, txf tx.Factory) *Client {
 	if cctx.FromName != "" && cctx.Keyring != nil {
 		signer = providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: cctx.FromName}
 	}
-	return &Client{cctx: cctx, txf: txf, api: providerapi.NewClient(nil, signer), Home: cctx.HomeDir}
+	hc, _ := providerapi.HTTPClient("") // system roots only: cannot fail
+	return &Client{cctx: cctx, txf: txf, api: providerapi.NewClient(hc, signer), Home: cctx.HomeDir}
+}
+
+// TrustCA makes the client accept provider certificates signed by the CA
+// certificate (PEM) in file, besides the system's roots: a private
+// network's CA, such as the localnet's.
+func (c *Client) TrustCA(file string) error {
+	hc, err := providerapi.HTTPClient(file)
+	if err != nil {
+		return err
+	}
+	c.api.HTTP = hc
+	return nil
 }
 
 // Account is the signing account's address ("" when none).

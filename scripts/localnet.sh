@@ -189,12 +189,23 @@ start_providers() {
   [[ $PROVIDERS -gt 0 ]] || return 0
   [[ -x $PBIN ]] || die "$PBIN not found; run 'make build' first"
   local i
+  # TLS from a local CA made with the project's own Go code (scripts/devca):
+  # the providers serve HTTPS, trust each other through the CA, and the
+  # client home holds the CA so the CLI trusts them too.
+  local tls="$DIR/tls"
+  if [[ ! -f $tls/ca.pem ]]; then
+    local names=(); for ((i = 1; i <= PROVIDERS; i++)); do names+=("provider$i"); done
+    (cd "$ROOT" && go run ./scripts/devca -dir "$tls" "${names[@]}") || die "making the localnet's TLS certificates"
+    cp "$tls/ca.pem" "$CLIENT/provider-ca.pem"
+  fi
   for ((i = 1; i <= PROVIDERS; i++)); do
     local h port; h=$(provider_home "$i"); port=$((PROVIDER_BASE + i))
     if [[ ! -f $h/config.toml ]]; then
+      [[ -f $tls/provider$i.pem ]] || (cd "$ROOT" && go run ./scripts/devca -dir "$tls" "provider$i") || die "certificate of provider$i"
       "$PBIN" init --home "$h" --moniker "provider$i" --key "provider$i" --keyring-backend test \
         --keyring-dir "$CLIENT" --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" \
-        --listen "127.0.0.1:$port" --endpoint "http://127.0.0.1:$port" --poll 300ms --claim-every 20 --upload-grace 10s > /dev/null \
+        --listen "127.0.0.1:$port" --endpoint "https://127.0.0.1:$port" --poll 300ms --claim-every 20 --upload-grace 10s \
+        --tls-cert "$tls/provider$i.pem" --tls-key "$tls/provider$i-key.pem" --ca-file "$tls/ca.pem" > /dev/null \
         || die "initialising provider$i"
     fi
     if [[ ! -f $h/registered ]]; then
@@ -209,7 +220,7 @@ start_providers() {
   for ((i = 1; i <= PROVIDERS; i++)); do
     local port=$((PROVIDER_BASE + i)) ok=""
     for _ in $(seq 1 50); do
-      if curl -sf --max-time 1 "http://127.0.0.1:$port/v1/status" > /dev/null; then ok=1; break; fi
+      if curl -sf --max-time 1 --cacert "$DIR/tls/ca.pem" "https://127.0.0.1:$port/v1/status" > /dev/null; then ok=1; break; fi
       provider_running "$i" || die "provider$i exited; see $DIR/provider$i.log: $(tail -n 3 "$DIR/provider$i.log")"
       sleep 0.2
     done
@@ -259,9 +270,10 @@ start() {
     log "  node$i  RPC  http://127.0.0.1:$(port $RPC_BASE "$i")   gRPC 127.0.0.1:$(port $GRPC_BASE "$i")   REST http://127.0.0.1:$(port $API_BASE "$i")   log $DIR/node$i.log"
   done
   for ((i = 1; i <= PROVIDERS; i++)); do
-    log "  provider$i  API  http://127.0.0.1:$((PROVIDER_BASE + i))   home $(provider_home "$i")   log $DIR/provider$i.log"
+    log "  provider$i  API  https://127.0.0.1:$((PROVIDER_BASE + i))   home $(provider_home "$i")   log $DIR/provider$i.log"
   done
   log ""
+  log "  TLS          providers serve HTTPS with certificates of the local CA $DIR/tls/ca.pem; the CLI trusts it as $CLIENT/provider-ca.pem"
   log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"
   log "  keys         admin (network authority), alice and bob (users), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (registered providers)"
   log ""
@@ -269,6 +281,7 @@ start() {
   log "  $BIN --home $CLIENT q membership members"
   log "  $BIN --home $CLIENT tx membership grant-role \$($BIN --home $CLIENT keys show alice -a) provider --from admin -y"
   log "  curl -s http://127.0.0.1:$API_BASE/stratus/membership/v1/members"
+  log "  curl -s --cacert $DIR/tls/ca.pem https://127.0.0.1:$((PROVIDER_BASE + 1))/v1/status"
   log "  $BIN --home $CLIENT storage put README.md --from alice    # then: storage get <deal-id> -o copy.md --from alice"
   log "Stop with 'make localnet-stop'; data is kept until 'make localnet-reset'."
   [[ $started -eq 1 ]] || true

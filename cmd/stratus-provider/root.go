@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -109,6 +111,9 @@ func initCmd() *cobra.Command {
 				c.Loop.Poll, _ = f.GetString("poll")
 			}
 			set("upload-grace", &c.API.UploadGrace)
+			set("tls-cert", &c.API.TLSCertFile)
+			set("tls-key", &c.API.TLSKeyFile)
+			set("ca-file", &c.API.CAFile)
 			if err := c.Write(h); err != nil {
 				return err
 			}
@@ -129,6 +134,9 @@ func initCmd() *cobra.Command {
 	f.String("poll", "", "how often to ask the node for a new block")
 	f.Int64("claim-every", 0, "claim earnings every N blocks")
 	f.String("upload-grace", "", "how long an upload may lag before the minimum upload rate applies (e.g. 30s)")
+	f.String("tls-cert", "", "PEM certificate to serve the API over HTTPS")
+	f.String("tls-key", "", "PEM key of --tls-cert")
+	f.String("ca-file", "", "PEM CA certificate trusted for other providers besides the system's roots")
 	f.Bool("overwrite", false, "replace an existing config.toml")
 	return cmd
 }
@@ -285,7 +293,11 @@ func startCmd() *cobra.Command {
 			// Fetches from peers are signed by this provider's key: a peer
 			// serves a private deal only to the deal's providers and to the
 			// executors of a job that reads it.
-			peers := providerapi.NewClient(nil, providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: c.Key})
+			peerHTTP, err := providerapi.HTTPClient(c.PeerCAFile(h))
+			if err != nil {
+				return err
+			}
+			peers := providerapi.NewClient(peerHTTP, providerapi.KeyringSigner{Keyring: cctx.Keyring, Name: c.Key})
 			fetch := func(ctx context.Context, from providerapi.Target, id, job uint64, w io.Writer) error {
 				if job != 0 {
 					return peers.DownloadJobInput(ctx, from, id, job, w)
@@ -345,10 +357,26 @@ func startCmd() *cobra.Command {
 				return fmt.Errorf("listening on %s: %w", c.API.Listen, err)
 			}
 			httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			certFile, keyFile := c.TLSFiles(h)
+			if certFile != "" {
+				// Load now so a bad pair stops the start with a clear error.
+				if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+					return fmt.Errorf("api.tls-cert-file %s and api.tls-key-file %s: %w", certFile, keyFile, err)
+				}
+				httpSrv.TLSConfig = providerapi.ServerTLSConfig()
+			} else if strings.HasPrefix(c.API.Endpoint, "https://") {
+				log.Warn("api.endpoint is https but no api.tls-cert-file is set: the API serves plain HTTP, so a TLS proxy must front it", "endpoint", c.API.Endpoint)
+			}
 			errc := make(chan error, 2)
-			go func() { errc <- httpSrv.Serve(ln) }()
+			go func() {
+				if certFile != "" {
+					errc <- httpSrv.ServeTLS(ln, certFile, keyFile)
+					return
+				}
+				errc <- httpSrv.Serve(ln)
+			}()
 			go func() { errc <- follower.Run(ctx) }()
-			log.Info("provider started", "provider", me, "moniker", c.Moniker, "listen", ln.Addr().String(),
+			log.Info("provider started", "provider", me, "moniker", c.Moniker, "listen", ln.Addr().String(), "tls", certFile != "",
 				"endpoint", c.API.Endpoint, "node", c.Chain.Node, "store", c.StoreDir(h))
 
 			select {

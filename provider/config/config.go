@@ -44,6 +44,12 @@ type Config struct {
 		// RepairFetchesPerHour bounds the private deals one provider with a
 		// committed replica may fetch again from this one in an hour.
 		RepairFetchesPerHour int `toml:"repair-fetches-per-hour"`
+		// TLSCertFile and TLSKeyFile (PEM) make the API serve HTTPS.
+		TLSCertFile string `toml:"tls-cert-file"`
+		TLSKeyFile  string `toml:"tls-key-file"`
+		// CAFile (PEM) is trusted for peers' certificates besides the
+		// system's roots.
+		CAFile string `toml:"ca-file"`
 	} `toml:"api"`
 
 	Store struct {
@@ -132,6 +138,9 @@ func (c Config) Validate() error {
 	if c.API.MaxConcurrentUploads < 1 {
 		errs = append(errs, "api.max-concurrent-uploads must be at least 1")
 	}
+	if (c.API.TLSCertFile == "") != (c.API.TLSKeyFile == "") {
+		errs = append(errs, "api.tls-cert-file and api.tls-key-file go together: give both to serve HTTPS, or neither")
+	}
 	if c.API.RepairFetchesPerHour < 1 {
 		errs = append(errs, "api.repair-fetches-per-hour must be at least 1")
 	}
@@ -173,6 +182,22 @@ func (c Config) Validate() error {
 		return errors.New("invalid provider config:\n  " + strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// TLSFiles are the API's certificate and key, resolved against home ("" when not serving HTTPS).
+func (c Config) TLSFiles(home string) (cert, key string) {
+	if c.API.TLSCertFile == "" {
+		return "", ""
+	}
+	return resolve(home, c.API.TLSCertFile), resolve(home, c.API.TLSKeyFile)
+}
+
+// PeerCAFile is API.CAFile resolved against home ("" when not set).
+func (c Config) PeerCAFile(home string) string {
+	if c.API.CAFile == "" {
+		return ""
+	}
+	return resolve(home, c.API.CAFile)
 }
 
 // UploadGraceDuration is API.UploadGrace parsed.
@@ -274,6 +299,13 @@ upload-grace = {{ printf "%q" .API.UploadGrace }}
 # that deleted its replicas and fetched sampled deals from peers instead
 # would need far more; keep it low.
 repair-fetches-per-hour = {{ .API.RepairFetchesPerHour }}
+# PEM certificate and key to serve the API over HTTPS (both, or neither when
+# a TLS-terminating proxy fronts the daemon). Relative paths are under the home.
+tls-cert-file = {{ printf "%q" .API.TLSCertFile }}
+tls-key-file = {{ printf "%q" .API.TLSKeyFile }}
+# A CA certificate (PEM) trusted for other providers' certificates besides
+# the system's roots (a private network's CA). Empty: system roots only.
+ca-file = {{ printf "%q" .API.CAFile }}
 
 [store]
 # Where deal data lives (relative to the daemon's home unless absolute).

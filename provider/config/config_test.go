@@ -51,3 +51,35 @@ func TestLoadRejectsBrokenConfig(t *testing.T) {
 	require.ErrorContains(t, err, "loop.poll")
 	require.ErrorContains(t, err, "api.endpoint")
 }
+
+// The API's TLS certificate and key go together, and the data-plane
+// settings are checked.
+func TestLoadRejectsHalfTLSAndBadDataPlaneSettings(t *testing.T) {
+	home := t.TempDir()
+	c := Default(home)
+	require.NoError(t, c.Write(home))
+	bz, err := os.ReadFile(filepath.Join(home, FileName))
+	require.NoError(t, err)
+	broken := strings.NewReplacer(
+		`tls-cert-file = ""`, `tls-cert-file = "cert.pem"`,
+		`upload-grace = "30s"`, `upload-grace = "never"`,
+		`min-upload-rate = 262144`, `min-upload-rate = 0`,
+		`repair-fetches-per-hour = 6`, `repair-fetches-per-hour = 0`,
+	).Replace(string(bz))
+	require.NoError(t, os.WriteFile(filepath.Join(home, FileName), []byte(broken), 0o600))
+	_, err = Load(home)
+	require.ErrorContains(t, err, "api.tls-cert-file and api.tls-key-file go together")
+	require.ErrorContains(t, err, "api.upload-grace")
+	require.ErrorContains(t, err, "api.min-upload-rate")
+	require.ErrorContains(t, err, "api.repair-fetches-per-hour")
+
+	c = Default(home)
+	c.API.TLSCertFile, c.API.TLSKeyFile, c.API.CAFile = "tls/cert.pem", "/etc/key.pem", "ca.pem"
+	require.NoError(t, c.Write(home))
+	got, err := Load(home)
+	require.NoError(t, err)
+	cert, key := got.TLSFiles(home)
+	require.Equal(t, filepath.Join(home, "tls/cert.pem"), cert)
+	require.Equal(t, "/etc/key.pem", key)
+	require.Equal(t, filepath.Join(home, "ca.pem"), got.PeerCAFile(home))
+}

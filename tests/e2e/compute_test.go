@@ -338,9 +338,9 @@ func restartProviderWithFault(t *testing.T, ln *localnet.Net, i int, fault strin
 
 func waitAPI(t *testing.T, ln *localnet.Net, i int) {
 	t.Helper()
-	ep := fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(i))
+	ep := ln.ProviderURL(i)
 	for range 100 {
-		if _, err := providerapi.NewClient(nil, nil).Status(context.Background(), providerapi.Target{URL: ep}); err == nil {
+		if _, err := dataClient(t, ln, "").Status(context.Background(), providerapi.Target{URL: ep}); err == nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

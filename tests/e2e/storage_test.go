@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -235,6 +236,10 @@ func TestStorageEndToEnd(t *testing.T) {
 	tgt := providerTarget(t, ln, target)
 	c := dataClient(t, ln, "alice")
 	ctx := context.Background()
+	// The providers serve HTTPS with certificates of the localnet's CA: a
+	// client that trusts only the system's roots refuses them.
+	_, err = providerapi.NewClient(nil, nil).Status(ctx, tgt)
+	require.ErrorContains(t, err, "certificate")
 
 	wrong := bytes.Clone(bz)
 	wrong[10] ^= 1
@@ -469,10 +474,12 @@ func restartNode(t *testing.T, ln *localnet.Net, i int) {
 // keyring ("": unsigned).
 func dataClient(t *testing.T, ln *localnet.Net, key string) *providerapi.Client {
 	t.Helper()
+	hc, err := providerapi.HTTPClient(ln.ProviderCA())
+	require.NoError(t, err)
 	if key == "" {
-		return providerapi.NewClient(nil, nil)
+		return providerapi.NewClient(hc, nil)
 	}
-	return providerapi.NewClient(nil, signer(t, ln, key))
+	return providerapi.NewClient(hc, signer(t, ln, key))
 }
 
 // signer signs as key of the client keyring.
@@ -488,7 +495,7 @@ func signer(t *testing.T, ln *localnet.Net, key string) providerapi.Signer {
 // providerTarget is the localnet provider with account addr.
 func providerTarget(t *testing.T, ln *localnet.Net, addr string) providerapi.Target {
 	t.Helper()
-	return providerapi.Target{Provider: addr, URL: fmt.Sprintf("http://127.0.0.1:%d", ln.ProviderPort(providerIndex(t, ln, addr)))}
+	return providerapi.Target{Provider: addr, URL: ln.ProviderURL(providerIndex(t, ln, addr))}
 }
 
 // stalledUploadIsCutOff sends the owner's signed upload of deal id with a
@@ -501,7 +508,11 @@ func stalledUploadIsCutOff(t *testing.T, ln *localnet.Net, tgt providerapi.Targe
 	require.NoError(t, err)
 	req.ContentLength = int64(len(data))
 	require.NoError(t, providerapi.SignRequest(req, signer(t, ln, "alice"), tgt.Provider, time.Now()))
-	conn, err := net.Dial("tcp", strings.TrimPrefix(tgt.URL, "http://"))
+	pem, err := os.ReadFile(ln.ProviderCA())
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(pem))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(tgt.URL, "https://"), &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
 	require.NoError(t, err)
 	defer conn.Close()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(60*time.Second)))

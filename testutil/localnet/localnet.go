@@ -112,6 +112,16 @@ func (ln *Net) RPCPort(i int) int { return 26657 + ln.Offset + 100*i }
 // ProviderPort is provider i's (1-based) HTTP API port.
 func (ln *Net) ProviderPort(i int) int { return 8480 + ln.Offset + i }
 
+// ProviderURL is provider i's (1-based) API endpoint: HTTPS with a
+// certificate of the localnet's CA (ProviderCA).
+func (ln *Net) ProviderURL(i int) string {
+	return fmt.Sprintf("https://127.0.0.1:%d", ln.ProviderPort(i))
+}
+
+// ProviderCA is the localnet's CA certificate (PEM), which signed every
+// provider's certificate.
+func (ln *Net) ProviderCA() string { return filepath.Join(ln.Dir, "tls", "ca.pem") }
+
 // ProviderHome is provider i's (1-based) daemon home.
 func (ln *Net) ProviderHome(i int) string { return filepath.Join(ln.Dir, fmt.Sprintf("provider%d", i)) }
 

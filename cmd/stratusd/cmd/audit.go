@@ -52,7 +52,11 @@ func audit(cmd *cobra.Command, cctx sdkclient.Context, id, samples uint64) error
 	if err != nil {
 		return err
 	}
-	results, err := newSDK(cmd, cctx, tx.Factory{}).Audit(cmd.Context(), id, samples)
+	sdkc, err := newSDK(cmd, cctx, tx.Factory{})
+	if err != nil {
+		return err
+	}
+	results, err := sdkc.Audit(cmd.Context(), id, samples)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func computeCmd() *cobra.Command {
 		Short: "Run WebAssembly programs over stored data on several providers, and fetch verified outputs",
 		RunE:  sdkclient.ValidateCmd,
 	}
+	addProviderCAFlag(cmd)
 	cmd.AddCommand(runCmd(), outputCmd(), jobStatusCmd(), jobsLsCmd())
 	return cmd
 }
@@ -143,7 +144,10 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 	spec.ProgramTerms.Duration, _ = f.GetUint64("program-duration")
 	spec.ProgramTerms.MaxPrice, spec.ProgramTerms.Timeout = storePrice, 5*time.Minute
 
-	sdkc := newSDK(cmd, cctx, txf)
+	sdkc, err := newSDK(cmd, cctx, txf)
+	if err != nil {
+		return err
+	}
 	job, err := sdkc.RunJob(cmd.Context(), spec)
 	if err != nil {
 		return err
@@ -330,7 +334,11 @@ program wrote), stdout, stderr, exit_code and verdict. DIR must be empty or new.
 			if err != nil {
 				return err
 			}
-			manifest, err := newSDK(cmd, cctx, tx.Factory{}).FetchOutput(cmd.Context(), id, dir)
+			sdkc, err := newSDK(cmd, cctx, tx.Factory{})
+			if err != nil {
+				return err
+			}
+			manifest, err := sdkc.FetchOutput(cmd.Context(), id, dir)
 			if err != nil {
 				return err
 			}

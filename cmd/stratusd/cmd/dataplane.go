@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,11 +14,44 @@ import (
 	"github.com/stratusnet/stratus/client"
 )
 
-// newSDK is the SDK client of a command, showing its progress on stderr.
-func newSDK(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory) *client.Client {
+// newSDK is the SDK client of a command, showing its progress on stderr
+// and trusting the providers' CA of --provider-ca.
+func newSDK(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory) (*client.Client, error) {
 	c := client.New(cctx, txf)
 	c.OnEvent = newProgress(cmd.ErrOrStderr()).Event
-	return c
+	ca := ""
+	if f := cmd.Flag(flagProviderCA); f != nil {
+		ca = f.Value.String()
+	}
+	if ca == "" {
+		if def := filepath.Join(cctx.HomeDir, defaultProviderCA); fileExists(def) {
+			ca = def
+		}
+	}
+	if ca != "" {
+		if err := c.TrustCA(ca); err != nil {
+			return nil, fmt.Errorf("--%s: %w", flagProviderCA, err)
+		}
+	}
+	return c, nil
+}
+
+// flagProviderCA names a CA certificate trusted for providers' HTTPS
+// besides the system's roots; defaultProviderCA, in the client home, is
+// used when present (the localnet puts its CA there).
+const (
+	flagProviderCA    = "provider-ca"
+	defaultProviderCA = "provider-ca.pem"
+)
+
+// addProviderCAFlag adds --provider-ca to a command group.
+func addProviderCAFlag(cmd *cobra.Command) {
+	cmd.PersistentFlags().String(flagProviderCA, "", "PEM CA certificate trusted for providers' HTTPS besides the system's roots (default: "+defaultProviderCA+" in the client home, if present)")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // signingContext resolves the --from key of a command that sends no

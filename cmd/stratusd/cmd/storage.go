@@ -25,6 +25,7 @@ func storageCmd() *cobra.Command {
 		Short: "Store files with providers and get them back (encrypted, verified)",
 		RunE:  sdkclient.ValidateCmd,
 	}
+	addProviderCAFlag(cmd)
 	cmd.AddCommand(putCmd(), getCmd(), lsCmd(), dealStatusCmd(), auditCmd())
 	return cmd
 }
@@ -62,7 +63,11 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 			}
 			timeout, _ := f.GetDuration("wait-timeout")
 			public, _ := f.GetBool("public")
-			res, err := newSDK(cmd, cctx, simulatedGas(cmd, txf)).Put(cmd.Context(), args[0], client.PutOptions{
+			sdkc, err := newSDK(cmd, cctx, simulatedGas(cmd, txf))
+			if err != nil {
+				return err
+			}
+			res, err := sdkc.Put(cmd.Context(), args[0], client.PutOptions{
 				Replicas: replicas, Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public,
 			})
 			if err != nil {
@@ -121,7 +126,11 @@ output name only ever appears once the whole file is verified and decrypted.`,
 			if err != nil {
 				return err
 			}
-			return newSDK(cmd, cctx, tx.Factory{}).Get(cmd.Context(), id, outPath)
+			sdkc, err := newSDK(cmd, cctx, tx.Factory{})
+			if err != nil {
+				return err
+			}
+			return sdkc.Get(cmd.Context(), id, outPath)
 		},
 	}
 	// Not AddQueryFlagsToCmd: its -o is the output format, and -o here is the file.
