@@ -6,11 +6,13 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/stratusnet/stratus/client"
 )
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		fmt.Fprintln(os.Stderr, "Error:", client.Explain(err))
 		os.Exit(1)
 	}
 }

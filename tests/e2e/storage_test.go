@@ -199,6 +199,23 @@ func TestStorageEndToEnd(t *testing.T) {
 	ln := localnet.Start(t, bins, 1, 4)
 	file := writeRandomFile(t, 10<<20)
 
+	// 0. Errors are one sentence to act on: no gRPC wrapping, no source
+	// paths; a key that was never funded is told to get funds and how.
+	_, errOut, err := ln.Run("storage", "status", "999")
+	require.Error(t, err)
+	require.Contains(t, errOut, "deal 999")
+	require.NotContains(t, errOut, "rpc error")
+	require.NotContains(t, errOut, ".go:")
+	ln.MustRun("keys", "add", "carol", "--keyring-backend", "test")
+	_, errOut, err = ln.Run("storage", "put", file, "--from", "carol", "--keyring-backend", "test")
+	require.Error(t, err)
+	require.Contains(t, errOut, "does not exist on chain yet")
+	require.Contains(t, errOut, "tx bank send")
+	_, errOut, err = ln.Run("storage", "put", file, "--from", "alice", "--replicas", "9")
+	require.Error(t, err)
+	require.NotContains(t, errOut, ".go:")
+	require.NotContains(t, errOut, "gas used")
+
 	// 1. put 10 MiB with 3 replicas; every replica commits; get is identical.
 	id := put(t, ln, file)
 	d := queryDeal(t, ln, id)
