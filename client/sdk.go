@@ -118,10 +118,15 @@ func (x *counting) Write(p []byte) (int, error) {
 }
 
 func (c *Client) reader(r io.Reader, total uint64, stage string) io.Reader {
+	return c.readerFrom(r, 0, total, stage)
+}
+
+// readerFrom is reader for bytes that start at offset of the total.
+func (c *Client) readerFrom(r io.Reader, offset, total uint64, stage string) io.Reader {
 	if c.OnEvent == nil {
 		return r
 	}
-	return &counting{c: c, stage: stage, total: total, r: r}
+	return &counting{c: c, stage: stage, total: total, done: offset, r: r}
 }
 
 func (c *Client) writer(w io.Writer, total uint64, stage string) io.Writer {

@@ -28,6 +28,8 @@ type PutOptions struct {
 	Timeout time.Duration
 	// Public stores the bytes as they are, unencrypted, readable by anyone.
 	Public bool
+	// RateLimit caps the upload at this many bytes a second (0: none).
+	RateLimit uint64
 }
 
 // PutResult is a stored deal.
@@ -53,6 +55,24 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 	if err != nil {
 		return PutResult{}, err
 	}
+	if err := os.MkdirAll(c.uploadsDir(), 0o700); err != nil {
+		return PutResult{}, err
+	}
+	// An earlier Put of this file that was cut off resumes.
+	if rec, d, ok := c.findResumable(ctx, path, st, o.Public); ok {
+		c.linef("resuming the upload of %s to deal %d", path, rec.DealID)
+		var providers []string
+		_, replicas, err := c.Deal(ctx, rec.DealID)
+		if err != nil {
+			return PutResult{}, err
+		}
+		for _, r := range replicas {
+			providers = append(providers, r.Provider)
+		}
+		out := PutResult{DealID: rec.DealID, Size: rec.Size, Providers: providers, Escrow: d.Escrow, Fee: d.Fee}
+		return out, c.finishUpload(ctx, rec, replicas, o)
+	}
+
 	params, err := storagetypes.NewQueryClient(c.cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
 	if err != nil {
 		return PutResult{}, fmt.Errorf("reading storage params: %w", err)
@@ -73,14 +93,18 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 			c.linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(c.Home, KeyFile))
 		}
 		c.linef("encrypting and hashing %s (%s)", path, HumanBytes(uint64(st.Size())))
-		sealed, err = Seal(c.reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), chunkSize, "")
+		sealed, err = Seal(c.reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), chunkSize, c.uploadsDir())
 		if err != nil {
 			return PutResult{}, err
 		}
-		defer sealed.Remove()
 	}
 	if sealed.Size == 0 {
 		return PutResult{}, errors.New("the file is empty: there is nothing to store")
+	}
+	removeSealed := func() {
+		if !o.Public {
+			_ = sealed.Remove()
+		}
 	}
 
 	res, err := c.send(ctx, &storagetypes.MsgCreateDeal{
@@ -88,30 +112,75 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public,
 	})
 	if err != nil {
+		removeSealed()
 		return PutResult{}, fmt.Errorf("creating the deal: %w", err)
 	}
 	var deal storagetypes.MsgCreateDealResponse
 	if err := c.decodeMsgResponse(res, &deal); err != nil {
+		removeSealed()
 		return PutResult{}, err
 	}
 	out := PutResult{DealID: deal.DealId, Size: sealed.Size, Providers: deal.Providers, Escrow: deal.Escrow, Fee: deal.Fee}
 	c.linef("deal %d created: escrow %s (unearned escrow comes back), fee %s (not refundable), providers %s",
 		deal.DealId, deal.Escrow, deal.Fee, strings.Join(deal.Providers, ", "))
 
-	first, err := c.Target(ctx, deal.Providers[0])
+	// Keep what is sent until every replica is committed, so a cut-off put
+	// can resume.
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return out, err
 	}
-	f, err := os.Open(sealed.Path)
+	rec := uploadRecord{DealID: deal.DealId, Source: abs, SrcSize: st.Size(), ModTime: st.ModTime(), Sent: sealed.Path, Size: sealed.Size, Public: o.Public}
+	if !o.Public {
+		rec.Sent = filepath.Join(c.uploadsDir(), fmt.Sprintf("deal-%d.age", deal.DealId))
+		if err := os.Rename(sealed.Path, rec.Sent); err != nil {
+			removeSealed()
+			return out, err
+		}
+	}
+	if err := c.saveRecord(rec); err != nil {
+		return out, err
+	}
+	_, replicas, err := c.Deal(ctx, deal.DealId)
 	if err != nil {
 		return out, err
+	}
+	return out, c.finishUpload(ctx, rec, replicas, o)
+}
+
+// finishUpload uploads rec's bytes to the deal's first provider that has
+// none of them committed yet, resuming what it holds, and waits until
+// every replica is committed; then the record is dropped.
+func (c *Client) finishUpload(ctx context.Context, rec uploadRecord, replicas []storagetypes.Replica, o PutOptions) error {
+	if len(replicas) == 0 {
+		return fmt.Errorf("deal %d has no replicas", rec.DealID)
+	}
+	committed := false
+	for _, r := range replicas {
+		committed = committed || r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
+	}
+	uploaded := map[string]bool{}
+	if !committed {
+		first, err := c.Target(ctx, replicas[0].Provider)
+		if err != nil {
+			return err
+		}
+		if err := c.uploadResumable(ctx, first, rec.DealID, rec.Sent, rec.Size, o.RateLimit); err != nil {
+			return fmt.Errorf("uploading to %s (%s): %w; run the same put again to resume", first.Provider, first.URL, err)
+		}
+		c.linef("uploaded %s to %s", HumanBytes(rec.Size), first.URL)
+		uploaded[first.Provider] = true
+	}
+	f, err := os.Open(rec.Sent)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
-	if err := c.api.Upload(ctx, first, deal.DealId, c.reader(f, sealed.Size, "upload"), sealed.Size); err != nil {
-		return out, fmt.Errorf("uploading to %s (%s): %w", first.Provider, first.URL, err)
+	if err := c.waitCommitted(ctx, rec.DealID, f, rec.Size, uploaded, o.Timeout); err != nil {
+		return err
 	}
-	c.linef("uploaded %s to %s", HumanBytes(sealed.Size), first.URL)
-	return out, c.waitCommitted(ctx, deal.DealId, f, sealed.Size, map[string]bool{first.Provider: true}, o.Timeout)
+	c.dropRecord(rec)
+	return nil
 }
 
 // waitCommitted follows deal id until every replica is committed. If the

@@ -9,6 +9,7 @@
 //	PUT  /v1/deals/{id}                  streamed upload; the deal's owner only
 //	GET  /v1/deals/{id}[?job=N]          the deal's bytes (Range supported)
 //	GET  /v1/deals/{id}/proof?leaf=N     one leaf and its Merkle audit path
+//	GET  /v1/deals/{id}/upload           bytes of a stopped upload held; the owner only
 //	GET  /v1/jobs/{id}/output            a settled job's output archive
 //	GET  /metrics                        Prometheus metrics
 //
@@ -26,6 +27,7 @@ package providerapi
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -115,6 +117,17 @@ type StoredDeal struct {
 	Size   uint64 `json:"size"`
 }
 
+// UploadState is the body of GET /v1/deals/{id}/upload: how many bytes of
+// the deal a stopped upload left with the provider (Offset), to resume
+// from with Content-Range: bytes Offset-(Size-1)/Size; Stored when the
+// whole deal is already stored.
+type UploadState struct {
+	DealID uint64 `json:"deal_id"`
+	Size   uint64 `json:"size"`
+	Offset uint64 `json:"offset"`
+	Stored bool   `json:"stored"`
+}
+
 // Proof is the body of GET /v1/deals/{id}/proof: leaf LeafIndex of the
 // deal's tree of Leaves leaves and its audit path, enough to check against
 // the on-chain root with merkle.VerifyProof.
@@ -130,3 +143,37 @@ type Proof struct {
 // ErrShortResponse is returned when a provider sends fewer bytes than it
 // promised or than were asked for.
 var ErrShortResponse = errors.New("providerapi: provider sent fewer bytes than expected")
+
+// ParseContentRange reads the Content-Range of a resumed upload of a deal
+// of size bytes, "bytes N-(size-1)/size", and returns N. A resumed upload
+// always runs to the end of the deal.
+func ParseContentRange(h string, size uint64) (uint64, error) {
+	spec, ok := strings.CutPrefix(h, "bytes ")
+	if !ok {
+		return 0, errors.New(`want "bytes N-M/SIZE"`)
+	}
+	rng, total, ok := strings.Cut(spec, "/")
+	if !ok {
+		return 0, errors.New(`want "bytes N-M/SIZE"`)
+	}
+	first, last, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, errors.New(`want "bytes N-M/SIZE"`)
+	}
+	n, err1 := strconv.ParseUint(first, 10, 64)
+	m, err2 := strconv.ParseUint(last, 10, 64)
+	s, err3 := strconv.ParseUint(total, 10, 64)
+	switch {
+	case err1 != nil || err2 != nil || err3 != nil || h != fmt.Sprintf("bytes %d-%d/%d", n, m, s):
+		return 0, errors.New("positions and size must be plain decimal numbers")
+	case size == 0:
+		return 0, errors.New("an empty deal has no bytes to resume")
+	case s != size:
+		return 0, fmt.Errorf("size %d is not the deal's %d", s, size)
+	case m != size-1:
+		return 0, fmt.Errorf("a resumed upload runs to the last byte, %d", size-1)
+	case n > m:
+		return 0, fmt.Errorf("first byte %d is past the last", n)
+	}
+	return n, nil
+}

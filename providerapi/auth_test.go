@@ -2,6 +2,7 @@ package providerapi
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -187,3 +188,35 @@ func FuzzParseAuthorization(f *testing.F) {
 }
 
 func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func TestParseContentRange(t *testing.T) {
+	n, err := ParseContentRange("bytes 100-999/1000", 1000)
+	require.NoError(t, err)
+	require.EqualValues(t, 100, n)
+	n, err = ParseContentRange("bytes 0-0/1", 1)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	for _, h := range []string{
+		"", "bytes", "bytes 1-2", "bytes */1000", "bytes 100-998/1000", "bytes 100-999/999",
+		"bytes 1000-999/1000", "bytes -1-999/1000", "items 1-999/1000", "bytes 1-999/1000 ", "bytes 0x1-999/1000",
+	} {
+		_, err := ParseContentRange(h, 1000)
+		require.Error(t, err, h)
+	}
+}
+
+func FuzzParseContentRange(f *testing.F) {
+	f.Add("bytes 100-999/1000", uint64(1000))
+	f.Add("bytes 0-0/1", uint64(1))
+	f.Add("bytes 5-4/5", uint64(5))
+	f.Fuzz(func(t *testing.T, h string, size uint64) {
+		n, err := ParseContentRange(h, size)
+		if err != nil {
+			return
+		}
+		// Whatever parses names a start inside the deal and runs to its end.
+		require.Positive(t, size)
+		require.Less(t, n, size)
+		require.Equal(t, fmt.Sprintf("bytes %d-%d/%d", n, size-1, size), h)
+	})
+}

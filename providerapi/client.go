@@ -60,15 +60,28 @@ func NewClient(hc *http.Client, signer Signer) *Client {
 // to confirm with 100-continue first, so a refused upload (unassigned,
 // unknown deal, wrong size, busy) costs no body bytes when the client's
 // Transport waits for it (ExpectContinueTimeout > 0, as in
-// http.DefaultTransport).
+// http.DefaultTransport and HTTPClient).
 func (c *Client) Upload(ctx context.Context, t Target, id uint64, r io.Reader, size uint64) error {
+	return c.UploadFrom(ctx, t, id, r, size, 0)
+}
+
+// UploadFrom resumes an upload of deal id (size bytes in all) at offset:
+// r carries the bytes from offset on, and the provider must hold the ones
+// before (UploadState). Offset 0 is a whole upload.
+func (c *Client) UploadFrom(ctx context.Context, t Target, id uint64, r io.Reader, size, offset uint64) error {
+	if offset >= size && size > 0 {
+		return fmt.Errorf("providerapi: resuming deal %d at byte %d of %d", id, offset, size)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, t.url(DealPath(id)), io.NopCloser(r))
 	if err != nil {
 		return err
 	}
-	req.ContentLength = int64(size)
+	req.ContentLength = int64(size - offset)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Expect", "100-continue")
+	if offset > 0 {
+		req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", offset, size-1, size))
+	}
 	resp, err := c.do(req, t)
 	if err != nil {
 		return err
@@ -82,6 +95,28 @@ func (c *Client) Upload(ctx context.Context, t Target, id uint64, r io.Reader, s
 		return fmt.Errorf("providerapi: provider confirmed deal %d of %d bytes, uploaded deal %d of %d bytes", stored.DealID, stored.Size, id, size)
 	}
 	return nil
+}
+
+// UploadState asks a provider how many bytes of deal id a stopped upload
+// left with it: the offset to resume from.
+func (c *Client) UploadState(ctx context.Context, t Target, id uint64) (UploadState, error) {
+	var st UploadState
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(DealPath(id)+"/upload"), nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := c.do(req, t)
+	if err != nil {
+		return st, err
+	}
+	defer drain(resp)
+	if err := decodeJSON(resp, &st); err != nil {
+		return st, err
+	}
+	if st.DealID != id || st.Offset > st.Size {
+		return st, fmt.Errorf("providerapi: asked about deal %d's upload, provider answered deal %d at %d of %d bytes", id, st.DealID, st.Offset, st.Size)
+	}
+	return st, nil
 }
 
 // Download writes deal id's bytes to w. The caller verifies them against

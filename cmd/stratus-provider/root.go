@@ -312,6 +312,7 @@ func startCmd() *cobra.Command {
 				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,
 				MinUploadRate: c.API.MinUploadRate, UploadGrace: c.UploadGraceDuration(),
 				RepairFetchesPerHour: c.API.RepairFetchesPerHour,
+				PartialTTL:           c.PartialTTLDuration(), PartialMaxBytes: c.API.PartialMaxBytes,
 			}
 			if c.Executor.Enabled {
 				fault, err := chain.ParseFault(os.Getenv(testFaultEnv))

@@ -44,6 +44,10 @@ type Config struct {
 		// RepairFetchesPerHour bounds the private deals one provider with a
 		// committed replica may fetch again from this one in an hour.
 		RepairFetchesPerHour int `toml:"repair-fetches-per-hour"`
+		// PartialTTL and PartialMaxBytes bound the bytes of stopped uploads
+		// kept for a resume.
+		PartialTTL      string `toml:"partial-ttl"`
+		PartialMaxBytes uint64 `toml:"partial-max-bytes"`
 		// TLSCertFile and TLSKeyFile (PEM) make the API serve HTTPS.
 		TLSCertFile string `toml:"tls-cert-file"`
 		TLSKeyFile  string `toml:"tls-key-file"`
@@ -94,6 +98,8 @@ func Default(home string) Config {
 	c.API.MinUploadRate = 256 << 10
 	c.API.UploadGrace = "30s"
 	c.API.RepairFetchesPerHour = 6
+	c.API.PartialTTL = "6h"
+	c.API.PartialMaxBytes = 16 << 30
 	c.Store.Dir = "data"
 	c.Loop.Poll = "500ms"
 	c.Loop.ClaimEvery = 100
@@ -140,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if (c.API.TLSCertFile == "") != (c.API.TLSKeyFile == "") {
 		errs = append(errs, "api.tls-cert-file and api.tls-key-file go together: give both to serve HTTPS, or neither")
+	}
+	if d, err := time.ParseDuration(c.API.PartialTTL); err != nil || d <= 0 {
+		errs = append(errs, fmt.Sprintf("api.partial-ttl %q: want a duration such as 6h", c.API.PartialTTL))
 	}
 	if c.API.RepairFetchesPerHour < 1 {
 		errs = append(errs, "api.repair-fetches-per-hour must be at least 1")
@@ -198,6 +207,12 @@ func (c Config) PeerCAFile(home string) string {
 		return ""
 	}
 	return resolve(home, c.API.CAFile)
+}
+
+// PartialTTLDuration is API.PartialTTL parsed.
+func (c Config) PartialTTLDuration() time.Duration {
+	d, _ := time.ParseDuration(c.API.PartialTTL)
+	return d
 }
 
 // UploadGraceDuration is API.UploadGrace parsed.
@@ -299,6 +314,11 @@ upload-grace = {{ printf "%q" .API.UploadGrace }}
 # that deleted its replicas and fetched sampled deals from peers instead
 # would need far more; keep it low.
 repair-fetches-per-hour = {{ .API.RepairFetchesPerHour }}
+# An upload that stops early keeps the bytes received, so its owner can
+# resume it, for at most partial-ttl and within partial-max-bytes for all
+# such uploads together (the oldest go first).
+partial-ttl = {{ printf "%q" .API.PartialTTL }}
+partial-max-bytes = {{ .API.PartialMaxBytes }}
 # PEM certificate and key to serve the API over HTTPS (both, or neither when
 # a TLS-terminating proxy fronts the daemon). Relative paths are under the home.
 tls-cert-file = {{ printf "%q" .API.TLSCertFile }}

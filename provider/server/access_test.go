@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -239,4 +240,47 @@ func TestRepairFetchesAreRationed(t *testing.T) {
 	now = now.Add(30 * time.Minute) // one token back
 	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/3", nil, 0).status)
 	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/4", nil, 0), http.StatusTooManyRequests, providerapi.CodeRepairLimit)
+}
+
+// An upload cut halfway keeps its bytes; the owner asks where to resume
+// and sends only the rest. Nobody else learns the offset.
+func TestResumedUploadSendsOnlyTheRest(t *testing.T) {
+	e := newEnv(t, 0)
+	data, deal := e.addDeal(1, 64*chunkSize+5, true)
+	half := len(data) / 2
+
+	conn := dialServer(t, e.url)
+	_, err := fmt.Fprintf(conn, "PUT /v1/deals/1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nAuthorization: %s\r\n\r\n",
+		len(data), authorization(t, owner, http.MethodPut, "/v1/deals/1", int64(len(data))))
+	require.NoError(t, err)
+	_, err = conn.Write(data[:half])
+	require.NoError(t, err)
+	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+	requireError(t, readResponse(t, conn), http.StatusBadRequest, providerapi.CodeTruncated)
+	require.False(t, e.store.Has(1))
+
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1/upload", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/upload", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	st, err := e.client.UploadState(context.Background(), e.target(), 1)
+	require.NoError(t, err)
+	require.Equal(t, providerapi.UploadState{DealID: 1, Size: deal.Size, Offset: uint64(half)}, st)
+
+	// Resuming past what is held, or with a malformed range, is refused.
+	r := e.do(http.MethodPut, "/v1/deals/1", bytes.NewReader(data[half+10:]), int64(len(data)-half-10),
+		"Content-Range", fmt.Sprintf("bytes %d-%d/%d", half+10, len(data)-1, len(data)))
+	requireError(t, r, http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange)
+	r = e.do(http.MethodPut, "/v1/deals/1", bytes.NewReader(data[half:]), int64(len(data)-half), "Content-Range", "bytes 5-6/7")
+	requireError(t, r, http.StatusBadRequest, providerapi.CodeBadRange)
+
+	require.NoError(t, e.client.UploadFrom(context.Background(), e.target(), 1, bytes.NewReader(data[half:]), deal.Size, st.Offset))
+	require.True(t, e.store.Has(1))
+	require.NoError(t, e.store.Verify(1))
+	var buf bytes.Buffer
+	require.NoError(t, e.client.Download(context.Background(), e.target(), 1, &buf))
+	require.Equal(t, data, buf.Bytes())
+	// Every byte crossed the wire once.
+	require.Contains(t, e.scrape(), fmt.Sprintf("\nstratus_provider_bytes_received_total %d\n", len(data)))
+	st, err = e.client.UploadState(context.Background(), e.target(), 1)
+	require.NoError(t, err)
+	require.True(t, st.Stored)
 }

@@ -52,14 +52,24 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, c) {
 		return
 	}
+	// A resumed upload names where it starts: Content-Range: bytes N-(size-1)/size.
+	offset := uint64(0)
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		var err error
+		if offset, err = providerapi.ParseContentRange(cr, deal.Size); err != nil {
+			s.fail(w, r, http.StatusBadRequest, providerapi.CodeBadRange,
+				fmt.Sprintf("Content-Range %q: %v; resume with bytes N-%d/%d, N from GET %s/upload", cr, err, deal.Size-1, deal.Size, providerapi.DealPath(id)), err)
+			return
+		}
+	}
 	// Refuse a declared wrong size before reading any of the body.
-	if cl := r.ContentLength; cl >= 0 && uint64(cl) != deal.Size {
-		if uint64(cl) > deal.Size {
+	if cl := r.ContentLength; cl >= 0 && uint64(cl) != deal.Size-offset {
+		if uint64(cl) > deal.Size-offset {
 			s.fail(w, r, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge,
-				fmt.Sprintf("Content-Length %d is more than deal %d's size of %d bytes; send exactly the file the deal was created for", cl, id, deal.Size), nil)
+				fmt.Sprintf("Content-Length %d is more than the %d bytes of deal %d from byte %d; send exactly the file the deal was created for", cl, deal.Size-offset, id, offset), nil)
 		} else {
 			s.fail(w, r, http.StatusBadRequest, providerapi.CodeSizeMismatch,
-				fmt.Sprintf("Content-Length %d is less than deal %d's size of %d bytes; send the whole file the deal was created for", cl, id, deal.Size), nil)
+				fmt.Sprintf("Content-Length %d is less than the %d bytes of deal %d from byte %d; send the whole file the deal was created for", cl, deal.Size-offset, id, offset), nil)
 		}
 		return
 	}
@@ -86,9 +96,16 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.releaseUpload(id)
 
+	expect := store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}
+	s.prunePartials()
+	if offset > 0 && s.store.Partial(id, expect) < offset {
+		s.fail(w, r, http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange,
+			fmt.Sprintf("this provider holds %d bytes of deal %d, not %d: resume from GET %s/upload's offset", s.store.Partial(id, expect), id, offset, providerapi.DealPath(id)), nil)
+		return
+	}
 	w.Header().Del("Connection")
-	body := &countingReader{r: s.minRate(w, http.MaxBytesReader(w, r.Body, int64(deal.Size)+1)), m: s.opts.Metrics}
-	err := s.store.Put(id, store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}, body)
+	body := &countingReader{r: s.minRate(w, http.MaxBytesReader(w, r.Body, int64(deal.Size-offset)+1)), m: s.opts.Metrics}
+	err := s.store.PutFrom(id, expect, offset, body)
 	if err != nil {
 		s.failPut(w, r, deal, err)
 		return
@@ -149,6 +166,9 @@ func (s *Server) failPut(w http.ResponseWriter, r *http.Request, deal DealInfo, 
 	case r.Context().Err() != nil:
 		s.fail(w, r, http.StatusBadRequest, providerapi.CodeTruncated,
 			fmt.Sprintf("the upload of deal %d was interrupted; upload the whole file again", deal.ID), err)
+	case errors.Is(err, store.ErrOffsetMismatch):
+		s.fail(w, r, http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange,
+			fmt.Sprintf("this provider no longer holds the start of deal %d's upload; resume from GET %s/upload's offset", deal.ID, providerapi.DealPath(deal.ID)), err)
 	case errors.Is(err, store.ErrBadExpect):
 		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeBadDeal,
 			fmt.Sprintf("the chain's size or root of deal %d cannot be stored; report this to the network's operators", deal.ID), err)
@@ -345,4 +365,49 @@ func (x *rateReader) Read(p []byte) (int, error) {
 		return n, errTooSlow
 	}
 	return n, err
+}
+
+// uploadState is the body of GET /v1/deals/{id}/upload.
+type uploadState = providerapi.UploadState
+
+// handleUploadState tells the deal's owner how many bytes of a stopped
+// upload this provider holds, so the upload can resume from there.
+func (s *Server) handleUploadState(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.dealID(w, r)
+	if !ok {
+		return
+	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	deal, ok := s.assignedDeal(w, r, id)
+	if !ok {
+		return
+	}
+	if c.addr != deal.Owner {
+		s.deny(w, r, c, fmt.Sprintf("the upload of deal %d", id), "the deal's owner "+deal.Owner)
+		return
+	}
+	if !s.admit(w, r, c) {
+		return
+	}
+	s.prunePartials()
+	st := uploadState{DealID: id, Size: deal.Size}
+	if meta, err := s.store.Stat(id); err == nil && meta.Root == deal.Root {
+		st.Offset, st.Stored = deal.Size, true
+	} else {
+		st.Offset = s.store.Partial(id, store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize})
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// prunePartials drops stopped uploads past their time to live or over
+// their space budget.
+func (s *Server) prunePartials() {
+	if n, err := s.store.PrunePartials(s.opts.PartialTTL, s.opts.PartialMaxBytes, time.Now()); err != nil {
+		s.log.Warn("pruning partial uploads failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("dropped partial uploads", "count", n)
+	}
 }

@@ -113,6 +113,10 @@ type Options struct {
 	// its replicas and fetches the samples' deals from peers every window
 	// needs many more.
 	RepairFetchesPerHour int
+	// PartialTTL and PartialMaxBytes bound stopped uploads kept for a
+	// resume: by age, and by their bytes together (0: the defaults).
+	PartialTTL      time.Duration
+	PartialMaxBytes uint64
 	// Now is the clock request signatures are checked against (nil:
 	// time.Now).
 	Now func() time.Time
@@ -123,6 +127,8 @@ const (
 	DefaultMinUploadRate        = 256 << 10
 	DefaultUploadGrace          = 30 * time.Second
 	DefaultRepairFetchesPerHour = 6
+	DefaultPartialTTL           = 6 * time.Hour
+	DefaultPartialMaxBytes      = 16 << 30
 )
 
 // Server serves one provider's store over HTTP.
@@ -159,6 +165,12 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.PartialTTL <= 0 {
+		opts.PartialTTL = DefaultPartialTTL
+	}
+	if opts.PartialMaxBytes == 0 {
+		opts.PartialMaxBytes = DefaultPartialMaxBytes
+	}
 	s := &Server{
 		store:       st,
 		chain:       chain,
@@ -182,6 +194,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /v1/deals/{id}", s.handleUpload)
 	mux.HandleFunc("GET /v1/deals/{id}", s.handleDownload)
 	mux.HandleFunc("GET /v1/deals/{id}/proof", s.handleProof)
+	mux.HandleFunc("GET /v1/deals/{id}/upload", s.handleUploadState)
 	if s.opts.JobOutput != nil {
 		mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleJobOutput)
 	}

@@ -8,6 +8,8 @@
 //	deals/<id>/data       the (client-encrypted) file
 //	deals/<id>/tree       the Merkle tree's upper levels (merkle tree file)
 //	tmp/                  uploads in progress; emptied on Open
+//	partial/<id>.data     bytes of a stopped upload, kept for a resume
+//	partial/<id>.json     the root, size and chunk size they are for
 package store
 
 import (
@@ -97,6 +99,15 @@ func (s *Store) Put(id uint64, expect Expect, r io.Reader) error {
 	if meta, err := s.Stat(id); err == nil && meta.Root == expect.Root && meta.Size == expect.Size {
 		return nil
 	}
+	return s.install(id, func(tmp string) (*merkle.Tree, error) {
+		return writeVerified(filepath.Join(tmp, "data"), expect, r)
+	})
+}
+
+// install builds deal id in a fresh temporary directory, where fill puts
+// the verified data file and returns its tree, writes the tree file, and
+// renames the directory into place: a crash leaves nothing half-stored.
+func (s *Store) install(id uint64, fill func(tmp string) (*merkle.Tree, error)) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(s.dir, "tmp", fmt.Sprintf("%d-%s", id, hex.EncodeToString(rnd[:])))
@@ -110,7 +121,7 @@ func (s *Store) Put(id uint64, expect Expect, r io.Reader) error {
 		}
 	}()
 
-	tree, err := writeVerified(filepath.Join(tmp, "data"), expect, r)
+	tree, err := fill(tmp)
 	if err != nil {
 		return err
 	}

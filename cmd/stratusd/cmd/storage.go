@@ -38,7 +38,12 @@ func putCmd() *cobra.Command {
 use: back it up, files cannot be read without it), hashes the ciphertext,
 creates a deal paying up to --max-price per GiB per block for each replica,
 uploads the ciphertext once to the first assigned provider and waits until
-every replica has fetched, verified and committed it. Prints the deal id.`,
+every replica has fetched, verified and committed it. Prints the deal id.
+
+An upload that is cut off (connection lost, command killed) resumes: run the
+same put again, on the same unchanged file, while the deal is pending, and
+only the bytes the provider does not hold yet are sent. Until every replica
+is committed the ciphertext is kept in the client home's uploads/.`,
 		Example: "stratusd storage put photo.jpg --replicas 3 --duration 100000 --max-price 1000ustrat --from alice",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,12 +68,18 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 			}
 			timeout, _ := f.GetDuration("wait-timeout")
 			public, _ := f.GetBool("public")
+			var rate uint64
+			if s, _ := f.GetString("limit-rate"); s != "" {
+				if rate, err = client.ParseBytes(s); err != nil {
+					return fmt.Errorf("--limit-rate: %w", err)
+				}
+			}
 			sdkc, err := newSDK(cmd, cctx, simulatedGas(cmd, txf))
 			if err != nil {
 				return err
 			}
 			res, err := sdkc.Put(cmd.Context(), args[0], client.PutOptions{
-				Replicas: replicas, Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public,
+				Replicas: replicas, Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public, RateLimit: rate,
 			})
 			if err != nil {
 				return err
@@ -83,6 +94,7 @@ every replica has fetched, verified and committed it. Prints the deal id.`,
 	cmd.Flags().String("max-price", "1000"+app.BondDenom, "most you pay per replica per GiB per block")
 	cmd.Flags().Duration("wait-timeout", 5*time.Minute, "how long to wait for every replica to commit")
 	cmd.Flags().Bool("public", false, "store the file as it is, unencrypted: anyone can read it (compute jobs read inputs as stored)")
+	cmd.Flags().String("limit-rate", "", "upload at most this many bytes a second, e.g. 10MiB (default: as fast as the link goes)")
 	return cmd
 }
 
