@@ -893,3 +893,47 @@ func TestComputeJobsReadOnlyPublicOrOwnDeals(t *testing.T) {
 	s.files[j.OutputDealId] = archive
 	s.requireAccounted(t)
 }
+
+// The output deal is hashed and proven with the job's chunk size, fixed at
+// submission, even when governance changes chunk_size before the verdict:
+// the executors computed the root with the job's, and a deal proven with
+// another could not be proven at all (its holders would be slashed).
+func TestComputeOutputDealKeepsTheJobsChunkSize(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	msg := s.submitMsg(2)
+	msg.StoreOutput = &computetypes.StoreOutput{Replicas: 2, DurationBlocks: 500, MaxPrice: decCoin(2)}
+	resp := s.submit(t, msg)
+	require.EqualValues(t, 1024, s.job(t, resp.JobId).ChunkSize)
+
+	p, err := s.c.App.StorageKeeper.Params.Get(s.c.Ctx())
+	require.NoError(t, err)
+	p.ChunkSize = 4096
+	s.setParams(t, p)
+
+	archive := randomFile(t, 9000)
+	root, err := merkle.Root(archive, 1024)
+	require.NoError(t, err)
+	out := computetypes.Result{OutputRoot: root[:], Size_: uint64(len(archive)), Verdict: "ok"}
+	for _, e := range resp.Executors {
+		s.commitResult(t, e, resp.JobId, out)
+	}
+	for _, e := range resp.Executors {
+		s.reveal(t, e, resp.JobId, out)
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.NotZero(t, j.OutputDealId, j.Reason)
+	d := s.deal(t, j.OutputDealId)
+	require.EqualValues(t, 1024, d.ChunkSize, "the output deal keeps the job's chunk size")
+	s.files[d.Id] = archive
+	// Its holders prove it with 1 KiB leaves, window after window.
+	proofs, _ := s.advanceTo(t, s.c.Height+25)
+	require.Positive(t, proofs)
+	for slot := range resp.Executors {
+		require.Zero(t, s.replica(t, d.Id, uint32(slot)).Missed)
+	}
+	// A deal created now uses the new chunk size.
+	fresh := s.createDeal(t, 1, 100, 2_000_000_000)
+	require.EqualValues(t, 4096, s.deal(t, fresh.DealId).ChunkSize)
+	s.requireAccounted(t)
+}

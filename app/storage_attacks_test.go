@@ -306,7 +306,7 @@ func TestStorageAttackTinyDealsDoNotDilute(t *testing.T) {
 			res, err := k.CreateDealWithHolders(ctx, &storagetypes.MsgCreateDeal{
 				Owner: s.other.Address.String(), Root: root[:], Size_: 1, Replicas: 1, DurationBlocks: 2000,
 				MaxPrice: decCoin(2_000_000_000),
-			}, []sdk.AccAddress{others[i%len(others)]})
+			}, []sdk.AccAddress{others[i%len(others)]}, 1024)
 			if err != nil {
 				return err
 			}

@@ -263,10 +263,6 @@ func execJobCmd() *cobra.Command {
 // testFaultEnv names the test-only fault injection setting (see chain.Fault).
 const testFaultEnv = "STRATUS_PROVIDER_TEST_FAULT"
 
-// defaultChunkSize is the storage chunk size output archives are hashed with
-// (the chain's default; jobs record the one they use).
-const defaultChunkSize = 1024
-
 func startCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "start",
@@ -328,11 +324,11 @@ func startCmd() *cobra.Command {
 					if err != nil {
 						return fmt.Errorf("finding this program for the job processes: %w", err)
 					}
-					if exec, err = executor.NewIsolated([]string{self, execJobCmdName}, c.WasmCacheDir(h), defaultChunkSize); err != nil {
+					if exec, err = executor.NewIsolated([]string{self, execJobCmdName}, c.WasmCacheDir(h)); err != nil {
 						return fmt.Errorf("starting the executor: %w", err)
 					}
 				} else {
-					inProcess, err := executor.New(executor.Options{CacheDir: c.WasmCacheDir(h), ChunkSize: defaultChunkSize})
+					inProcess, err := executor.New(executor.Options{CacheDir: c.WasmCacheDir(h)})
 					if err != nil {
 						return fmt.Errorf("starting the executor: %w", err)
 					}

@@ -527,6 +527,7 @@ func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
 	copy(programRoot[:], job.ProgramRoot)
 	res, err := j.exec.Run(ctx, executor.Job{
 		ID: job.Id, Program: program, ProgramRoot: programRoot, Args: job.Args, Env: job.Env, Inputs: inputs,
+		ChunkSize: int(job.ChunkSize),
 		Limits: executor.Limits{
 			MemoryBytes: job.Limits.MemoryBytes,
 			Timeout:     time.Duration(job.Limits.TimeoutMs) * time.Millisecond,

@@ -28,7 +28,6 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/stratusnet/stratus/jobarchive"
-	"github.com/stratusnet/stratus/merkle"
 )
 
 // Limits bound one run.
@@ -53,6 +52,9 @@ type Job struct {
 	Env         []string // "K=V" pairs, passed sorted
 	Inputs      []Input
 	Limits      Limits
+	// ChunkSize is the Merkle leaf size of the output archive's root: the
+	// job's chunk_size on chain, which the chain and the output deal use.
+	ChunkSize int
 }
 
 // Verdict is how a run ended (jobarchive.Verdict: the archive records it).
@@ -83,9 +85,6 @@ type Options struct {
 	// CacheDir keeps compiled machine code across restarts ("" keeps it in
 	// memory only).
 	CacheDir string
-	// ChunkSize is the Merkle leaf size of the archive root: the chain's
-	// storage chunk_size (default merkle.DefaultChunkSize).
-	ChunkSize int
 	// MaxCachedModules bounds the compiled programs kept ready (default 16).
 	MaxCachedModules int
 
@@ -149,12 +148,6 @@ type module struct {
 
 // New returns an Executor.
 func New(opts Options) (*Executor, error) {
-	if opts.ChunkSize == 0 {
-		opts.ChunkSize = merkle.DefaultChunkSize
-	}
-	if opts.ChunkSize < 0 {
-		return nil, fmt.Errorf("executor: chunk size %d", opts.ChunkSize)
-	}
 	if opts.MaxCachedModules <= 0 {
 		opts.MaxCachedModules = 16
 	}
@@ -305,6 +298,9 @@ func (e *Executor) Run(ctx context.Context, job Job, workDir string) (Result, er
 	if job.Limits.Timeout <= 0 {
 		return Result{}, fmt.Errorf("%w: timeout %v", ErrInvalidJob, job.Limits.Timeout)
 	}
+	if job.ChunkSize <= 0 {
+		return Result{}, fmt.Errorf("%w: chunk size %d (the job's chunk_size on chain)", ErrInvalidJob, job.ChunkSize)
+	}
 	env, err := splitEnv(job.Env)
 	if err != nil {
 		return Result{}, err
@@ -328,7 +324,7 @@ func (e *Executor) Run(ctx context.Context, job Job, workDir string) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	return pack(out, workDir, job.Limits.MaxOutput, e.opts.ChunkSize)
+	return pack(out, workDir, job.Limits.MaxOutput, job.ChunkSize)
 }
 
 // splitEnv checks and sorts "K=V" pairs.

@@ -95,6 +95,7 @@ func job(id uint64, prog []byte, args ...string) Job {
 		ProgramRoot: sha256.Sum256(prog), // any stable key will do in tests
 		Args:        args,
 		Limits:      Limits{MemoryBytes: 256 << 20, Timeout: 60 * time.Second, MaxOutput: 64 << 20},
+		ChunkSize:   merkle.DefaultChunkSize,
 	}
 }
 
@@ -483,4 +484,32 @@ func TestJobRandIsSeededByTheJobID(t *testing.T) {
 	require.NotEqual(t, read(1, 100), read(2, 100))
 	first := sha256.Sum256(append([]byte("stratus-job"), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0))
 	require.Equal(t, first[:], read(1, 32))
+}
+
+// The archive's root is computed with the job's chunk size, the one the
+// chain records for the job and gives its output deal: an executor that
+// hashed with another would commit a root no holder could prove.
+func TestArchiveRootUsesTheJobsChunkSize(t *testing.T) {
+	e := sharedExecutor(t)
+	j := job(40, program(t, "testprog"), "exit", "0")
+	j.ChunkSize = 4096
+	res, err := e.Run(context.Background(), j, t.TempDir())
+	require.NoError(t, err)
+	archive, err := os.ReadFile(res.Archive)
+	require.NoError(t, err)
+	want, err := merkle.Root(archive, 4096)
+	require.NoError(t, err)
+	require.Equal(t, [32]byte(want), res.Root)
+	other, err := merkle.Root(archive, 1024)
+	require.NoError(t, err)
+	require.NotEqual(t, [32]byte(other), res.Root, "the test needs an archive of more than one 1 KiB leaf")
+
+	// The isolated child gets the chunk size with the job.
+	iso, err := isolated(t).Run(context.Background(), j, t.TempDir())
+	require.NoError(t, err)
+	require.Equal(t, res.Root, iso.Root)
+
+	j.ChunkSize = 0
+	_, err = e.Run(context.Background(), j, t.TempDir())
+	require.ErrorIs(t, err, ErrInvalidJob)
 }

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stratusnet/stratus/merkle"
 )
 
 // Isolated runs each job in a child process (Command plus the work
@@ -29,8 +28,7 @@ type Isolated struct {
 	Command []string
 	// CacheDir is the compilation cache the children share (strongly
 	// advised: without it each child compiles the program again).
-	CacheDir  string
-	ChunkSize int
+	CacheDir string
 	// CompileTimeout bounds the time before the program starts (compiling
 	// or loading it); default 5 minutes.
 	CompileTimeout time.Duration
@@ -44,17 +42,11 @@ func (s *Isolated) compileTimeout() time.Duration {
 }
 
 // NewIsolated checks the options.
-func NewIsolated(command []string, cacheDir string, chunkSize int) (*Isolated, error) {
+func NewIsolated(command []string, cacheDir string) (*Isolated, error) {
 	if len(command) == 0 {
 		return nil, errors.New("executor: no child command")
 	}
-	if chunkSize == 0 {
-		chunkSize = merkle.DefaultChunkSize
-	}
-	if chunkSize < 0 {
-		return nil, fmt.Errorf("executor: chunk size %d", chunkSize)
-	}
-	return &Isolated{Command: command, CacheDir: cacheDir, ChunkSize: chunkSize}, nil
+	return &Isolated{Command: command, CacheDir: cacheDir}, nil
 }
 
 // childSpec is what the parent hands the child in <workDir>/job.json; the
@@ -62,7 +54,6 @@ func NewIsolated(command []string, cacheDir string, chunkSize int) (*Isolated, e
 type childSpec struct {
 	Job       Job    `json:"job"`
 	CacheDir  string `json:"cache_dir"`
-	ChunkSize int    `json:"chunk_size"`
 }
 
 // Files of the parent–child exchange in the work directory.
@@ -91,7 +82,7 @@ func (s *Isolated) Run(ctx context.Context, job Job, workDir string) (Result, er
 			return Result{}, err
 		}
 	}
-	spec := childSpec{Job: job, CacheDir: s.CacheDir, ChunkSize: s.ChunkSize}
+	spec := childSpec{Job: job, CacheDir: s.CacheDir}
 	spec.Job.Program = nil
 	bz, err := json.Marshal(spec)
 	if err != nil {
@@ -168,7 +159,7 @@ wait:
 	if timedOut {
 		// Only the verdict goes into the archive: whatever the program
 		// wrote before it was stopped is not kept.
-		return pack(outcome{verdict: VerdictTimeout}, workDir, job.Limits.MaxOutput, s.ChunkSize)
+		return pack(outcome{verdict: VerdictTimeout}, workDir, job.Limits.MaxOutput, job.ChunkSize)
 	}
 	if err != nil {
 		msg, _ := os.ReadFile(filepath.Join(workDir, childErrorFile))
@@ -219,12 +210,12 @@ func ChildMain(workDir string) int {
 		}
 		return 0
 	}
-	e, err = New(Options{CacheDir: spec.CacheDir, ChunkSize: spec.ChunkSize, MaxCachedModules: 1, child: &childHooks{
+	e, err = New(Options{CacheDir: spec.CacheDir, MaxCachedModules: 1, child: &childHooks{
 		started: func() { _, _ = os.Stdout.WriteString(startedMarker) },
 		overflowed: func(job Job, workDir string) {
 			// Spent its output budget: end now, as the in-process runtime
 			// would by closing the module.
-			res, err := pack(outcome{verdict: VerdictOutputLimit}, workDir, job.Limits.MaxOutput, e.opts.ChunkSize)
+			res, err := pack(outcome{verdict: VerdictOutputLimit}, workDir, job.Limits.MaxOutput, job.ChunkSize)
 			if err != nil {
 				os.Exit(fail(1, err))
 			}

@@ -19,7 +19,7 @@ func isolated(t *testing.T) *Isolated {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	t.Setenv(childEnv, "1")
-	s, err := NewIsolated([]string{exe}, t.TempDir(), 0)
+	s, err := NewIsolated([]string{exe}, t.TempDir())
 	require.NoError(t, err)
 	return s
 }
@@ -102,7 +102,7 @@ func TestIsolatedErrors(t *testing.T) {
 	_, err = s.Run(ctx, j, t.TempDir())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
-	bad, err := NewIsolated([]string{filepath.Join(t.TempDir(), "missing")}, "", 0)
+	bad, err := NewIsolated([]string{filepath.Join(t.TempDir(), "missing")}, "")
 	require.NoError(t, err)
 	_, err = bad.Run(context.Background(), job(26, program(t, "testprog"), "exit", "0"), t.TempDir())
 	require.ErrorContains(t, err, "starting the child")
@@ -130,7 +130,7 @@ func TestIsolatedStartSectionLoopTimesOut(t *testing.T) {
 
 // A child that never starts the program is stopped at CompileTimeout.
 func TestIsolatedChildThatNeverStartsIsStopped(t *testing.T) {
-	s, err := NewIsolated([]string{"sh", "-c", "sleep 60", "child"}, "", 0)
+	s, err := NewIsolated([]string{"sh", "-c", "sleep 60", "child"}, "")
 	require.NoError(t, err)
 	s.CompileTimeout = time.Second
 	start := time.Now()

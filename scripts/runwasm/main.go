@@ -94,11 +94,11 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 		if err != nil {
 			return err
 		}
-		if e, err = executor.NewIsolated([]string{self, "exec-job"}, filepath.Join(work, "cache"), chunk); err != nil {
+		if e, err = executor.NewIsolated([]string{self, "exec-job"}, filepath.Join(work, "cache")); err != nil {
 			return err
 		}
 	} else {
-		inProcess, err := executor.New(executor.Options{ChunkSize: chunk})
+		inProcess, err := executor.New(executor.Options{})
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 	}
 
 	job := executor.Job{
-		ID: jobID, Program: program, ProgramRoot: root, Args: args, Inputs: inputs,
+		ID: jobID, Program: program, ProgramRoot: root, Args: args, Inputs: inputs, ChunkSize: chunk,
 		Limits: executor.Limits{MemoryBytes: memory, Timeout: timeout, MaxOutput: maxOutput},
 	}
 	var res executor.Result

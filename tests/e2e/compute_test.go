@@ -165,7 +165,17 @@ func writeText(t *testing.T, size int) string {
 // provider daemons running the executor, and the stratusd CLI.
 func TestComputeEndToEnd(t *testing.T) {
 	buildPrograms(t)
+	// Not the default 1 KiB leaves: every root (inputs, programs, output
+	// archives, the stored output deal) must follow the chain's chunk_size.
+	t.Setenv("CHUNK_SIZE", "4096")
 	ln := localnet.Start(t, bins, 1, 4)
+	var params struct {
+		Params struct {
+			ChunkSize json.Number `json:"chunk_size"`
+		} `json:"params"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(ln.MustRun("q", "storage", "params", "-o", "json")), &params))
+	require.Equal(t, "4096", params.Params.ChunkSize.String())
 	text := writeText(t, 2<<20)
 	input := putPublic(t, ln, text, 2)
 	wc := putPublic(t, ln, programs.wordcount, 2)

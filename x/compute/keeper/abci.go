@@ -325,17 +325,12 @@ func (k *Keeper) storeOutput(ctx context.Context, job *types.Job, holders []sdk.
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
-		// The holders' archive was hashed with the job's chunk size; a deal
-		// under another one could never be proven.
-		if cs, err := k.storage.ChunkSize(cacheCtx); err != nil {
-			return nil, err
-		} else if cs != job.ChunkSize {
-			return nil, fmt.Errorf("the storage chunk size changed from %d to %d during the job", job.ChunkSize, cs)
-		}
+		// The holders' archive was hashed with the job's chunk size: the
+		// deal is proven with it, whatever chunk_size is now.
 		return k.storage.CreateDealWithHolders(cacheCtx, &storagetypes.MsgCreateDeal{
 			Owner: job.Owner, Root: job.Result.OutputRoot, Size_: job.Result.Size_, Replicas: so.Replicas,
 			DurationBlocks: so.DurationBlocks, MaxPrice: so.MaxPrice, Public: job.Public,
-		}, holders)
+		}, holders, job.ChunkSize)
 	}()
 	if err != nil {
 		job.Reason = "output not stored: " + err.Error()

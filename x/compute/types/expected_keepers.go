@@ -33,7 +33,8 @@ type StorageKeeper interface {
 	CheckDealTerms(ctx context.Context, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (sdk.Coin, error)
 	// CreateDealWithHolders creates a deal paid by owner whose first replicas
 	// are holders, already holding the data, committed at once.
-	CreateDealWithHolders(ctx context.Context, msg *storagetypes.MsgCreateDeal, holders []sdk.AccAddress) (*storagetypes.MsgCreateDealResponse, error)
+	// chunkSize is the leaf size the root was computed with.
+	CreateDealWithHolders(ctx context.Context, msg *storagetypes.MsgCreateDeal, holders []sdk.AccAddress, chunkSize uint32) (*storagetypes.MsgCreateDealResponse, error)
 }
 
 // BankKeeper moves escrow in and out of the module account.

@@ -48,22 +48,28 @@ func pickSeed(ctx sdk.Context, dealID uint64, slot uint32, attempt uint32) []byt
 // providers and reserves their capacity. Every check happens before any
 // write, and the message server's error rolls back partial writes.
 func (k *Keeper) CreateDeal(ctx context.Context, msg *types.MsgCreateDeal) (*types.MsgCreateDealResponse, error) {
-	return k.createDeal(ctx, msg, nil)
+	return k.createDeal(ctx, msg, nil, 0)
 }
 
 // CreateDealWithHolders is CreateDeal for data some providers already hold
 // (a compute job's agreed output): the eligible holders (active, with room,
 // at most max_price) take the first slots and are committed at once; the
 // other slots are picked as usual and fetch from the first holder. At least
-// one holder must be eligible, since nobody else has the data.
-func (k *Keeper) CreateDealWithHolders(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress) (*types.MsgCreateDealResponse, error) {
+// one holder must be eligible, since nobody else has the data. chunkSize
+// is the leaf size the data's root was computed with (a job's chunk_size,
+// fixed at its submission): the deal is proven with it, whatever the
+// chunk_size param is now.
+func (k *Keeper) CreateDealWithHolders(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress, chunkSize uint32) (*types.MsgCreateDealResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
 	if len(holders) == 0 {
 		return nil, errorsmod.Wrap(types.ErrNoProviders, "no provider holds the data")
 	}
-	return k.createDeal(ctx, msg, holders)
+	if chunkSize == 0 {
+		return nil, errorsmod.Wrap(types.ErrInvalidRoot, "no chunk size for the data's root")
+	}
+	return k.createDeal(ctx, msg, holders, chunkSize)
 }
 
 // CheckDealTerms checks a deal's size, replicas, duration and max price
@@ -155,11 +161,14 @@ func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, 
 	return out, nil
 }
 
-func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress) (*types.MsgCreateDealResponse, error) {
+func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holders []sdk.AccAddress, chunkSize uint32) (*types.MsgCreateDealResponse, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if chunkSize == 0 {
+		chunkSize = params.ChunkSize
 	}
 	escrow, err := k.checkDealTerms(params, msg.Size_, msg.Replicas, msg.DurationBlocks, msg.MaxPrice)
 	if err != nil {
@@ -219,7 +228,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 
 	h := sdkCtx.BlockHeight()
 	deal := types.Deal{
-		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: params.ChunkSize,
+		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: chunkSize,
 		Replicas: msg.Replicas, MaxPrice: msg.MaxPrice, Escrow: escrow,
 		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
 		Fee: fee, NextSlot: msg.Replicas, BillableBytes: billableBytes, Public: msg.Public,
