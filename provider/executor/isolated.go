@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
-
 )
 
 // Isolated runs each job in a child process (Command plus the work
@@ -52,8 +51,8 @@ func NewIsolated(command []string, cacheDir string) (*Isolated, error) {
 // childSpec is what the parent hands the child in <workDir>/job.json; the
 // program is beside it in <workDir>/program.wasm.
 type childSpec struct {
-	Job       Job    `json:"job"`
-	CacheDir  string `json:"cache_dir"`
+	Job      Job    `json:"job"`
+	CacheDir string `json:"cache_dir"`
 }
 
 // Files of the parent–child exchange in the work directory.
