@@ -124,9 +124,16 @@ func (k *Keeper) miss(ctx context.Context, job *types.Job, from types.ExecutorSt
 }
 
 // closeCommit ends a commit phase at its deadline: executors that did not
-// commit are slashed and replaced while retries last.
+// commit are slashed and replaced while retries last. When no executor of
+// the job has committed at all, nobody is slashed: the job may be one that
+// cannot run (its program or inputs unreachable, as an owner who controls
+// their holders can arrange), and honest executors must not pay for it.
 func (k *Keeper) closeCommit(ctx context.Context, job *types.Job, params types.Params) error {
-	missed, err := k.miss(ctx, job, types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED, params.SlashMissed, ReasonMissedCommit)
+	fraction := params.SlashMissed
+	if count(*job, types.ExecutorStatus_EXECUTOR_STATUS_COMMITTED)+count(*job, types.ExecutorStatus_EXECUTOR_STATUS_REVEALED) == 0 {
+		fraction = math.LegacyZeroDec()
+	}
+	missed, err := k.miss(ctx, job, types.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED, fraction, ReasonMissedCommit)
 	if err != nil {
 		return err
 	}
@@ -262,7 +269,10 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 			return err
 		}
 		if e.Result.Key() != winner {
-			if !provable {
+			// A run stopped by a limit (wall-clock time, memory, output) is
+			// not provably wrong: a slower or differently loaded honest
+			// executor can hit the limit where others did not.
+			if !provable || resourceLimited(e.Result.Verdict) {
 				e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
 				continue
 			}
@@ -339,4 +349,14 @@ func (k *Keeper) storeOutput(ctx context.Context, job *types.Job, holders []sdk.
 	}
 	write()
 	job.OutputDealId = resp.DealId
+}
+
+// resourceLimited says whether a verdict is a run stopped by one of the
+// job's limits rather than a result of the program.
+func resourceLimited(verdict string) bool {
+	switch verdict {
+	case "timeout", "memory_limit", "output_limit":
+		return true
+	}
+	return false
 }
