@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/stratusnet/stratus/merkle"
@@ -275,6 +277,17 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	tmp.Close()
 	defer os.Remove(tmpPath)
 
+	// A large deal comes in ranges from every holder at once, verified and
+	// decrypted while it arrives; ranges are its owner's (or anyone's for a
+	// public deal).
+	if d.Deal.Size_ >= parallelMin && (d.Deal.Public || c.Account() == d.Deal.Owner) {
+		err := c.getParallel(ctx, d.Deal, holders, root, tmpPath, outPath)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		c.linef("the download in ranges failed (%v); downloading whole from one provider at a time", err)
+	}
+
 	if _, err := c.FetchVerified(ctx, holders, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
 		return c.api.Download(ctx, t, id, w)
 	}, root, d.Deal.Size_, int(d.Deal.ChunkSize), tmpPath); err != nil {
@@ -310,4 +323,76 @@ func (c *Client) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []stor
 		return storagetypes.Deal{}, nil, err
 	}
 	return res.Deal, res.Replicas, nil
+}
+
+// getParallel downloads deal d in ranges from holders into tmpPath and,
+// for a private deal, decrypts it in the same pass into a second temporary
+// file; outPath appears only once everything verified.
+func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders []string, root merkle.Hash, tmpPath, outPath string) error {
+	var targets []providerapi.Target
+	for _, h := range holders {
+		t, err := c.Target(ctx, h)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, t)
+	}
+	if d.Public {
+		if err := c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, nil); err != nil {
+			return err
+		}
+		if err := os.Rename(tmpPath, outPath); err != nil {
+			return err
+		}
+		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
+		return nil
+	}
+	key, err := LoadIdentity(c.Home)
+	if err != nil {
+		return err
+	}
+	plain, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-get-*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		plain.Close()
+		if !ok {
+			os.Remove(plain.Name())
+		}
+	}()
+	pr, pw := io.Pipe()
+	decrypted := make(chan error, 1)
+	go func() {
+		r, err := age.Decrypt(pr, key)
+		if err == nil {
+			_, err = io.Copy(plain, r)
+		}
+		if err != nil {
+			err = fmt.Errorf("decrypting (is this your key?): %w", err)
+		}
+		pr.CloseWithError(err) // a failed decryption stops the download
+		decrypted <- err
+	}()
+	err = c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
+	pw.CloseWithError(err)
+	if derr := <-decrypted; err == nil {
+		err = derr
+	}
+	if err != nil {
+		return err
+	}
+	if err := plain.Sync(); err != nil {
+		return err
+	}
+	if err := plain.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(plain.Name(), outPath); err != nil {
+		return err
+	}
+	ok = true
+	c.linef("verified against the deal's root and decrypted into %s", outPath)
+	return nil
 }

@@ -1,0 +1,163 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/providerapi"
+)
+
+// Parallel downloads. A deal's owner (or anyone, for a public deal) may ask
+// providers for byte ranges: Get splits a large deal into ranges on chunk
+// boundaries and fetches them from all holders at once, each range written
+// in place into the temporary file. Behind the downloads, the bytes are
+// read back in order as soon as they are contiguous (from the page cache)
+// to hash them and, for a private deal, to decrypt them: verifying and
+// decrypting overlap the transfer instead of following it. Nothing is
+// shown under the output name until the whole file matched the root; a
+// mismatch (some provider sent bad bytes) falls back to whole downloads
+// from one holder at a time, which tell the bad one.
+
+// Tuning of parallel downloads.
+const (
+	// parallelMin is the smallest deal fetched in ranges.
+	parallelMin = 16 << 20
+	// rangeMin is the smallest range.
+	rangeMin = 8 << 20
+	// maxStreams bounds the downloads at once.
+	maxStreams = 8
+)
+
+// byteRange is [off, off+n) of a deal.
+type byteRange struct{ off, n uint64 }
+
+// splitRanges cuts size bytes into ranges of whole chunks, about four per
+// stream.
+func splitRanges(size uint64, chunkSize int, streams int) []byteRange {
+	per := max(uint64(rangeMin), size/uint64(4*streams))
+	per = (per + uint64(chunkSize) - 1) / uint64(chunkSize) * uint64(chunkSize)
+	var out []byteRange
+	for off := uint64(0); off < size; off += per {
+		out = append(out, byteRange{off, min(per, size-off)})
+	}
+	return out
+}
+
+// fetchParallel downloads deal id (size bytes named by root) from targets
+// in ranges into path, and writes the verified-in-order bytes to sink as
+// they become contiguous (nil: none). It returns ErrVerify when the whole
+// does not match the root, and any download error once every target failed
+// a range.
+func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target, id, size uint64, chunkSize int, root merkle.Hash, path string, sink io.Writer) error {
+	if len(targets) == 0 {
+		return errors.New("no provider to download from")
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(size)); err != nil {
+		return err
+	}
+	streams := min(maxStreams, 2*len(targets))
+	ranges := splitRanges(size, chunkSize, streams)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var (
+		mu    sync.Mutex
+		cond  = sync.NewCond(&mu)
+		done  = make([]bool, len(ranges))
+		next  int
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+		cond.Broadcast()
+		cancel()
+	}
+	var wg sync.WaitGroup
+	for w := range min(streams, len(ranges)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil
+				mu.Unlock()
+				if i >= len(ranges) || stop {
+					return
+				}
+				r := ranges[i]
+				var err error
+				// Start at a holder of its own and move on to the next on
+				// failure: one slow or broken holder costs a retry, not the
+				// download.
+				for try := range len(targets) {
+					t := targets[(w+i+try)%len(targets)]
+					err = c.api.DownloadRange(ctx, t, id, r.off, r.n, io.NewOffsetWriter(f, int64(r.off)))
+					if err == nil || ctx.Err() != nil {
+						break
+					}
+				}
+				if err != nil {
+					fail(fmt.Errorf("bytes %d-%d: %w", r.off, r.off+r.n-1, err))
+					return
+				}
+				mu.Lock()
+				done[i] = true
+				mu.Unlock()
+				cond.Broadcast()
+			}
+		}()
+	}
+
+	// Hash (and pass on) in order, as the ranges land.
+	verifier, err := NewVerifier(root, size, chunkSize)
+	if err != nil {
+		fail(err)
+	}
+	out := io.Writer(verifier)
+	if sink != nil {
+		out = io.MultiWriter(verifier, sink)
+	}
+	out = c.writer(out, size, "download")
+	for i, r := range ranges {
+		mu.Lock()
+		for !done[i] && first == nil {
+			cond.Wait()
+		}
+		err := first
+		mu.Unlock()
+		if err != nil {
+			break
+		}
+		if _, err := io.Copy(out, io.NewSectionReader(f, int64(r.off), int64(r.n))); err != nil {
+			fail(err)
+			break
+		}
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if err := verifier.Check(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
