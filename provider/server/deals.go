@@ -31,27 +31,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	// is refused: close the connection instead of letting net/http read
 	// what is left of it to keep the connection alive.
 	w.Header().Set("Connection", "close")
-	id, ok := s.dealID(w, r)
-	if !ok {
-		return
-	}
-	c, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
-	deal, ok := s.assignedDeal(w, r, id)
-	if !ok {
-		return
-	}
 	// Only the owner uploads: nobody else can take the deal's upload lock
 	// or fill an upload slot with it.
-	if c.addr != deal.Owner {
-		s.deny(w, r, c, fmt.Sprintf("uploading deal %d", id), "the deal's owner "+deal.Owner)
+	deal, ok := s.ownersAssignedDeal(w, r, "uploading deal %d")
+	if !ok {
 		return
 	}
-	if !s.admit(w, r, c) {
-		return
-	}
+	id := deal.ID
 	// A resumed upload names where it starts: Content-Range: bytes N-(size-1)/size.
 	offset := uint64(0)
 	if cr := r.Header.Get("Content-Range"); cr != "" {
@@ -373,25 +359,11 @@ type uploadState = providerapi.UploadState
 // handleUploadState tells the deal's owner how many bytes of a stopped
 // upload this provider holds, so the upload can resume from there.
 func (s *Server) handleUploadState(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.dealID(w, r)
+	deal, ok := s.ownersAssignedDeal(w, r, "the upload of deal %d")
 	if !ok {
 		return
 	}
-	c, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
-	deal, ok := s.assignedDeal(w, r, id)
-	if !ok {
-		return
-	}
-	if c.addr != deal.Owner {
-		s.deny(w, r, c, fmt.Sprintf("the upload of deal %d", id), "the deal's owner "+deal.Owner)
-		return
-	}
-	if !s.admit(w, r, c) {
-		return
-	}
+	id := deal.ID
 	s.prunePartials()
 	st := uploadState{DealID: id, Size: deal.Size}
 	if meta, err := s.store.Stat(id); err == nil && meta.Root == deal.Root {
@@ -410,4 +382,32 @@ func (s *Server) prunePartials() {
 	} else if n > 0 {
 		s.log.Info("dropped partial uploads", "count", n)
 	}
+}
+
+// ownersAssignedDeal reads the {id} of a request only the deal's owner may
+// make (what names it, with %d for the id), on a deal assigned to this
+// provider: the signature is checked, then the chain asked, then the
+// signer compared with the owner and the nonce used up. It answers the
+// request itself when any of that fails.
+func (s *Server) ownersAssignedDeal(w http.ResponseWriter, r *http.Request, what string) (DealInfo, bool) {
+	id, ok := s.dealID(w, r)
+	if !ok {
+		return DealInfo{}, false
+	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return DealInfo{}, false
+	}
+	deal, ok := s.assignedDeal(w, r, id)
+	if !ok {
+		return DealInfo{}, false
+	}
+	if c.addr != deal.Owner {
+		s.deny(w, r, c, fmt.Sprintf(what, id), "the deal's owner "+deal.Owner)
+		return DealInfo{}, false
+	}
+	if !s.admit(w, r, c) {
+		return DealInfo{}, false
+	}
+	return deal, true
 }
