@@ -55,6 +55,14 @@ trap 'exit 130' INT TERM
 # The client's put temp file (the ciphertext) goes to TMPDIR: keep it in WORK.
 export TMPDIR=$WORK
 CLI=("$STRATUSD" --home "$LOCALNET_DIR/client")
+# With GNU time, each CLI run's peak resident memory is recorded too.
+TIMED=()
+if [[ -x /usr/bin/time ]]; then TIMED=(/usr/bin/time -f %M -o); fi
+timed() { # timed NAME cmd...: runs cmd, with its peak RSS (KiB) in $WORK/NAME.rss
+  local name=$1; shift
+  if [[ ${#TIMED[@]} -gt 0 ]]; then "${TIMED[@]}" "$WORK/$name.rss" "$@"; else "$@"; fi
+}
+rss() { [[ -f $WORK/$1.rss ]] && awk '{ printf "%.0f MiB", $1 / 1024 }' "$WORK/$1.rss" || echo "n/a"; }
 
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
@@ -79,7 +87,7 @@ cat "$FILE" > /dev/null # into the page cache before anything is timed
 echo
 echo "== storage put"
 t0=$(now)
-"${CLI[@]}" storage put "$FILE" --from alice --replicas 3 --duration 2000 \
+timed put "${CLI[@]}" storage put "$FILE" --from alice --replicas 3 --duration 2000 \
   > "$WORK/put.out" 2> >(stamp | tee "$WORK/put.err" >&2) || die "storage put failed"
 t1=$(now)
 wait # the stamp process substitution
@@ -93,7 +101,7 @@ grep -H "deal=$id " "$LOCALNET_DIR"/provider*.log \
 echo
 echo "== storage get"
 t0=$(now)
-"${CLI[@]}" storage get "$id" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
+timed get "${CLI[@]}" storage get "$id" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
 t1=$(now)
 wait
 get=$(sub "$t1" "$t0")
@@ -130,3 +138,5 @@ printf '%-18s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
   "curl download" "$hget" "$(mbs "$hget" "$BYTES")"
 printf 'ratio put / upload     %s\n' "$(ratio "$put" "$hput")"
 printf 'ratio get / download   %s\n' "$(ratio "$get" "$hget")"
+printf 'peak memory of put     %s\n' "$(rss put)"
+printf 'peak memory of get     %s\n' "$(rss get)"
