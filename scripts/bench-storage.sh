@@ -5,7 +5,10 @@
 #
 #   scripts/bench-storage.sh
 #
-# SIZE_MIB (default 1024) sets the file size. The binaries are built with
+# SIZE_MIB (default 1024) sets the file size and REPLICAS (default 3) the
+# deal's replicas (the localnet's commit timeout of 30 blocks is too short
+# for two providers to fetch 4 GiB over TLS on 2 cores: measure the client's
+# memory on 4 GiB with REPLICAS=1). The binaries are built with
 # `make build` unless STRATUSD and STRATUS_PROVIDER name built ones. The
 # localnet lives in a temp dir on ports shifted by PORT_OFFSET (default
 # 20000), beside any other localnet, and is stopped and deleted at the end.
@@ -14,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SIZE_MIB=${SIZE_MIB:-1024}
+REPLICAS=${REPLICAS:-3}
 export PORT_OFFSET=${PORT_OFFSET:-20000}
 
 die() { printf 'bench-storage: %s\n' "$*" >&2; exit 1; }
@@ -87,7 +91,7 @@ cat "$FILE" > /dev/null # into the page cache before anything is timed
 echo
 echo "== storage put"
 t0=$(now)
-timed put "${CLI[@]}" storage put "$FILE" --from alice --replicas 3 --duration 2000 \
+timed put "${CLI[@]}" storage put "$FILE" --from alice --replicas "$REPLICAS" --duration 2000 \
   > "$WORK/put.out" 2> >(stamp | tee "$WORK/put.err" >&2) || die "storage put failed"
 t1=$(now)
 wait # the stamp process substitution
