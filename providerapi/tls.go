@@ -30,6 +30,10 @@ func HTTPClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	tr.ForceAttemptHTTP2 = true
+	// Bound what HTTP/2 buffers ahead of a slow reader (the defaults allow
+	// up to 1 GiB a connection): a client's memory must not grow with the
+	// file it downloads.
+	tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerConnection: 16 << 20, MaxReceiveBufferPerStream: 4 << 20}
 	// Wait for 100-continue so a refused upload costs no body bytes.
 	tr.ExpectContinueTimeout = 5 * time.Second
 	return &http.Client{Transport: tr}, nil
