@@ -69,6 +69,7 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeTruncated        = "truncated"
 	CodeTooSlow          = "too_slow"
+	CodeLengthRequired   = "length_required"
 	CodeRootMismatch     = "root_mismatch"
 	CodeBusy             = "busy"
 	CodeUploadInProgress = "upload_in_progress"

@@ -92,12 +92,13 @@ func (p PrivKeySigner) Sign(msg []byte) ([]byte, cryptotypes.PubKey, error) {
 	return sig, p.Key.PubKey(), err
 }
 
-// SigningBytes is what a request's signature covers.
-func SigningBytes(audience, method, pathAndQuery string, contentLength, ts int64, nonce string) []byte {
+// SigningBytes is what a request's signature covers. contentRange is the
+// Content-Range header of a resumed upload ("" for none).
+func SigningBytes(audience, method, pathAndQuery string, contentLength int64, contentRange string, ts int64, nonce string) []byte {
 	var b strings.Builder
 	for _, s := range []string{
 		authDomain, audience, method, pathAndQuery,
-		strconv.FormatInt(contentLength, 10), strconv.FormatInt(ts, 10), nonce,
+		strconv.FormatInt(contentLength, 10), contentRange, strconv.FormatInt(ts, 10), nonce,
 	} {
 		b.WriteString(s)
 		b.WriteByte('\n')
@@ -122,7 +123,7 @@ func SignRequest(req *http.Request, s Signer, audience string, now time.Time) er
 	}
 	nonce := hex.EncodeToString(n[:])
 	ts := now.Unix()
-	sig, pub, err := s.Sign(SigningBytes(audience, req.Method, requestTarget(req), req.ContentLength, ts, nonce))
+	sig, pub, err := s.Sign(SigningBytes(audience, req.Method, requestTarget(req), req.ContentLength, req.Header.Get("Content-Range"), ts, nonce))
 	if err != nil {
 		return fmt.Errorf("signing the request: %w", err)
 	}
@@ -204,6 +205,7 @@ type Verifier struct {
 	audience string
 	now      func() time.Time
 	nonces   *nonceCache
+	started  int64 // unix second the verifier was made: older signatures are refused
 }
 
 // NewVerifier verifies requests addressed to provider audience. now is the
@@ -212,7 +214,7 @@ func NewVerifier(audience string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{audience: audience, now: now, nonces: newNonceCache(defaultMaxNonces)}
+	return &Verifier{audience: audience, now: now, nonces: newNonceCache(defaultMaxNonces), started: now().Unix()}
 }
 
 // Verify checks r's signature and freshness and returns the signer. It
@@ -232,50 +234,85 @@ func (v *Verifier) Verify(r *http.Request) (Credentials, error) {
 		return c, fmt.Errorf("%w: signed at %s, %s from the provider's clock (at most %s)",
 			ErrExpired, time.Unix(c.Timestamp, 0).UTC().Format(time.RFC3339), d.Round(time.Second), MaxClockSkew)
 	}
-	if !c.PubKey.VerifySignature(SigningBytes(v.audience, r.Method, requestTarget(r), r.ContentLength, c.Timestamp, c.Nonce), c.Signature) {
-		return c, fmt.Errorf("%w: the signature does not match the request (method, path, length) sent to provider %s", ErrBadCredentials, v.audience)
+	if c.Timestamp < v.started {
+		// The replay cache does not survive a restart: a request signed
+		// before this process started could have been used already.
+		return c, fmt.Errorf("%w: signed before the provider started; sign the request again", ErrExpired)
+	}
+	if !c.PubKey.VerifySignature(SigningBytes(v.audience, r.Method, requestTarget(r), r.ContentLength, r.Header.Get("Content-Range"), c.Timestamp, c.Nonce), c.Signature) {
+		return c, fmt.Errorf("%w: the signature does not match the request (method, path, length, range) sent to provider %s", ErrBadCredentials, v.audience)
 	}
 	return c, nil
 }
 
-// Consume records c's nonce as used; a second use is ErrReplayed.
+// Consume records c's nonce as used; a second use is ErrReplayed. A nonce
+// whose signature has expired in the meantime (the chain lookups between
+// Verify and Consume took time) is refused too, so that the cache can
+// forget it.
 func (v *Verifier) Consume(c Credentials) error {
-	return v.nonces.add(string(c.PubKey.Key)+c.Nonce, time.Unix(c.Timestamp, 0).Add(MaxClockSkew), v.now())
+	return v.nonces.add(string(c.PubKey.Key), c.Nonce, time.Unix(c.Timestamp, 0).Add(MaxClockSkew), v.now())
 }
 
-// defaultMaxNonces bounds the replay cache: at 64 bytes or so an entry,
-// about 64 MiB. Only authorized requests enter it, and an entry leaves
-// once its timestamp is too old to pass Verify.
-const defaultMaxNonces = 1 << 20
+// Bounds of the replay cache: at about 100 bytes an entry, 100 MiB at most,
+// and no signer may hold more than a small share of it.
+const (
+	defaultMaxNonces = 1 << 20
+	maxNoncesPerKey  = 1 << 14
+)
 
+// nonceCache remembers used nonces until their signatures expire. Entries
+// are grouped by the second they expire in, so forgetting costs only what
+// is forgotten, never a scan of the whole cache.
 type nonceCache struct {
-	mu        sync.Mutex
-	max       int
-	seen      map[string]time.Time // key → when it may be forgotten
-	nextSweep time.Time
+	mu      sync.Mutex
+	max     int
+	seen    map[string]int64   // key+nonce → expiry second
+	buckets map[int64][]string // expiry second → keys
+	perKey  map[string]int     // signer key → live entries
+	keyOf   map[string]string  // key+nonce → signer key
+	oldest  int64              // every bucket before it is gone
 }
 
 func newNonceCache(max int) *nonceCache {
-	return &nonceCache{max: max, seen: map[string]time.Time{}}
+	return &nonceCache{max: max, seen: map[string]int64{}, buckets: map[int64][]string{}, perKey: map[string]int{}, keyOf: map[string]string{}}
 }
 
-func (n *nonceCache) add(key string, forgetAt, now time.Time) error {
+func (n *nonceCache) add(signer, nonce string, forgetAt, now time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if now.After(n.nextSweep) || len(n.seen) >= n.max {
-		for k, t := range n.seen {
-			if now.After(t) {
-				delete(n.seen, k)
-			}
-		}
-		n.nextSweep = now.Add(MaxClockSkew / 4)
+	if now.After(forgetAt) {
+		return fmt.Errorf("%w: the signature expired while the request was checked; sign it again", ErrExpired)
 	}
-	if _, ok := n.seen[key]; ok {
+	n.forget(now.Unix())
+	entry := signer + nonce
+	if _, ok := n.seen[entry]; ok {
 		return ErrReplayed
 	}
-	if len(n.seen) >= n.max {
+	if len(n.seen) >= n.max || n.perKey[signer] >= maxNoncesPerKey {
 		return ErrTooManyNonces
 	}
-	n.seen[key] = forgetAt
+	exp := forgetAt.Unix()
+	n.seen[entry] = exp
+	n.buckets[exp] = append(n.buckets[exp], entry)
+	n.perKey[signer]++
+	n.keyOf[entry] = signer
 	return nil
+}
+
+// forget drops the entries that expired before second now.
+func (n *nonceCache) forget(now int64) {
+	if n.oldest == 0 {
+		n.oldest = now - int64(2*MaxClockSkew/time.Second)
+	}
+	for ; n.oldest < now; n.oldest++ {
+		for _, entry := range n.buckets[n.oldest] {
+			signer := n.keyOf[entry]
+			if n.perKey[signer]--; n.perKey[signer] <= 0 {
+				delete(n.perKey, signer)
+			}
+			delete(n.keyOf, entry)
+			delete(n.seen, entry)
+		}
+		delete(n.buckets, n.oldest)
+	}
 }

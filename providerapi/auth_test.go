@@ -29,7 +29,9 @@ func signed(t *testing.T, key *secp256k1.PrivKey, method, target string, length 
 func TestSignAndVerifyRoundTrip(t *testing.T) {
 	key := secp256k1.GenPrivKey()
 	now := time.Unix(1_800_000_000, 0)
-	v := NewVerifier(audience, func() time.Time { return now })
+	clock := now.Add(-2 * MaxClockSkew) // started well before
+	v := NewVerifier(audience, func() time.Time { return clock })
+	clock = now
 
 	req := signed(t, key, http.MethodPut, "/v1/deals/7", 4096, now)
 	c, err := v.Verify(req)
@@ -65,6 +67,7 @@ func TestSignatureCoversTheRequest(t *testing.T) {
 		"path":   func(r *http.Request) { r.URL.Path = "/v1/deals/8" },
 		"query":  func(r *http.Request) { r.URL.RawQuery = "job=4" },
 		"length": func(r *http.Request) { r.ContentLength = 4097 },
+		"range":  func(r *http.Request) { r.Header.Set("Content-Range", "bytes 1-4095/4096") },
 		"ts": func(r *http.Request) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "ts=1800000000", "ts=1800000001", 1))
 		},
@@ -149,13 +152,64 @@ func TestParseAuthorizationRefusesMalformed(t *testing.T) {
 func TestNonceCacheBounded(t *testing.T) {
 	n := newNonceCache(2)
 	now := time.Unix(1_800_000_000, 0)
-	require.NoError(t, n.add("a", now.Add(time.Minute), now))
-	require.NoError(t, n.add("b", now.Add(time.Minute), now))
-	require.ErrorIs(t, n.add("a", now.Add(time.Minute), now), ErrReplayed)
-	require.ErrorIs(t, n.add("c", now.Add(time.Minute), now), ErrTooManyNonces)
+	require.NoError(t, n.add("k", "a", now.Add(time.Minute), now))
+	require.NoError(t, n.add("k", "b", now.Add(time.Minute), now))
+	require.ErrorIs(t, n.add("k", "a", now.Add(time.Minute), now), ErrReplayed)
+	require.ErrorIs(t, n.add("k", "c", now.Add(time.Minute), now), ErrTooManyNonces)
 	later := now.Add(2 * time.Minute)
-	require.NoError(t, n.add("c", later.Add(time.Minute), later))
-	require.NoError(t, n.add("a", later.Add(time.Minute), later), "an expired entry was forgotten")
+	require.NoError(t, n.add("k", "c", later.Add(time.Minute), later))
+	require.NoError(t, n.add("k", "a", later.Add(time.Minute), later), "an expired entry was forgotten")
+	require.Len(t, n.seen, 2)
+}
+
+// A nonce whose signature expired between Verify and Consume is refused:
+// otherwise the cache could already have forgotten the first use, and a
+// replay timed at the last moment would pass (found in review).
+func TestReplayAtTheLastMomentIsRefused(t *testing.T) {
+	key := secp256k1.GenPrivKey()
+	now := time.Unix(1_800_000_000, 0)
+	clock := now
+	v := NewVerifier(audience, func() time.Time { return clock })
+	req := signed(t, key, http.MethodGet, "/v1/deals/7", 0, now)
+	c, err := v.Verify(req)
+	require.NoError(t, err)
+	require.NoError(t, v.Consume(c))
+
+	// The replay verifies at the last second of its life, and the lookups
+	// before Consume take it past expiry.
+	clock = now.Add(MaxClockSkew)
+	c, err = v.Verify(req)
+	require.NoError(t, err)
+	clock = clock.Add(2 * time.Second)
+	require.ErrorIs(t, v.Consume(c), ErrExpired)
+	_, err = v.Verify(req)
+	require.ErrorIs(t, err, ErrExpired)
+}
+
+// Requests signed before the verifier started are refused: the replay
+// cache does not survive a restart.
+func TestSignedBeforeStartIsRefused(t *testing.T) {
+	key := secp256k1.GenPrivKey()
+	now := time.Unix(1_800_000_000, 0)
+	v := NewVerifier(audience, func() time.Time { return now })
+	_, err := v.Verify(signed(t, key, http.MethodGet, "/v1/deals/7", 0, now.Add(-time.Second)))
+	require.ErrorIs(t, err, ErrExpired)
+}
+
+// One signer cannot fill the cache for everyone (found in review: a key
+// needs no account, so the cap is per key and the cache stays bounded).
+func TestNonceCachePerSignerCap(t *testing.T) {
+	n := newNonceCache(1 << 20)
+	now := time.Unix(1_800_000_000, 0)
+	for i := range maxNoncesPerKey {
+		require.NoError(t, n.add("greedy", fmt.Sprint(i), now.Add(time.Minute), now))
+	}
+	require.ErrorIs(t, n.add("greedy", "x", now.Add(time.Minute), now), ErrTooManyNonces)
+	require.NoError(t, n.add("other", "x", now.Add(time.Minute), now))
+	// Expiry frees the greedy signer's share.
+	later := now.Add(2 * time.Minute)
+	require.NoError(t, n.add("greedy", "x", later.Add(time.Minute), later))
+	require.Len(t, n.perKey, 1)
 }
 
 func FuzzParseAuthorization(f *testing.F) {

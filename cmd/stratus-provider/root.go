@@ -353,7 +353,9 @@ func startCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", c.API.Listen, err)
 			}
-			httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			// No WriteTimeout: a download may rightly take long. Idle
+			// keep-alive connections are closed after two minutes.
+			httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 			certFile, keyFile := c.TLSFiles(h)
 			if certFile != "" {
 				// Load now so a bad pair stops the start with a clear error.

@@ -112,8 +112,12 @@ func (n *Node) JobInfo(ctx context.Context, id uint64) (server.JobInfo, error) {
 	}
 	job := res.Job
 	info := server.JobInfo{ID: id, Owner: job.Owner, Public: job.Public}
+	// Only executors that still have to run the job may fetch its data:
+	// once it committed, was replaced or the job closed, the access ends.
 	for _, e := range job.Executors {
-		info.Executors = append(info.Executors, e.Provider)
+		if job.Open() && e.Status == computetypes.ExecutorStatus_EXECUTOR_STATUS_ASSIGNED {
+			info.Executors = append(info.Executors, e.Provider)
+		}
 	}
 	if job.ProgramDealId != 0 {
 		info.Reads = append(info.Reads, job.ProgramDealId)

@@ -42,7 +42,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 }
 
 // admit uses up a signed request's nonce once the request is authorized,
-// answering 401 for a replay.
+// answering 401 for a replay. Only requests whose signature matters come
+// here: one for something anyone may read would be harmless to replay, and
+// recording it would let anyone fill the replay cache.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, c caller) bool {
 	if !c.signed() {
 		return true
@@ -99,58 +101,68 @@ func (s *Server) dealInfo(w http.ResponseWriter, r *http.Request, id uint64) (De
 // window, and be paid for storage it does not keep. A whole download per
 // sample costs it far more than the disk it saves (x/storage spec,
 // "Outsourcing").
-func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) (repair, ok bool) {
 	if deal.Public || (c.signed() && c.addr == deal.Owner) {
-		return true
+		return false, true
 	}
-	if !s.entitledFetcher(w, r, c, deal) {
-		return false
+	repair, ok = s.entitledFetcher(w, r, c, deal)
+	if !ok {
+		return false, false
 	}
 	if r.Header.Get("Range") != "" {
 		s.fail(w, r, http.StatusForbidden, providerapi.CodeRangeNotAllowed,
 			fmt.Sprintf("deal %d is private: only its owner may download parts of it; a provider or executor fetches the whole deal", deal.ID), nil)
-		return false
+		return false, false
 	}
-	return true
+	return repair, true
+}
+
+// takeRepair spends one of a committed holder's repair fetches, answering
+// 429 when it has none left. It is called once the fetch is sure to be
+// served (authorized, admitted, the data open), so refused or replayed
+// requests cost the holder nothing.
+func (s *Server) takeRepair(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+	if s.repairs.take(c.addr, s.opts.Now()) {
+		return true
+	}
+	w.Header().Set("Retry-After", "600")
+	s.fail(w, r, http.StatusTooManyRequests, providerapi.CodeRepairLimit,
+		fmt.Sprintf("%s holds a committed replica of deal %d and has fetched %d deals again from this provider in the last hour; a provider keeps its replicas", c.addr, deal.ID, s.opts.RepairFetchesPerHour), nil)
+	return false
 }
 
 // entitledFetcher says whether c may fetch a private deal it does not own:
-// as one of its providers, or as an executor of the job named by ?job=N
-// that reads it. It answers the request when not.
-func (s *Server) entitledFetcher(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+// as one of its providers (repair: a committed holder fetching again), or
+// as an executor of the job named by ?job=N that reads it. It answers the
+// request when not.
+func (s *Server) entitledFetcher(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) (repair, ok bool) {
 	if c.signed() && slices.Contains(deal.Fetchers, c.addr) {
-		return true
+		return false, true
 	}
 	if c.signed() && slices.Contains(deal.Holders, c.addr) {
 		// A committed holder already had the deal: fetching it again is a
 		// repair, and repairs are rationed.
-		if !s.repairs.take(c.addr, s.opts.Now()) {
-			w.Header().Set("Retry-After", "600")
-			s.fail(w, r, http.StatusTooManyRequests, providerapi.CodeRepairLimit,
-				fmt.Sprintf("%s holds a committed replica of deal %d and has fetched %d deals again from this provider in the last hour; a provider keeps its replicas", c.addr, deal.ID, s.opts.RepairFetchesPerHour), nil)
-			return false
-		}
-		return true
+		return true, true
 	}
 	raw := r.URL.Query().Get("job")
 	if raw == "" || !c.signed() {
 		s.deny(w, r, c, fmt.Sprintf("deal %d", deal.ID), "its owner or one of its providers")
-		return false
+		return false, false
 	}
 	jobID, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || jobID == 0 {
 		s.fail(w, r, http.StatusBadRequest, providerapi.CodeBadJobID, fmt.Sprintf("job %q is not a job id (a positive integer)", raw), err)
-		return false
+		return false, false
 	}
 	job, ok := s.jobInfo(w, r, jobID)
 	if !ok {
-		return false
+		return false, false
 	}
 	if !slices.Contains(job.Reads, deal.ID) || !slices.Contains(job.Executors, c.addr) {
 		s.deny(w, r, c, fmt.Sprintf("deal %d", deal.ID), fmt.Sprintf("an executor of job %d, which reads it", jobID))
-		return false
+		return false, false
 	}
-	return true
+	return false, true
 }
 
 // jobInfo asks the chain for job id, answering 404 or 503 on failure.

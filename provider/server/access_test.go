@@ -91,6 +91,12 @@ func TestDownloadAccess(t *testing.T) {
 	e.setDeal(1, func(d *server.DealInfo) { d.Public = true })
 	ok(nil, "/v1/deals/1")
 	ok(stranger, "/v1/deals/1")
+	// A signed read of a public deal uses no nonce: replaying it is
+	// harmless, and recording it would let anyone fill the replay cache.
+	h = authorization(t, stranger, http.MethodGet, "/v1/deals/1", 0)
+	for range 2 {
+		require.Equal(t, http.StatusOK, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h).status)
+	}
 	r = e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-1023")
 	require.Equal(t, http.StatusPartialContent, r.status, "a public deal's ranges are anyone's")
 }
@@ -110,8 +116,12 @@ func TestProofsOnlyForTheOwner(t *testing.T) {
 	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
 	require.Contains(t, e.scrape(), "\nstratus_provider_proofs_served_total 1\n")
 
+	// Public deals too: anyone may read one, but a provider that deleted it
+	// must not answer its samples from a peer's proofs (found in review).
 	e.setDeal(1, func(d *server.DealInfo) { d.Public = true })
-	require.Equal(t, http.StatusOK, e.doAs(nil, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0).status)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/v1/deals/1/proof?leaf=1", nil, 0).status)
 }
 
 // A captured signed request cannot be sent again, nor later, nor to
@@ -229,7 +239,14 @@ func TestRepairFetchesAreRationed(t *testing.T) {
 		require.Equal(t, http.StatusCreated, e.put(id, data).status)
 		e.setDeal(id, func(d *server.DealInfo) { d.Holders = []string{testProvider, addr(peer)} })
 	}
-	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0).status)
+	// Refused requests cost the holder nothing (found in review: a refused
+	// Range, or a replayed request, used to spend a repair).
+	for range 3 {
+		requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0, "Range", "bytes=0-9"), http.StatusForbidden, providerapi.CodeRangeNotAllowed)
+	}
+	h := authorization(t, peer, http.MethodGet, "/v1/deals/1", 0)
+	require.Equal(t, http.StatusOK, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h).status)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1", nil, 0, "Authorization", h), http.StatusUnauthorized, providerapi.CodeReplayed)
 	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/2", nil, 0).status)
 	r := e.doAs(peer, http.MethodGet, "/v1/deals/3", nil, 0)
 	requireError(t, r, http.StatusTooManyRequests, providerapi.CodeRepairLimit)

@@ -38,6 +38,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := deal.ID
+	// The length is signed; a chunked body would leave the signature
+	// covering no length at all.
+	if r.ContentLength < 0 {
+		s.fail(w, r, http.StatusLengthRequired, providerapi.CodeLengthRequired,
+			fmt.Sprintf("an upload of deal %d must give its Content-Length; send the file with its size", id), nil)
+		return
+	}
 	// A resumed upload names where it starts: Content-Range: bytes N-(size-1)/size.
 	offset := uint64(0)
 	if cr := r.Header.Get("Content-Range"); cr != "" {
@@ -49,7 +56,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// Refuse a declared wrong size before reading any of the body.
-	if cl := r.ContentLength; cl >= 0 && uint64(cl) != deal.Size-offset {
+	if cl := r.ContentLength; uint64(cl) != deal.Size-offset {
 		if uint64(cl) > deal.Size-offset {
 			s.fail(w, r, http.StatusRequestEntityTooLarge, providerapi.CodeTooLarge,
 				fmt.Sprintf("Content-Length %d is more than the %d bytes of deal %d from byte %d; send exactly the file the deal was created for", cl, deal.Size-offset, id, offset), nil)
@@ -176,6 +183,13 @@ func (s *Server) claimUpload(id uint64) bool {
 	return true
 }
 
+// uploadRunning says whether an upload of deal id is in progress.
+func (s *Server) uploadRunning(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uploading[id]
+}
+
 func (s *Server) releaseUpload(id uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,7 +222,11 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deal, ok := s.dealInfo(w, r, id)
-	if !ok || !s.mayRead(w, r, c, deal) || !s.admit(w, r, c) {
+	if !ok {
+		return
+	}
+	repair, ok := s.mayRead(w, r, c, deal)
+	if !ok || (!deal.Public && !s.admit(w, r, c)) {
 		return
 	}
 	f, meta, err := s.store.OpenData(id)
@@ -222,6 +240,9 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	if repair && !s.takeRepair(w, r, c, deal) {
+		return
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
@@ -256,9 +277,10 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// Proofs of a private deal go to its owner only: a provider asked to
-	// prove a leaf must answer from its own copy, not from a peer's.
-	if !deal.Public && c.addr != deal.Owner {
+	// Proofs go to the deal's owner only, public deals included: a provider
+	// asked to prove a leaf must answer from its own copy, not from a
+	// peer's proof endpoint.
+	if c.addr != deal.Owner {
 		s.deny(w, r, c, fmt.Sprintf("proofs of deal %d", id), "the deal's owner")
 		return
 	}
@@ -377,7 +399,7 @@ func (s *Server) handleUploadState(w http.ResponseWriter, r *http.Request) {
 // prunePartials drops stopped uploads past their time to live or over
 // their space budget.
 func (s *Server) prunePartials() {
-	if n, err := s.store.PrunePartials(s.opts.PartialTTL, s.opts.PartialMaxBytes, time.Now()); err != nil {
+	if n, err := s.store.PrunePartials(s.opts.PartialTTL, s.opts.PartialMaxBytes, time.Now(), s.uploadRunning); err != nil {
 		s.log.Warn("pruning partial uploads failed", "err", err)
 	} else if n > 0 {
 		s.log.Info("dropped partial uploads", "count", n)

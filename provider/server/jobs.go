@@ -38,7 +38,7 @@ func (s *Server) handleJobOutput(w http.ResponseWriter, r *http.Request) {
 		s.deny(w, r, c, fmt.Sprintf("the output of job %d", id), "the job's owner")
 		return
 	}
-	if !s.admit(w, r, c) {
+	if !job.Public && !s.admit(w, r, c) {
 		return
 	}
 	path, ok, err := s.opts.JobOutput(r.Context(), id)

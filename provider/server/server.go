@@ -61,7 +61,8 @@ type JobInfo struct {
 	ID     uint64
 	Owner  string
 	Public bool
-	// Executors are the providers assigned to run the job.
+	// Executors are the providers that still have to run the job (assigned,
+	// not yet committed, the job open): they may fetch what it reads.
 	Executors []string
 	// Reads are the deals the job reads: its program deal and its inputs.
 	Reads []uint64
@@ -117,6 +118,11 @@ type Options struct {
 	// resume: by age, and by their bytes together (0: the defaults).
 	PartialTTL      time.Duration
 	PartialMaxBytes uint64
+	// UsageRefresh is how long GET /v1/status and /metrics reuse the
+	// store's counts before counting again (0: DefaultUsageRefresh;
+	// negative: every request). Counting reads every stored deal's header,
+	// so anyone asking often must not make the provider do it each time.
+	UsageRefresh time.Duration
 	// Now is the clock request signatures are checked against (nil:
 	// time.Now).
 	Now func() time.Time
@@ -129,6 +135,7 @@ const (
 	DefaultRepairFetchesPerHour = 6
 	DefaultPartialTTL           = 6 * time.Hour
 	DefaultPartialMaxBytes      = 16 << 30
+	DefaultUsageRefresh         = 10 * time.Second
 )
 
 // Server serves one provider's store over HTTP.
@@ -143,6 +150,11 @@ type Server struct {
 	uploadSlots chan struct{}
 	mu          sync.Mutex
 	uploading   map[uint64]bool // deals with an upload in progress
+
+	usageMu    sync.Mutex
+	usageAt    time.Time
+	usageDeals int
+	usageBytes uint64
 }
 
 // New creates a Server over st, checking uploads against chain.
@@ -170,6 +182,9 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 	}
 	if opts.PartialMaxBytes == 0 {
 		opts.PartialMaxBytes = DefaultPartialMaxBytes
+	}
+	if opts.UsageRefresh == 0 {
+		opts.UsageRefresh = DefaultUsageRefresh
 	}
 	s := &Server{
 		store:       st,
@@ -205,7 +220,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	deals, bytes, err := s.refreshGauges()
+	deals, bytes, err := s.usage()
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal,
 			"the provider could not read its store; its operator should check the disk and the daemon's logs", err)
@@ -221,7 +236,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := s.refreshGauges(); err != nil {
+	if _, _, err := s.usage(); err != nil {
 		s.log.Warn("reading the store for metrics failed", "err", err)
 	}
 	s.opts.Metrics.Handler().ServeHTTP(w, r)
@@ -235,11 +250,26 @@ func (s *Server) refreshGauges() (deals int, bytes uint64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	s.usageMu.Lock()
+	s.usageAt, s.usageDeals, s.usageBytes = time.Now(), deals, bytes
+	s.usageMu.Unlock()
 	if m := s.opts.Metrics; m != nil {
 		m.DealsStored.Set(float64(deals))
 		m.BytesStored.Set(float64(bytes))
 	}
 	return deals, bytes, nil
+}
+
+// usage is refreshGauges at most once per Options.UsageRefresh.
+func (s *Server) usage() (int, uint64, error) {
+	s.usageMu.Lock()
+	fresh := s.opts.UsageRefresh > 0 && !s.usageAt.IsZero() && time.Since(s.usageAt) < s.opts.UsageRefresh
+	deals, bytes := s.usageDeals, s.usageBytes
+	s.usageMu.Unlock()
+	if fresh {
+		return deals, bytes, nil
+	}
+	return s.refreshGauges()
 }
 
 // dealID parses the {id} path value, answering 400 if it is not a deal id.

@@ -153,9 +153,10 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) er
 }
 
 // PrunePartials drops partial uploads older than maxAge and then, oldest
-// first, as many as it takes to bring their bytes under maxBytes. It
-// returns how many it dropped.
-func (s *Store) PrunePartials(maxAge time.Duration, maxBytes uint64, now time.Time) (int, error) {
+// first, as many as it takes to bring their bytes under maxBytes. Deals
+// for which busy says true (an upload of them is running) are neither
+// dropped nor counted. It returns how many it dropped.
+func (s *Store) PrunePartials(maxAge time.Duration, maxBytes uint64, now time.Time, busy func(id uint64) bool) (int, error) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, "partial"))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -176,7 +177,7 @@ func (s *Store) PrunePartials(maxAge time.Duration, maxBytes uint64, now time.Ti
 			continue
 		}
 		id, err := strconv.ParseUint(name, 10, 64)
-		if err != nil {
+		if err != nil || (busy != nil && busy(id)) {
 			continue
 		}
 		info, err := e.Info()

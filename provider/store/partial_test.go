@@ -94,16 +94,23 @@ func TestPrunePartials(t *testing.T) {
 	}
 	now := time.Now().Add(4 * time.Minute)
 	// Over 20 KiB in all: the oldest goes.
-	n, err := st.PrunePartials(time.Hour, 20*1024, now)
+	n, err := st.PrunePartials(time.Hour, 20*1024, now, nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Zero(t, st.Partial(1, expects[0]))
 	require.NotZero(t, st.Partial(2, expects[1]))
 	// Five minutes after the start, partial 2 (written at +2m) is older
 	// than 2.5 minutes and goes; partial 3 (at +3m) stays.
-	n, err = st.PrunePartials(150*time.Second, 1<<30, now.Add(time.Minute))
+	n, err = st.PrunePartials(150*time.Second, 1<<30, now.Add(time.Minute), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Zero(t, st.Partial(2, expects[1]))
+	require.NotZero(t, st.Partial(3, expects[2]))
+
+	// An upload in progress is never pruned, however old or large
+	// (found in review: pruning it failed the upload at its end).
+	n, err = st.PrunePartials(0, 0, now.Add(time.Hour), func(id uint64) bool { return id == 3 })
+	require.NoError(t, err)
+	require.Zero(t, n)
 	require.NotZero(t, st.Partial(3, expects[2]))
 }
