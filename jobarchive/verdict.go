@@ -1,6 +1,10 @@
 package jobarchive
 
-import "slices"
+import (
+	"slices"
+
+	computetypes "github.com/stratusnet/stratus/x/compute/types"
+)
 
 // Verdict is how a run ended.
 type Verdict string
@@ -10,13 +14,13 @@ type Verdict string
 // stderr and output/, because executors interrupted at different points
 // must still agree.
 const (
-	VerdictOK             Verdict = "ok"              // exited 0 (or returned from _start)
-	VerdictExit           Verdict = "exit"            // exited with a non-zero code
-	VerdictInvalidProgram Verdict = "invalid_program" // not a valid wasip1 command module
-	VerdictMemoryLimit    Verdict = "memory_limit"    // declares more initial memory than the limit
-	VerdictTimeout        Verdict = "timeout"         // still running at Limits.Timeout
-	VerdictOutputLimit    Verdict = "output_limit"    // wrote more than Limits.MaxOutput
-	VerdictTrap           Verdict = "trap"            // a WebAssembly trap (unreachable, bounds, stack overflow, ...)
+	VerdictOK             Verdict = "ok"                            // exited 0 (or returned from _start)
+	VerdictExit           Verdict = "exit"                          // exited with a non-zero code
+	VerdictInvalidProgram Verdict = "invalid_program"               // not a valid wasip1 command module
+	VerdictMemoryLimit    Verdict = computetypes.VerdictMemoryLimit // declares more initial memory than the limit
+	VerdictTimeout        Verdict = computetypes.VerdictTimeout     // still running at Limits.Timeout
+	VerdictOutputLimit    Verdict = computetypes.VerdictOutputLimit // wrote more than Limits.MaxOutput
+	VerdictTrap           Verdict = "trap"                          // a WebAssembly trap (unreachable, bounds, stack overflow, ...)
 )
 
 var verdicts = []Verdict{VerdictOK, VerdictExit, VerdictInvalidProgram, VerdictMemoryLimit, VerdictTimeout, VerdictOutputLimit, VerdictTrap}

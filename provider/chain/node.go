@@ -103,14 +103,10 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 
 // JobInfo reads a job from the chain: who may read its data.
 func (n *Node) JobInfo(ctx context.Context, id uint64) (server.JobInfo, error) {
-	res, err := n.compute.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
+	job, err := n.Job(ctx, id)
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
-			return server.JobInfo{}, fmt.Errorf("%w: %d", server.ErrUnknownJob, id)
-		}
 		return server.JobInfo{}, err
 	}
-	job := res.Job
 	info := server.JobInfo{ID: id, Owner: job.Owner, Public: job.Public}
 	// Only executors that still have to run the job may fetch its data:
 	// once it committed, was replaced or the job closed, the access ends.
@@ -212,10 +208,14 @@ func (n *Node) MyOpenJobs(ctx context.Context) ([]computetypes.Job, error) {
 	}
 }
 
-// Job returns a job.
+// Job returns a job, or an error wrapping server.ErrUnknownJob if the
+// chain has none of that id.
 func (n *Node) Job(ctx context.Context, id uint64) (computetypes.Job, error) {
 	res, err := n.compute.Job(ctx, &computetypes.QueryJobRequest{JobId: id})
 	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return computetypes.Job{}, fmt.Errorf("%w: %d", server.ErrUnknownJob, id)
+		}
 		return computetypes.Job{}, err
 	}
 	return res.Job, nil

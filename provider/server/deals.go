@@ -91,9 +91,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 	expect := store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}
 	s.prunePartials()
-	if offset > 0 && s.store.Partial(id, expect) < offset {
+	// Refuse a resume past what is held before reading any of the body.
+	if held := s.store.Partial(id, expect); offset > held {
 		s.fail(w, r, http.StatusRequestedRangeNotSatisfiable, providerapi.CodeBadRange,
-			fmt.Sprintf("this provider holds %d bytes of deal %d, not %d: resume from GET %s/upload's offset", s.store.Partial(id, expect), id, offset, providerapi.DealPath(id)), nil)
+			fmt.Sprintf("this provider holds %d bytes of deal %d, not %d: resume from GET %s/upload's offset", held, id, offset, providerapi.DealPath(id)), nil)
 		return
 	}
 	w.Header().Del("Connection")
@@ -375,9 +376,6 @@ func (x *rateReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// uploadState is the body of GET /v1/deals/{id}/upload.
-type uploadState = providerapi.UploadState
-
 // handleUploadState tells the deal's owner how many bytes of a stopped
 // upload this provider holds, so the upload can resume from there.
 func (s *Server) handleUploadState(w http.ResponseWriter, r *http.Request) {
@@ -387,7 +385,7 @@ func (s *Server) handleUploadState(w http.ResponseWriter, r *http.Request) {
 	}
 	id := deal.ID
 	s.prunePartials()
-	st := uploadState{DealID: id, Size: deal.Size}
+	st := providerapi.UploadState{DealID: id, Size: deal.Size}
 	if meta, err := s.store.Stat(id); err == nil && meta.Root == deal.Root {
 		st.Offset, st.Stored = deal.Size, true
 	} else {

@@ -80,8 +80,8 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) er
 		s.DropPartial(id)
 		return nil
 	}
-	if offset > 0 && s.Partial(id, expect) < offset {
-		return fmt.Errorf("%w: asked to resume at byte %d, holding %d", ErrOffsetMismatch, offset, s.Partial(id, expect))
+	if held := s.Partial(id, expect); offset > held {
+		return fmt.Errorf("%w: asked to resume at byte %d, holding %d", ErrOffsetMismatch, offset, held)
 	}
 	if err := os.MkdirAll(filepath.Join(s.dir, "partial"), 0o750); err != nil {
 		return err
@@ -114,28 +114,16 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) er
 	if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
 		return err
 	}
-	rest := int64(expect.Size - offset)
-	n, err := io.Copy(io.MultiWriter(f, b), io.LimitReader(r, rest+1))
-	if err == nil && n < rest {
-		err = fmt.Errorf("%w: %d of %d bytes", ErrTruncated, offset+uint64(n), expect.Size)
-	}
-	if err != nil {
-		// Keep what arrived for a resume; fsync so the offset we report
+	tree, err := receive(f, b, r, offset, expect)
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrRootMismatch):
+		s.DropPartial(id) // these bytes can never become the deal
+		return err
+	case err != nil:
+		// Keep what arrived for a resume; fsync so the offset reported
 		// later is on disk.
 		_ = f.Sync()
-		if !errors.Is(err, ErrTruncated) {
-			err = fmt.Errorf("store: receiving data: %w", err)
-		}
 		return err
-	}
-	if n > rest {
-		s.DropPartial(id)
-		return fmt.Errorf("%w: more than %d bytes", ErrTooLarge, expect.Size)
-	}
-	tree := b.Tree()
-	if tree.Root != expect.Root {
-		s.DropPartial(id)
-		return fmt.Errorf("%w: got %s, want %s", ErrRootMismatch, tree.Root, expect.Root)
 	}
 	if err := f.Sync(); err != nil {
 		return err

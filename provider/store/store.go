@@ -154,25 +154,37 @@ func writeVerified(path string, expect Expect, r io.Reader) (*merkle.Tree, error
 	if err != nil {
 		return nil, err
 	}
-	// Read one byte past the size to tell "exactly" from "too much".
-	n, err := io.Copy(io.MultiWriter(f, b), io.LimitReader(r, int64(expect.Size)+1))
+	tree, err := receive(f, b, r, 0, expect)
 	if err != nil {
-		return nil, fmt.Errorf("store: receiving data: %w", err)
-	}
-	switch {
-	case uint64(n) > expect.Size:
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, expect.Size)
-	case uint64(n) < expect.Size:
-		return nil, fmt.Errorf("%w: %d of %d bytes", ErrTruncated, n, expect.Size)
-	}
-	tree := b.Tree()
-	if tree.Root != expect.Root {
-		return nil, fmt.Errorf("%w: got %s, want %s", ErrRootMismatch, tree.Root, expect.Root)
+		return nil, err
 	}
 	if err := f.Sync(); err != nil {
 		return nil, err
 	}
 	return tree, f.Close()
+}
+
+// receive streams the bytes of the deal from offset on from r into w and
+// the builder b (which has hashed the first offset bytes already), and
+// checks the whole: exactly expect.Size bytes (ErrTruncated, ErrTooLarge)
+// with expect.Root (ErrRootMismatch). A read error is returned wrapped.
+func receive(w io.Writer, b *merkle.Builder, r io.Reader, offset uint64, expect Expect) (*merkle.Tree, error) {
+	rest := int64(expect.Size - offset)
+	// Read one byte past the size to tell "exactly" from "too much".
+	n, err := io.Copy(io.MultiWriter(w, b), io.LimitReader(r, rest+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("store: receiving data: %w", err)
+	case n > rest:
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, expect.Size)
+	case n < rest:
+		return nil, fmt.Errorf("%w: %d of %d bytes", ErrTruncated, offset+uint64(n), expect.Size)
+	}
+	tree := b.Tree()
+	if tree.Root != expect.Root {
+		return nil, fmt.Errorf("%w: got %s, want %s", ErrRootMismatch, tree.Root, expect.Root)
+	}
+	return tree, nil
 }
 
 // WriteFileSync creates path (which must not exist), fills it with write

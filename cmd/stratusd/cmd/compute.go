@@ -163,7 +163,7 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 	}
 	printJob(cmd, j)
 	if j.Status != computetypes.JobStatus_JOB_STATUS_SUCCEEDED {
-		return fmt.Errorf("job %d %s: %s", j.Id, shortStatus(j.Status.String()), j.Reason)
+		return fmt.Errorf("job %d %s: %s", j.Id, client.ShortStatus(j.Status.String()), j.Reason)
 	}
 	return nil
 }
@@ -178,21 +178,21 @@ func shortRoot(b []byte) string {
 
 // printJob prints a job, its executors and their verdicts.
 func printJob(cmd *cobra.Command, j computetypes.Job) {
-	cmd.Printf("job %d: %s\n", j.Id, shortStatus(j.Status.String()))
+	cmd.Printf("job %d: %s\n", j.Id, client.ShortStatus(j.Status.String()))
 	cmd.Printf("  owner      %s\n", j.Owner)
 	program := "inline"
 	if j.ProgramDealId != 0 {
 		program = fmt.Sprintf("deal %d", j.ProgramDealId)
 	}
-	cmd.Printf("  program    %s (%s, %s)\n", hex.EncodeToString(j.ProgramRoot), humanBytes(j.ProgramSize), program)
+	cmd.Printf("  program    %s (%s, %s)\n", hex.EncodeToString(j.ProgramRoot), client.HumanBytes(j.ProgramSize), program)
 	for _, in := range j.Inputs {
-		cmd.Printf("  input      deal %d at /input/%d (%s)\n", in.DealId, in.DealId, humanBytes(in.Size_))
+		cmd.Printf("  input      deal %d at /input/%d (%s)\n", in.DealId, in.DealId, client.HumanBytes(in.Size_))
 	}
 	if len(j.Args) > 0 {
 		cmd.Printf("  args       %q\n", j.Args)
 	}
-	cmd.Printf("  limits     memory %s, timeout %s, output %s\n", humanBytes(j.Limits.MemoryBytes),
-		time.Duration(j.Limits.TimeoutMs)*time.Millisecond, humanBytes(j.Limits.MaxOutputBytes))
+	cmd.Printf("  limits     memory %s, timeout %s, output %s\n", client.HumanBytes(j.Limits.MemoryBytes),
+		time.Duration(j.Limits.TimeoutMs)*time.Millisecond, client.HumanBytes(j.Limits.MaxOutputBytes))
 	cmd.Printf("  blocks     submitted %d", j.SubmittedHeight)
 	if j.FinishedHeight > 0 {
 		cmd.Printf(", finished %d (%d blocks)", j.FinishedHeight, j.FinishedHeight-j.SubmittedHeight)
@@ -201,9 +201,9 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	}
 	cmd.Printf("\n  executors  %d requested, %d judged against, %d replacements; price %s each\n", j.Requested, j.Target, j.Retries, j.Price)
 	for _, e := range j.Executors {
-		line := fmt.Sprintf("    %-10s %s", shortStatus(e.Status.String()), e.Provider)
+		line := fmt.Sprintf("    %-10s %s", client.ShortStatus(e.Status.String()), e.Provider)
 		if e.Result != nil {
-			line += fmt.Sprintf("  %s  root %s  %s  exit %d", e.Result.Verdict, shortRoot(e.Result.OutputRoot), humanBytes(e.Result.Size_), e.Result.ExitCode)
+			line += fmt.Sprintf("  %s  root %s  %s  exit %d", e.Result.Verdict, shortRoot(e.Result.OutputRoot), client.HumanBytes(e.Result.Size_), e.Result.ExitCode)
 		}
 		if e.Replacement {
 			line += "  (replacement)"
@@ -212,7 +212,7 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	}
 	if j.Result != nil {
 		cmd.Printf("  verdict    %s, exit code %d\n", j.Result.Verdict, j.Result.ExitCode)
-		cmd.Printf("  result     root %s, %s\n", hex.EncodeToString(j.Result.OutputRoot), humanBytes(j.Result.Size_))
+		cmd.Printf("  result     root %s, %s\n", hex.EncodeToString(j.Result.OutputRoot), client.HumanBytes(j.Result.Size_))
 		if j.Public {
 			cmd.Printf("  output     stratusd compute output %d -o DIR   (public: anyone may download it)\n", j.Id)
 		} else {
@@ -258,7 +258,7 @@ func jobsLsCmd() *cobra.Command {
 				verdict, output, blocks := "-", "-", "-"
 				if j.Result != nil {
 					verdict = fmt.Sprintf("%s/%d", j.Result.Verdict, j.Result.ExitCode)
-					output = humanBytes(j.Result.Size_)
+					output = client.HumanBytes(j.Result.Size_)
 					if j.OutputDealId != 0 {
 						output += fmt.Sprintf(" (deal %d)", j.OutputDealId)
 					}
@@ -266,7 +266,7 @@ func jobsLsCmd() *cobra.Command {
 				if j.FinishedHeight > 0 {
 					blocks = strconv.FormatInt(j.FinishedHeight-j.SubmittedHeight, 10)
 				}
-				cmd.Printf("%-6d %-11s %-10d %-16s %-9s %s\n", j.Id, shortStatus(j.Status.String()), len(j.Executors), verdict, blocks, output)
+				cmd.Printf("%-6d %-11s %-10d %-16s %-9s %s\n", j.Id, client.ShortStatus(j.Status.String()), len(j.Executors), verdict, blocks, output)
 			}
 			return nil
 		},

@@ -57,7 +57,7 @@ func (c *counter) add(n int) {
 		}
 		c.lastRedraw = time.Now()
 		bar := strings.Repeat("#", int(pct/4)) + strings.Repeat(".", 25-int(pct/4))
-		fmt.Fprintf(c.p.w, "\r%-9s [%s] %3d%% %s", c.label, bar, pct, humanBytes(c.done))
+		fmt.Fprintf(c.p.w, "\r%-9s [%s] %3d%% %s", c.label, bar, pct, client.HumanBytes(c.done))
 		if c.done >= c.total {
 			fmt.Fprintln(c.p.w)
 		}
@@ -65,40 +65,8 @@ func (c *counter) add(n int) {
 	}
 	if tenth := pct / 10; tenth > c.lastTenth || (c.done >= c.total && c.lastTenth < 10) {
 		c.lastTenth = tenth
-		fmt.Fprintf(c.p.w, "%s: %d%% (%s of %s)\n", c.label, pct, humanBytes(c.done), humanBytes(c.total))
+		fmt.Fprintf(c.p.w, "%s: %d%% (%s of %s)\n", c.label, pct, client.HumanBytes(c.done), client.HumanBytes(c.total))
 	}
-}
-
-type progressReader struct {
-	r io.Reader
-	c *counter
-}
-
-func (r progressReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	r.c.add(n)
-	return n, err
-}
-
-type progressWriter struct {
-	w io.Writer
-	c *counter
-}
-
-func (w progressWriter) Write(b []byte) (int, error) {
-	n, err := w.w.Write(b)
-	w.c.add(n)
-	return n, err
-}
-
-// Reader reports progress as r is read.
-func (p *progress) Reader(r io.Reader, total uint64, label string) io.Reader {
-	return progressReader{r: r, c: &counter{p: p, label: label, total: total}}
-}
-
-// Writer reports progress as w is written.
-func (p *progress) Writer(w io.Writer, total uint64, label string) io.Writer {
-	return progressWriter{w: w, c: &counter{p: p, label: label, total: total}}
 }
 
 // Event shows an SDK event: a status line, or a stage's byte count.

@@ -180,7 +180,7 @@ func lsCmd() *cobra.Command {
 			}
 			cmd.Printf("%-6s %-10s %-10s %-9s %-10s %s\n", "DEAL", "STATUS", "SIZE", "REPLICAS", "ENDS", "ESCROW")
 			for _, d := range res.Deals {
-				cmd.Printf("%-6d %-10s %-10s %-9d %-10d %s\n", d.Id, shortStatus(d.Status.String()), humanBytes(d.Size_), d.Replicas, d.EndHeight, d.Escrow)
+				cmd.Printf("%-6d %-10s %-10s %-9d %-10d %s\n", d.Id, client.ShortStatus(d.Status.String()), client.HumanBytes(d.Size_), d.Replicas, d.EndHeight, d.Escrow)
 			}
 			return nil
 		},
@@ -243,13 +243,13 @@ func dealStatusCmd() *cobra.Command {
 				return cctx.PrintProto(d)
 			}
 			deal := d.Deal
-			cmd.Printf("deal %d  %s  owner %s\n", deal.Id, shortStatus(deal.Status.String()), deal.Owner)
-			cmd.Printf("size %s (%d bytes), root %x\n", humanBytes(deal.Size_), deal.Size_, deal.Root)
+			cmd.Printf("deal %d  %s  owner %s\n", deal.Id, client.ShortStatus(deal.Status.String()), deal.Owner)
+			cmd.Printf("size %s (%d bytes), root %x\n", client.HumanBytes(deal.Size_), deal.Size_, deal.Root)
 			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s%s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, trimDec(deal.MaxPrice.Amount.String()), deal.MaxPrice.Denom)
 			cmd.Printf("proof window %d (closes at %d)\n", w.Window.Number, w.Window.CloseHeight)
 			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %-6s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED", "COLLATERAL")
 			for _, r := range d.Replicas {
-				status := shortStatus(r.Status.String())
+				status := client.ShortStatus(r.Status.String())
 				if r.Leaving {
 					status += " (leaving)"
 				}
@@ -266,16 +266,12 @@ func dealStatusCmd() *cobra.Command {
 	return cmd
 }
 
-func shortStatus(s string) string { return client.ShortStatus(s) }
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
-
-func humanBytes(n uint64) string { return client.HumanBytes(n) }
 
 // trimDec drops a decimal's trailing zeros ("1000.000000000000000000" -> "1000").
 func trimDec(s string) string {

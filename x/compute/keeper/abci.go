@@ -272,7 +272,7 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 			// A run stopped by a limit (wall-clock time, memory, output) is
 			// not provably wrong: a slower or differently loaded honest
 			// executor can hit the limit where others did not.
-			if !provable || resourceLimited(e.Result.Verdict) {
+			if !provable || types.ResourceLimited(e.Result.Verdict) {
 				e.Status = types.ExecutorStatus_EXECUTOR_STATUS_RELEASED
 				continue
 			}
@@ -349,14 +349,4 @@ func (k *Keeper) storeOutput(ctx context.Context, job *types.Job, holders []sdk.
 	}
 	write()
 	job.OutputDealId = resp.DealId
-}
-
-// resourceLimited says whether a verdict is a run stopped by one of the
-// job's limits rather than a result of the program.
-func resourceLimited(verdict string) bool {
-	switch verdict {
-	case "timeout", "memory_limit", "output_limit":
-		return true
-	}
-	return false
 }

@@ -53,3 +53,22 @@ func (j Job) ExecutorIndex(provider string) int {
 	}
 	return -1
 }
+
+// Verdicts of a run stopped by one of the job's limits. The chain does not
+// interpret other verdicts; these it never treats as dissent, since an
+// honest executor can hit a limit where another did not. The output
+// archive (package jobarchive) uses the same names.
+const (
+	VerdictTimeout     = "timeout"
+	VerdictMemoryLimit = "memory_limit"
+	VerdictOutputLimit = "output_limit"
+)
+
+// ResourceLimited says whether verdict is a run stopped by a limit.
+func ResourceLimited(verdict string) bool {
+	switch verdict {
+	case VerdictTimeout, VerdictMemoryLimit, VerdictOutputLimit:
+		return true
+	}
+	return false
+}
