@@ -30,6 +30,10 @@ build: ## build build/stratusd and build/stratus-provider
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratusd ./cmd/stratusd
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratus-provider ./cmd/stratus-provider
 
+build-arm64: ## build build/arm64/stratus-provider for 64-bit ARM boards and phones (pure Go, no cgo)
+	@mkdir -p $(BUILDDIR)/arm64
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/arm64/stratus-provider ./cmd/stratus-provider
+
 EXAMPLES := wordcount sha256sum testprog
 
 examples: ## build the example compute programs into build/examples/*.wasm (wasip1)

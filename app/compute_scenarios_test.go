@@ -71,7 +71,7 @@ func (s *computeScenario) submitMsg(executors uint32) *computetypes.MsgSubmitJob
 	return &computetypes.MsgSubmitJob{
 		Owner: s.user.Address.String(), Program: []byte("\x00asm\x01\x00\x00\x00 a test program"),
 		Inputs: []uint64{s.input}, Args: []string{"-v"}, Env: []string{"LANG=C"},
-		Limits:    computetypes.Limits{MemoryBytes: 64 << 20, TimeoutMs: 5000, MaxOutputBytes: 1 << 20},
+		Limits:    computetypes.Limits{MemoryBytes: 64 << 20, TimeoutMs: 5000, MaxOutputBytes: 1 << 20, Fuel: 1 << 30},
 		Executors: executors, Price: sdk.NewInt64Coin(app.BondDenom, jobPrice),
 	}
 }
@@ -578,6 +578,7 @@ func TestComputeBadInputsChangeNothing(t *testing.T) {
 		{"zero price", edit(func(m *computetypes.MsgSubmitJob) { m.Price.Amount = sdkmath.ZeroInt() }), computetypes.ErrInvalidPrice},
 		{"memory over the max", edit(func(m *computetypes.MsgSubmitJob) { m.Limits.MemoryBytes = p.MaxLimits.MemoryBytes + 1 }), computetypes.ErrInvalidLimits},
 		{"no timeout", edit(func(m *computetypes.MsgSubmitJob) { m.Limits.TimeoutMs = 0 }), computetypes.ErrInvalidLimits},
+		{"fuel over the max", edit(func(m *computetypes.MsgSubmitJob) { m.Limits.Fuel = p.MaxLimits.Fuel + 1 }), computetypes.ErrInvalidLimits},
 		{"cannot pay", edit(func(m *computetypes.MsgSubmitJob) { m.Price.Amount = sdkmath.NewInt(1 << 60) }), computetypes.ErrInsufficientFunds},
 		{"store_output without replicas", edit(func(m *computetypes.MsgSubmitJob) {
 			m.StoreOutput = &computetypes.StoreOutput{DurationBlocks: 10, MaxPrice: decCoin(1)}

@@ -21,9 +21,10 @@ const (
 	VerdictTimeout        Verdict = computetypes.VerdictTimeout     // still running at Limits.Timeout
 	VerdictOutputLimit    Verdict = computetypes.VerdictOutputLimit // wrote more than Limits.MaxOutput
 	VerdictTrap           Verdict = "trap"                          // a WebAssembly trap (unreachable, bounds, stack overflow, ...)
+	VerdictOutOfFuel      Verdict = "out_of_fuel"                   // spent Limits.Fuel: deterministic, so every honest executor agrees
 )
 
-var verdicts = []Verdict{VerdictOK, VerdictExit, VerdictInvalidProgram, VerdictMemoryLimit, VerdictTimeout, VerdictOutputLimit, VerdictTrap}
+var verdicts = []Verdict{VerdictOK, VerdictExit, VerdictInvalidProgram, VerdictMemoryLimit, VerdictTimeout, VerdictOutputLimit, VerdictTrap, VerdictOutOfFuel}
 
 // Valid reports whether v is one of the verdicts above.
 func (v Verdict) Valid() bool { return slices.Contains(verdicts, v) }

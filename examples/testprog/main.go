@@ -12,6 +12,11 @@
 //	tree       leaves files and directories in the output directory, tries to
 //	           make a symbolic link out of it, and prints the directory's
 //	           entries in the order the system returns them
+//	floats     computes NaNs, infinities and a long float-heavy series, and
+//	           writes the bits of every result to floats.bin in the output
+//	           directory (the cross-architecture determinism test)
+//	mapkeys N  fills a map with N keys, writes its iteration order and its
+//	           sorted keys to keys.txt in the output directory
 //
 // STRATUS_INPUT and STRATUS_OUTPUT move the two directories (defaults /input
 // and /output) so the same source runs natively.
@@ -19,9 +24,11 @@ package main
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,6 +70,10 @@ func main() {
 		readonly(inputDir)
 	case "tree":
 		tree(outputDir)
+	case "floats":
+		floats(filepath.Join(outputDir, "floats.bin"))
+	case "mapkeys":
+		mapkeys(filepath.Join(outputDir, "keys.txt"), number(arg()))
 	default:
 		usage()
 	}
@@ -207,8 +218,75 @@ func dirFromEnv(key, def string) string {
 	return def
 }
 
+// floats writes the bits of results whose NaN sign and payload WebAssembly
+// leaves to the machine, computed from values the compiler cannot fold.
+func floats(path string) {
+	zero := float64(len(os.Args) - 2) // 0, but not a constant
+	one := zero + 1
+	inf := one / zero
+	var bits []byte
+	put64 := func(x float64) { bits = binary.LittleEndian.AppendUint64(bits, math.Float64bits(x)) }
+	put32 := func(x float32) { bits = binary.LittleEndian.AppendUint32(bits, math.Float32bits(x)) }
+	nan := zero / zero
+	for _, x := range []float64{
+		nan, -nan, inf - inf, inf * zero, math.Sqrt(-one), nan + one, nan * -one,
+		math.Min(nan, one), math.Max(-inf, nan), inf, -inf, -zero, one / 3,
+		math.Float64frombits(0xFFF4000000000001) + zero, // a signalling NaN with a payload
+	} {
+		put64(x)
+		put32(float32(x))
+		put32(float32(x) * float32(one))
+		put64(float64(float32(x)))
+	}
+	// A series that passes through infinities and NaNs on the way.
+	x, sum := 0.5, 0.0
+	for i := 0; i < 200_000; i++ {
+		x = 3.99 * x * (1 - x) // the logistic map: chaotic, so any rounding difference shows
+		y := math.Log(x-0.5) + math.Sqrt(x-0.25)*math.Exp(x*40)
+		if i%7 == 0 {
+			y += math.Tan(x) / (x - x)
+		}
+		put64(y)
+		if !math.IsNaN(y) && !math.IsInf(y, 0) {
+			sum += y
+		}
+		if i%1000 == 0 {
+			put64(sum)
+			put32(float32(y) / float32(zero))
+		}
+	}
+	put64(x)
+	if err := os.WriteFile(path, bits, 0o644); err != nil {
+		fail(err)
+	}
+	fmt.Printf("floats: %d bytes, sum %v, x %v\n", len(bits), sum, x)
+}
+
+// mapkeys writes a map's iteration order (which the Go runtime randomises
+// from the job's random stream) and its keys sorted.
+func mapkeys(path string, n int) {
+	m := make(map[string]int, n)
+	for i := 0; i < n; i++ {
+		m[fmt.Sprintf("key-%x", uint32(i)*2654435761)] = i
+	}
+	var b strings.Builder
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+		fmt.Fprintln(&b, "order", k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintln(&b, "sorted", k, m[k])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		fail(err)
+	}
+	fmt.Printf("mapkeys: %d keys, first %s\n", len(keys), keys[0])
+}
+
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: testprog exit N | loop | alloc MiB | env | write N | readonly | tree")
+	fmt.Fprintln(os.Stderr, "usage: testprog exit N | loop | alloc MiB | env | write N | readonly | tree | floats | mapkeys N")
 	os.Exit(64)
 }
 

@@ -530,6 +530,7 @@ func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
 		ChunkSize: int(job.ChunkSize),
 		Limits: executor.Limits{
 			MemoryBytes: job.Limits.MemoryBytes,
+			Fuel:        job.Limits.Fuel,
 			Timeout:     time.Duration(job.Limits.TimeoutMs) * time.Millisecond,
 			MaxOutput:   job.Limits.MaxOutputBytes,
 		},

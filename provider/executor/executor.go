@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,18 +24,26 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	experimentalsysfs "github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/stratusnet/stratus/jobarchive"
+	"github.com/stratusnet/stratus/provider/wasmfuel"
 )
 
 // Limits bound one run.
 type Limits struct {
-	MemoryBytes uint64        // max linear memory; rounded down to 64 KiB pages
-	Timeout     time.Duration // wall-clock limit for the run
-	MaxOutput   uint64        // max total bytes of /output files + stdout + stderr
+	MemoryBytes uint64 // max linear memory; rounded down to 64 KiB pages
+	// Fuel is the run's deterministic budget: at least the number of
+	// WebAssembly instructions it may execute (package wasmfuel). A run
+	// that spends it ends as out_of_fuel on every executor alike.
+	Fuel uint64
+	// Timeout is a wall-clock safety kill for the host's sake. A run it
+	// stops ends as timeout, which the chain never counts as dissent.
+	Timeout   time.Duration
+	MaxOutput uint64 // max total bytes of /output files + stdout + stderr
 }
 
 // Input is one file mounted read-only under /input.
@@ -69,6 +78,7 @@ const (
 	VerdictTimeout        = jobarchive.VerdictTimeout
 	VerdictOutputLimit    = jobarchive.VerdictOutputLimit
 	VerdictTrap           = jobarchive.VerdictTrap
+	VerdictOutOfFuel      = jobarchive.VerdictOutOfFuel
 )
 
 // Result is a finished run.
@@ -78,6 +88,9 @@ type Result struct {
 	Root     [32]byte // merkle.Root of the archive bytes with the given chunk size
 	Size     uint64   // archive byte length
 	Archive  string   // host path of the archive file written in workDir
+	// FuelUsed is the fuel the run spent (Limits.Fuel when it ran out, 0
+	// when it never started). Not part of the archive: for the operator.
+	FuelUsed uint64
 }
 
 // Options configure an Executor.
@@ -222,15 +235,21 @@ func (e *Executor) acquire(ctx context.Context, job Job) (*module, Verdict, erro
 	}
 	e.mu.Unlock()
 
+	program, err := wasmfuel.Instrument(job.Program)
+	if err != nil {
+		// Something the meter cannot handle (SIMD, threads) or not a module
+		// at all: the same answer on every executor.
+		return nil, VerdictInvalidProgram, nil
+	}
 	r := e.newRuntime(ctx, key.pages)
 	e.compilations.Add(1)
-	compiled, err := r.CompileModule(ctx, job.Program)
+	compiled, err := r.CompileModule(ctx, program)
 	if err != nil {
 		_ = r.Close(ctx)
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
-		verdict := e.compileVerdict(ctx, job.Program, key.pages)
+		verdict := e.compileVerdict(ctx, program, key.pages)
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
@@ -298,6 +317,9 @@ func (e *Executor) Run(ctx context.Context, job Job, workDir string) (Result, er
 	if job.Limits.Timeout <= 0 {
 		return Result{}, fmt.Errorf("%w: timeout %v", ErrInvalidJob, job.Limits.Timeout)
 	}
+	if job.Limits.Fuel == 0 || job.Limits.Fuel > math.MaxInt64 {
+		return Result{}, fmt.Errorf("%w: fuel %d", ErrInvalidJob, job.Limits.Fuel)
+	}
 	if job.ChunkSize <= 0 {
 		return Result{}, fmt.Errorf("%w: chunk size %d (the job's chunk_size on chain)", ErrInvalidJob, job.ChunkSize)
 	}
@@ -361,6 +383,7 @@ func prepareWorkDir(workDir string) error {
 type outcome struct {
 	verdict  Verdict
 	exitCode uint32
+	fuelUsed uint64
 }
 
 // execute runs the program and classifies its end. Only ok and exit keep
@@ -417,7 +440,16 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		cfg = cfg.WithEnv(kv[0], kv[1])
 	}
 
+	var fuel api.MutableGlobal
+	var classifyEnd func(error) (outcome, error)
 	classify := func(err error) (outcome, error) {
+		out, err := classifyEnd(err)
+		if fuel != nil && out.verdict != "" {
+			out.fuelUsed = min(uint64(int64(job.Limits.Fuel)-int64(fuel.Get())), job.Limits.Fuel)
+		}
+		return out, err
+	}
+	classifyEnd = func(err error) (outcome, error) {
 		switch {
 		case ctx.Err() != nil:
 			return outcome{}, ctx.Err() // the caller gave up: no verdict
@@ -427,6 +459,8 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 			return outcome{verdict: VerdictOutputLimit}, nil
 		case timeoutCtx.Err() != nil && isContextExit(err):
 			return outcome{verdict: VerdictTimeout}, nil
+		case fuel != nil && int64(fuel.Get()) < 0:
+			return outcome{verdict: VerdictOutOfFuel}, nil
 		}
 		var exit *sys.ExitError
 		if errors.As(err, &exit) {
@@ -453,6 +487,21 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		return outcome{verdict: VerdictInvalidProgram}, nil
 	}
 	defer mod.Close(context.Background())
+	fuel, _ = mod.ExportedGlobal(wasmfuel.FuelExport).(api.MutableGlobal)
+	if fuel == nil {
+		return outcome{}, errors.New("executor: the metered program has no fuel global")
+	}
+	fuel.Set(job.Limits.Fuel)
+	if section := mod.ExportedFunction(wasmfuel.StartExport); section != nil {
+		// The module's start section, which the meter moved here so that
+		// it runs on the budget, as part of instantiating.
+		if _, err = section.Call(timeoutCtx); err != nil {
+			if out, cerr := classify(err); cerr != nil || out.verdict != VerdictTrap {
+				return out, cerr
+			}
+			return outcome{verdict: VerdictInvalidProgram}, nil // a failing start section
+		}
+	}
 	start := mod.ExportedFunction("_start")
 	if start == nil {
 		return outcome{verdict: VerdictInvalidProgram}, nil
@@ -498,5 +547,7 @@ func pack(out outcome, workDir string, maxOutput uint64, chunkSize int) (Result,
 			content.Output = entries
 		}
 	}
-	return writeArchiveFile(content, filepath.Join(workDir, archiveFile), chunkSize)
+	res, err := writeArchiveFile(content, filepath.Join(workDir, archiveFile), chunkSize)
+	res.FuelUsed = out.fuelUsed
+	return res, err
 }

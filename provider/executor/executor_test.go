@@ -94,7 +94,7 @@ func job(id uint64, prog []byte, args ...string) Job {
 		Program:     prog,
 		ProgramRoot: sha256.Sum256(prog), // any stable key will do in tests
 		Args:        args,
-		Limits:      Limits{MemoryBytes: 256 << 20, Timeout: 60 * time.Second, MaxOutput: 64 << 20},
+		Limits:      Limits{MemoryBytes: 256 << 20, Fuel: 1 << 40, Timeout: 60 * time.Second, MaxOutput: 64 << 20},
 		ChunkSize:   merkle.DefaultChunkSize,
 	}
 }

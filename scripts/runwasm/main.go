@@ -48,7 +48,8 @@ func main() {
 	flag.Var(&inputs, "input", "mount PATH read-only at /input/NAME (repeatable)")
 	runs := flag.Int("runs", 1, "how many times to run the program")
 	memory := flag.Uint64("memory", 256, "memory limit in MiB")
-	timeout := flag.Duration("timeout", 10*time.Minute, "time limit of each run")
+	timeout := flag.Duration("timeout", 10*time.Minute, "wall-clock safety limit of each run")
+	fuel := flag.Uint64("fuel", 1<<60, "fuel budget of each run (about the instructions it may execute)")
 	maxOutput := flag.Uint64("max-output", 1<<30, "output limit in bytes")
 	jobID := flag.Uint64("job", 1, "job id (seeds the program's random numbers)")
 	chunk := flag.Int("chunk-size", merkle.DefaultChunkSize, "Merkle leaf size of the output root")
@@ -63,13 +64,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), flag.Args()[1:], inputs, *runs, *memory<<20, *timeout, *maxOutput, *jobID, *chunk, *stdout, *isolated); err != nil {
+	if err := run(flag.Arg(0), flag.Args()[1:], inputs, *runs, *memory<<20, *timeout, *fuel, *maxOutput, *jobID, *chunk, *stdout, *isolated); err != nil {
 		fmt.Fprintln(os.Stderr, "runwasm:", err)
 		os.Exit(1)
 	}
 }
 
-func run(programPath string, args []string, inputs []executor.Input, runs int, memory uint64, timeout time.Duration,
+func run(programPath string, args []string, inputs []executor.Input, runs int, memory uint64, timeout time.Duration, fuel uint64,
 	maxOutput, jobID uint64, chunk int, stdoutPath string, isolated bool) error {
 	program, err := os.ReadFile(programPath)
 	if err != nil {
@@ -108,7 +109,7 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 
 	job := executor.Job{
 		ID: jobID, Program: program, ProgramRoot: root, Args: args, Inputs: inputs, ChunkSize: chunk,
-		Limits: executor.Limits{MemoryBytes: memory, Timeout: timeout, MaxOutput: maxOutput},
+		Limits: executor.Limits{MemoryBytes: memory, Fuel: fuel, Timeout: timeout, MaxOutput: maxOutput},
 	}
 	var res executor.Result
 	for i := 1; i <= runs; i++ {
@@ -117,8 +118,8 @@ func run(programPath string, args []string, inputs []executor.Input, runs int, m
 		if err != nil {
 			return err
 		}
-		fmt.Printf("run %d: %.3fs verdict %s exit %d size %d root %s\n",
-			i, time.Since(start).Seconds(), res.Verdict, res.ExitCode, res.Size, hex.EncodeToString(res.Root[:]))
+		fmt.Printf("run %d: %.3fs verdict %s exit %d size %d fuel %d root %s\n",
+			i, time.Since(start).Seconds(), res.Verdict, res.ExitCode, res.Size, res.FuelUsed, hex.EncodeToString(res.Root[:]))
 	}
 	if stdoutPath == "" {
 		return nil

@@ -277,6 +277,9 @@ func TestComputeEndToEnd(t *testing.T) {
 	}{
 		{"invalid wasm", []string{bad, "--input", in}, "invalid_program", 0},
 		{"infinite loop", []string{"--program-deal", prog, "--arg", "loop", "--timeout", "2s"}, "timeout", 0},
+		// The deterministic budget: every executor stops at the same
+		// instruction, whatever its speed.
+		{"out of fuel", []string{"--program-deal", prog, "--arg", "loop", "--fuel", "200000000"}, "out_of_fuel", 0},
 		{"over the memory limit", []string{"--program-deal", prog, "--arg", "alloc", "--arg", "256", "--memory", "64MiB"}, "exit", 2},
 		{"non-zero exit", []string{"--program-deal", prog, "--arg", "exit", "--arg", "3"}, "exit", 3},
 	}
@@ -305,12 +308,13 @@ func TestComputeEndToEnd(t *testing.T) {
 	ls := ln.MustRun("compute", "ls", "--from", "alice")
 	require.Contains(t, ls, "exit/3")
 	require.Contains(t, ls, "timeout/0")
+	require.Contains(t, ls, "out_of_fuel/0")
 	require.Contains(t, ls, "invalid_program/0")
 	require.Regexp(t, `\(deal \d+\)`, ls, "the stored output's deal is listed")
-	status := ln.MustRun("compute", "status", strconv.FormatUint(ids[3], 10))
+	status := ln.MustRun("compute", "status", strconv.FormatUint(ids[4], 10))
 	require.Contains(t, status, "verdict    exit, exit code 3")
 	dir = filepath.Join(t.TempDir(), "exit3")
-	_, errOut, err = ln.Run("compute", "output", strconv.FormatUint(ids[3], 10), "-o", dir, "--from", "alice")
+	_, errOut, err = ln.Run("compute", "output", strconv.FormatUint(ids[4], 10), "-o", dir, "--from", "alice")
 	require.NoError(t, err, errOut)
 	stdout, err := os.ReadFile(filepath.Join(dir, "stdout"))
 	require.NoError(t, err)

@@ -83,7 +83,8 @@ stratusd compute run --program-deal 9 --input 4 --arg -v --wait --from alice`,
 	f.Uint32("executors", 2, "providers that run the job independently")
 	f.String("price", "2000"+app.BondDenom, "most you pay each executor whose result the majority agrees on")
 	f.String("memory", "256MiB", "memory limit of the program")
-	f.Duration("timeout", 10*time.Second, "time limit of one run")
+	f.Uint64("fuel", 100_000_000_000, "deterministic budget of one run: about the WebAssembly instructions it may execute (a run that spends it ends as out_of_fuel)")
+	f.Duration("timeout", 10*time.Second, "wall-clock safety limit of one run (a run it stops is refunded, nobody is slashed)")
 	f.String("max-output", "64MiB", "limit on the output (files under /output, stdout and stderr together)")
 	f.Bool("store-output", false, "keep the agreed output as a storage deal you own")
 	f.Uint32("output-replicas", 2, "replicas of the output deal (with --store-output)")
@@ -129,7 +130,11 @@ func runJob(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory, path str
 	if timeout < time.Millisecond {
 		return errors.New("--timeout must be at least 1ms")
 	}
-	spec.Limits = computetypes.Limits{MemoryBytes: memory, TimeoutMs: uint64(timeout / time.Millisecond), MaxOutputBytes: maxOut}
+	fuel, _ := f.GetUint64("fuel")
+	if fuel == 0 {
+		return errors.New("--fuel must be positive")
+	}
+	spec.Limits = computetypes.Limits{MemoryBytes: memory, TimeoutMs: uint64(timeout / time.Millisecond), MaxOutputBytes: maxOut, Fuel: fuel}
 	storePriceS, _ := f.GetString("output-max-price")
 	storePrice, err := sdk.ParseDecCoin(storePriceS)
 	if err != nil {
@@ -191,7 +196,7 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	if len(j.Args) > 0 {
 		cmd.Printf("  args       %q\n", j.Args)
 	}
-	cmd.Printf("  limits     memory %s, timeout %s, output %s\n", client.HumanBytes(j.Limits.MemoryBytes),
+	cmd.Printf("  limits     memory %s, fuel %d, timeout %s, output %s\n", client.HumanBytes(j.Limits.MemoryBytes), j.Limits.Fuel,
 		time.Duration(j.Limits.TimeoutMs)*time.Millisecond, client.HumanBytes(j.Limits.MaxOutputBytes))
 	cmd.Printf("  blocks     submitted %d", j.SubmittedHeight)
 	if j.FinishedHeight > 0 {

@@ -94,8 +94,11 @@ func (m *MsgSubmitJob) ValidateBasic() error {
 	if m.Price.Amount.IsNil() || m.Price.Validate() != nil || !m.Price.IsPositive() {
 		return errorsmod.Wrapf(ErrInvalidPrice, "price %s must be a positive amount", m.Price)
 	}
-	if m.Limits.MemoryBytes == 0 || m.Limits.TimeoutMs == 0 || m.Limits.MaxOutputBytes == 0 {
-		return errorsmod.Wrap(ErrInvalidLimits, "memory_bytes, timeout_ms and max_output_bytes must be positive")
+	if m.Limits.MemoryBytes == 0 || m.Limits.TimeoutMs == 0 || m.Limits.MaxOutputBytes == 0 || m.Limits.Fuel == 0 {
+		return errorsmod.Wrap(ErrInvalidLimits, "memory_bytes, timeout_ms, max_output_bytes and fuel must be positive")
+	}
+	if m.Limits.Fuel > MaxFuel {
+		return errorsmod.Wrapf(ErrInvalidLimits, "fuel above %d", uint64(MaxFuel))
 	}
 	if so := m.StoreOutput; so != nil {
 		switch {

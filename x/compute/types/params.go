@@ -33,6 +33,10 @@ func DefaultParams() Params {
 			MemoryBytes:    1 << 30,
 			TimeoutMs:      30_000,
 			MaxOutputBytes: 256 << 20,
+			// Go programs spend about 150 fuel per byte counting words and
+			// run about 20 billion a second on one core (docs/benchmarks.md):
+			// 10^12 is about a minute.
+			Fuel: 1_000_000_000_000,
 		},
 		SlashMissed:  math.LegacyNewDecWithPrec(1, 3), // 0.1%
 		SlashDissent: math.LegacyNewDecWithPrec(5, 2), // 5%
@@ -44,6 +48,10 @@ func DefaultParams() Params {
 		MaxInputBytes:   4 << 30,
 	}
 }
+
+// MaxFuel bounds any fuel budget: the executor keeps fuel in a signed
+// 64-bit counter.
+const MaxFuel = 1 << 62
 
 // Validate checks every parameter.
 func (p Params) Validate() error {
@@ -62,8 +70,10 @@ func (p Params) Validate() error {
 		return errorsmod.Wrapf(ErrInvalidParams, "max_inputs %d: want 1 to 256", p.MaxInputs)
 	case p.MaxArgsBytes > 1<<20:
 		return errorsmod.Wrapf(ErrInvalidParams, "max_args_bytes %d above 1 MiB", p.MaxArgsBytes)
-	case p.MaxLimits.MemoryBytes < 1<<16 || p.MaxLimits.TimeoutMs == 0 || p.MaxLimits.MaxOutputBytes == 0:
-		return errorsmod.Wrap(ErrInvalidParams, "max_limits: memory at least 64 KiB, timeout and output positive")
+	case p.MaxLimits.MemoryBytes < 1<<16 || p.MaxLimits.TimeoutMs == 0 || p.MaxLimits.MaxOutputBytes == 0 || p.MaxLimits.Fuel == 0:
+		return errorsmod.Wrap(ErrInvalidParams, "max_limits: memory at least 64 KiB, timeout, output and fuel positive")
+	case p.MaxLimits.Fuel > MaxFuel:
+		return errorsmod.Wrapf(ErrInvalidParams, "max_limits.fuel above %d", uint64(MaxFuel))
 	case p.MaxLimits.MemoryBytes > 4<<30:
 		return errorsmod.Wrap(ErrInvalidParams, "max_limits.memory_bytes above 4 GiB (wasm32)")
 	}
@@ -93,6 +103,8 @@ func (l Limits) Check(m Limits) error {
 		return errorsmod.Wrapf(ErrInvalidLimits, "timeout_ms %d: want 1 to %d", l.TimeoutMs, m.TimeoutMs)
 	case l.MaxOutputBytes == 0 || l.MaxOutputBytes > m.MaxOutputBytes:
 		return errorsmod.Wrapf(ErrInvalidLimits, "max_output_bytes %d: want 1 to %d", l.MaxOutputBytes, m.MaxOutputBytes)
+	case l.Fuel == 0 || l.Fuel > m.Fuel:
+		return errorsmod.Wrapf(ErrInvalidLimits, "fuel %d: want 1 to %d", l.Fuel, m.Fuel)
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ func TestParamsValidate(t *testing.T) {
 		"negative cancel fee": func(p *types.Params) { p.CancelFee.Amount = sdkmath.NewInt(-1) },
 		"negative slash":      func(p *types.Params) { p.SlashMissed = sdkmath.LegacyNewDec(-1) },
 		"nil slash":           func(p *types.Params) { p.SlashMissed = sdkmath.LegacyDec{} },
+		"no fuel":             func(p *types.Params) { p.MaxLimits.Fuel = 0 },
+		"fuel above the max":  func(p *types.Params) { p.MaxLimits.Fuel = types.MaxFuel + 1 },
 	} {
 		p := types.DefaultParams()
 		edit(&p)
@@ -63,7 +65,7 @@ func TestMsgSubmitJobValidateBasic(t *testing.T) {
 	good := func() *types.MsgSubmitJob {
 		return &types.MsgSubmitJob{
 			Owner: addr, Program: []byte{0, 'a', 's', 'm'}, Inputs: []uint64{1, 2}, Env: []string{"A=b"},
-			Limits:    types.Limits{MemoryBytes: 1 << 20, TimeoutMs: 1000, MaxOutputBytes: 1 << 20},
+			Limits:    types.Limits{MemoryBytes: 1 << 20, TimeoutMs: 1000, MaxOutputBytes: 1 << 20, Fuel: 1 << 30},
 			Executors: 2, Price: sdk.NewInt64Coin("ustrat", 10),
 		}
 	}
@@ -83,6 +85,8 @@ func TestMsgSubmitJobValidateBasic(t *testing.T) {
 		"no executors":       {func(m *types.MsgSubmitJob) { m.Executors = 0 }, types.ErrInvalidExecutors},
 		"nil price":          {func(m *types.MsgSubmitJob) { m.Price = sdk.Coin{Denom: "ustrat"} }, types.ErrInvalidPrice},
 		"zero memory":        {func(m *types.MsgSubmitJob) { m.Limits.MemoryBytes = 0 }, types.ErrInvalidLimits},
+		"no fuel":            {func(m *types.MsgSubmitJob) { m.Limits.Fuel = 0 }, types.ErrInvalidLimits},
+		"fuel above any max": {func(m *types.MsgSubmitJob) { m.Limits.Fuel = types.MaxFuel + 1 }, types.ErrInvalidLimits},
 		"store_output no time": {func(m *types.MsgSubmitJob) {
 			m.StoreOutput = &types.StoreOutput{Replicas: 1, MaxPrice: sdk.NewInt64DecCoin("ustrat", 1)}
 		}, types.ErrInvalidStoreOutput},
