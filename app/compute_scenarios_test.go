@@ -42,6 +42,9 @@ func computeParams() computetypes.Params {
 	p.MaxRetries, p.MaxExecutors = 2, 4
 	p.SlashMissed = sdkmath.LegacyNewDecWithPrec(1, 2)  // 1%
 	p.SlashDissent = sdkmath.LegacyNewDecWithPrec(5, 2) // 5%
+	// The scenarios check runs' prices exactly; TestComputeInputBytesArePaid
+	// prices the inputs.
+	p.InputPricePerMib = sdk.NewInt64Coin(app.BondDenom, 0)
 	return p
 }
 
@@ -188,6 +191,58 @@ func TestComputeScenarioAgreementPaysMajority(t *testing.T) {
 	_, err := s.c.App.ComputeKeeper.Programs.Get(s.c.Ctx(), resp.JobId)
 	require.Error(t, err)
 	s.rejectsCompute(t, s.acct(resp.Executors[0]), s.commitMsg(resp.Executors[0], resp.JobId, out), computetypes.ErrJobClosed)
+}
+
+// Fetching inputs is paid: each agreeing executor gets input_price_per_mib
+// per started MiB of the job's input and program deals on top of its
+// price, escrowed at submit; a dissenter gets neither.
+func TestComputeInputBytesArePaid(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	p := computeParams()
+	p.InputPricePerMib = sdk.NewInt64Coin(app.BondDenom, 7)
+	s.setComputeParams(t, p)
+	big := s.createDealOfSize(t, 3<<20+1, 1, 1000, 2) // 3 MiB and a byte
+	s.commitAll(t, big.DealId)
+	before := s.balances()
+
+	msg := s.submitMsg(3)
+	msg.Inputs = []uint64{s.input, big.DealId} // 9,500 bytes + 3 MiB + 1: 4 started MiB
+	resp := s.submit(t, msg)
+	fee := int64(4 * 7)
+	require.Equal(t, sdkmath.NewInt(3*(jobPrice+fee)), resp.Escrow.Amount)
+	require.Equal(t, sdk.NewInt64Coin(app.BondDenom, fee), s.job(t, resp.JobId).InputFee)
+	s.requireAccounted(t)
+
+	liar := resp.Executors[2]
+	stake := s.stake(t, s.addr(liar))
+	for _, phase := range []func(*testing.T, string, uint64, computetypes.Result){s.commitResult, s.reveal} {
+		for i, e := range resp.Executors {
+			r := result("true")
+			if i == 2 {
+				r = result("lie")
+			}
+			phase(t, e, resp.JobId, r)
+		}
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	after := s.balances()
+	for _, e := range resp.Executors[:2] {
+		require.Equal(t, before[e].AddRaw(computePrice+fee), after[e], "executor %s paid its price and the input fee", e)
+	}
+	require.Equal(t, before[liar], after[liar], "the dissenter is not paid")
+	require.Equal(t, before[s.user.Address.String()].SubRaw(2*(computePrice+fee)), after[s.user.Address.String()])
+	burned := percentOf(stake, 5)
+	s.burned = s.burned.Add(burned)
+	s.requireAccounted(t)
+
+	// A price in another denom than escrows is refused: every job would fail.
+	p.InputPricePerMib = sdk.NewInt64Coin("uatom", 1)
+	res := s.c.DeliverTx(s.c.Authority, &computetypes.MsgUpdateParams{Authority: s.c.Authority.Address.String(), Params: p})
+	require.Equal(t, computetypes.ErrInvalidParams.ABCICode(), res.Code, res.Log)
+	got, err := s.c.App.ComputeKeeper.Params.Get(s.c.Ctx())
+	require.NoError(t, err)
+	require.Equal(t, int64(7), got.InputPricePerMib.Amount.Int64(), "nothing changed")
 }
 
 // A dissenter among three is slashed and unpaid; the two who agree are paid.
@@ -405,6 +460,34 @@ func TestComputeResourceLimitedMinorityNotSlashed(t *testing.T) {
 	require.Equal(t, []string{slow}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_RELEASED))
 	require.Equal(t, sdkmath.NewInt(providerStake), s.stake(t, s.addr(slow)))
 	require.Equal(t, before, balanceOf(s.c, s.addr(slow)), "not paid either")
+	s.requireAccounted(t)
+}
+
+// A lazy executor that skips the run and claims out_of_fuel is not excused
+// as a resource limit: fuel is deterministic, so the claim is dissent.
+func TestComputeOutOfFuelMinorityIsSlashed(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	resp := s.submit(t, s.submitMsg(3))
+	lazy := resp.Executors[2]
+	before := balanceOf(s.c, s.addr(lazy))
+	stake := s.stake(t, s.addr(lazy))
+	claim := computetypes.Result{OutputRoot: result("out_of_fuel").OutputRoot, Size_: 4096, Verdict: "out_of_fuel"}
+	for _, phase := range []func(*testing.T, string, uint64, computetypes.Result){s.commitResult, s.reveal} {
+		for i, e := range resp.Executors {
+			r := result("ok")
+			if i == 2 {
+				r = claim
+			}
+			phase(t, e, resp.JobId, r)
+		}
+	}
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_SUCCEEDED, j.Status, j.Reason)
+	require.Equal(t, []string{lazy}, executorsIn(j, computetypes.ExecutorStatus_EXECUTOR_STATUS_DISSENTED))
+	burned := percentOf(stake, 5)
+	require.Equal(t, stake.Sub(burned), s.stake(t, s.addr(lazy)))
+	require.Equal(t, before, balanceOf(s.c, s.addr(lazy)), "not paid")
+	s.burned = s.burned.Add(burned)
 	s.requireAccounted(t)
 }
 

@@ -212,11 +212,16 @@ func decCoin(amount int64) sdk.DecCoin {
 // createDeal stores a fresh random file of fileSize bytes.
 func (s *scenario) createDeal(t *testing.T, replicas uint32, duration uint64, maxPrice int64) storagetypes.MsgCreateDealResponse {
 	t.Helper()
-	file := randomFile(t, fileSize)
+	return s.createDealOfSize(t, fileSize, replicas, duration, maxPrice)
+}
+
+func (s *scenario) createDealOfSize(t *testing.T, size int, replicas uint32, duration uint64, maxPrice int64) storagetypes.MsgCreateDealResponse {
+	t.Helper()
+	file := randomFile(t, size)
 	root, err := merkle.Root(file, 1024)
 	require.NoError(t, err)
 	res, _ := s.deliver(t, s.user, &storagetypes.MsgCreateDeal{
-		Owner: s.user.Address.String(), Root: root[:], Size_: fileSize, Replicas: replicas,
+		Owner: s.user.Address.String(), Root: root[:], Size_: uint64(size), Replicas: replicas,
 		DurationBlocks: duration, MaxPrice: decCoin(maxPrice),
 	})
 	require.Zero(t, res.Code, res.Log)

@@ -175,7 +175,7 @@ tune_storage() {
 # tune_compute shortens the compute phases to the localnet's ~1 s blocks:
 # 30 blocks to run and commit, 15 to reveal, runs of at most 10 s.
 tune_compute() {
-  local params='{"max_inline_program":"262144","max_executors":5,"max_retries":3,"commit_timeout":"30","reveal_timeout":"15","max_inputs":16,"max_args_bytes":"16384","max_limits":{"memory_bytes":"1073741824","timeout_ms":"10000","max_output_bytes":"268435456","fuel":"1000000000000"},"slash_missed":"1000000000000000","slash_dissent":"50000000000000000","cancel_fee":{"denom":"ustrat","amount":"1000"},"max_program_bytes":"67108864","max_input_bytes":"4294967296"}'
+  local params='{"max_inline_program":"262144","max_executors":5,"max_retries":3,"commit_timeout":"30","reveal_timeout":"15","max_inputs":16,"max_args_bytes":"16384","max_limits":{"memory_bytes":"1073741824","timeout_ms":"10000","max_output_bytes":"268435456","fuel":"1000000000000"},"slash_missed":"1000000000000000","slash_dissent":"50000000000000000","cancel_fee":{"denom":"ustrat","amount":"1000"},"max_program_bytes":"67108864","max_input_bytes":"4294967296","input_price_per_mib":{"denom":"ustrat","amount":"10"}}'
   cli tx compute update-params --params "$params" --from admin -y -o json > "$DIR/tune-compute.json" 2>&1 \
     || die "setting compute params: $(cat "$DIR/tune-compute.json")"
   local timeout=""

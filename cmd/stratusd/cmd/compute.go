@@ -81,7 +81,7 @@ stratusd compute run --program-deal 9 --input 4 --arg -v --wait --from alice`,
 	f.StringArray("arg", nil, "an argument for the program (repeat for more)")
 	f.StringArray("env", nil, "an environment variable KEY=VALUE (repeat for more)")
 	f.Uint32("executors", 2, "providers that run the job independently")
-	f.String("price", "2000"+app.BondDenom, "most you pay each executor whose result the majority agrees on")
+	f.String("price", "2000"+app.BondDenom, "most you pay each executor whose result the majority agrees on (plus the chain's input fee per MiB of input and program deals)")
 	f.String("memory", "256MiB", "memory limit of the program")
 	f.Uint64("fuel", 100_000_000_000, "deterministic budget of one run: about the WebAssembly instructions it may execute (a run that spends it ends as out_of_fuel)")
 	f.Duration("timeout", 10*time.Second, "wall-clock safety limit of one run (a run it stops is refunded, nobody is slashed)")
@@ -204,7 +204,11 @@ func printJob(cmd *cobra.Command, j computetypes.Job) {
 	} else {
 		cmd.Printf(", phase ends at %d", j.Deadline)
 	}
-	cmd.Printf("\n  executors  %d requested, %d judged against, %d replacements; price %s each\n", j.Requested, j.Target, j.Retries, j.Price)
+	fee := ""
+	if j.InputFeeAmount().IsPositive() {
+		fee = fmt.Sprintf(" plus an input fee of %s", j.InputFee)
+	}
+	cmd.Printf("\n  executors  %d requested, %d judged against, %d replacements; price %s each%s\n", j.Requested, j.Target, j.Retries, j.Price, fee)
 	for _, e := range j.Executors {
 		line := fmt.Sprintf("    %-10s %s", client.ShortStatus(e.Status.String()), e.Provider)
 		if e.Result != nil {

@@ -249,15 +249,16 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 	total, blind := math.ZeroInt(), 0
 	for _, e := range job.Executors {
 		if e.Status == types.ExecutorStatus_EXECUTOR_STATUS_REVEALED && e.Result.Key() == winner {
-			total = total.Add(e.Price.Amount)
+			total = total.Add(e.Price.Amount).Add(job.InputFeeAmount())
 			if !e.Late {
 				blind++
 			}
 		}
 	}
 	provable := 2*blind > int(job.Requested)
-	// Winners are paid their own price; when splits brought more winners
-	// than the escrow covers, they share it in proportion.
+	// Winners are paid their own price plus the input fee; when splits
+	// brought more winners than the escrow covers, they share it in
+	// proportion.
 	escrow := job.Escrow.Amount
 	paid := sdk.NewCoin(k.bondDenom, math.ZeroInt())
 	for i := range job.Executors {
@@ -289,7 +290,7 @@ func (k *Keeper) succeed(ctx context.Context, job *types.Job, winner string, par
 		}
 		winners = append(winners, e.Provider)
 		holders = append(holders, addr)
-		share := e.Price.Amount
+		share := e.Price.Amount.Add(job.InputFeeAmount())
 		if total.GT(escrow) {
 			share = share.Mul(escrow).Quo(total)
 		}

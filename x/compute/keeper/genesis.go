@@ -15,6 +15,9 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	if err := gs.Validate(); err != nil {
 		return err
 	}
+	if err := k.checkDenoms(gs.Params); err != nil {
+		return err
+	}
 	if err := k.Params.Set(ctx, gs.Params); err != nil {
 		return err
 	}

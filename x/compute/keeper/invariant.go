@@ -18,8 +18,8 @@ func (k *Keeper) EscrowInvariant(ctx context.Context) error {
 		if !j.Open() && !j.Escrow.IsZero() {
 			return true, fmt.Errorf("job %d is %s but holds escrow %s", j.Id, j.Status, j.Escrow)
 		}
-		if j.Escrow.Amount.GT(j.Price.Amount.MulRaw(int64(j.Requested))) {
-			return true, fmt.Errorf("job %d holds %s, more than %d × %s", j.Id, j.Escrow, j.Requested, j.Price)
+		if j.Escrow.Amount.GT(j.Price.Amount.Add(j.InputFeeAmount()).MulRaw(int64(j.Requested))) {
+			return true, fmt.Errorf("job %d holds %s, more than %d × (%s + input fee %s)", j.Id, j.Escrow, j.Requested, j.Price, j.InputFee)
 		}
 		sum = sum.Add(j.Escrow.Amount)
 		return false, nil

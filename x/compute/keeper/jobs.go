@@ -151,7 +151,15 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		return nil, err
 	}
 
-	escrow := sdk.NewCoin(k.bondDenom, msg.Price.Amount.MulRaw(int64(msg.Executors)))
+	fetched := inputBytes
+	if msg.ProgramDealId != 0 {
+		fetched += programSize
+	}
+	inputFee := params.InputFee(fetched)
+	if inputFee.Denom != k.bondDenom {
+		inputFee = sdk.NewCoin(k.bondDenom, math.ZeroInt())
+	}
+	escrow := sdk.NewCoin(k.bondDenom, msg.Price.Amount.Add(inputFee.Amount).MulRaw(int64(msg.Executors)))
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
 	}
@@ -180,7 +188,7 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		Requested: msg.Executors, Target: msg.Executors, Price: msg.Price, Escrow: escrow,
 		StoreOutput: msg.StoreOutput, Status: types.JobStatus_JOB_STATUS_COMMITTING,
 		Deadline: h + int64(params.CommitTimeout), SubmittedHeight: h, ChunkSize: chunkSize,
-		Public: msg.Public,
+		Public: msg.Public, InputFee: inputFee,
 	}
 	if len(msg.Program) > 0 {
 		if err := k.Programs.Set(ctx, id, msg.Program); err != nil {
@@ -418,6 +426,17 @@ func (k *Keeper) CancelJob(ctx context.Context, owner string, jobID uint64) (ref
 		return sdk.Coin{}, sdk.Coin{}, err
 	}
 	return refund, fee, k.Jobs.Set(ctx, jobID, job)
+}
+
+// checkDenoms refuses fees in another denom than escrows: every job would
+// fail on them.
+func (k *Keeper) checkDenoms(p types.Params) error {
+	for name, c := range map[string]sdk.Coin{"cancel_fee": p.CancelFee, "input_price_per_mib": p.InputPricePerMib} {
+		if c.IsPositive() && c.Denom != k.bondDenom {
+			return errorsmod.Wrapf(types.ErrInvalidParams, "%s denom %q, want %q", name, c.Denom, k.bondDenom)
+		}
+	}
+	return nil
 }
 
 // payCancelFee pays cancel_fee (at most the escrow) out of the job's

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+
+	"cosmossdk.io/math"
 )
 
 // Commitment is what an executor commits to before anyone reveals: binding
@@ -37,6 +39,15 @@ func (r Result) Key() string {
 	binary.BigEndian.PutUint64(buf[:8], r.Size_)
 	binary.BigEndian.PutUint32(buf[8:], r.ExitCode)
 	return string(r.OutputRoot) + string(buf[:]) + r.Verdict
+}
+
+// InputFeeAmount is the job's input fee per agreeing executor (zero when
+// unset).
+func (j Job) InputFeeAmount() math.Int {
+	if j.InputFee.Amount.IsNil() {
+		return math.ZeroInt()
+	}
+	return j.InputFee.Amount
 }
 
 // Open reports whether the job still takes commits or reveals.

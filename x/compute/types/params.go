@@ -46,6 +46,9 @@ func DefaultParams() Params {
 		// honest executors slashed for missing their commits.
 		MaxProgramBytes: 64 << 20,
 		MaxInputBytes:   4 << 30,
+		// 4 GiB of inputs add 40,960 ustrat per executor: about 20 runs'
+		// price for moving and caching 4 GiB.
+		InputPricePerMib: sdk.NewCoin(sdk.DefaultBondDenom, math.NewInt(10)),
 	}
 }
 
@@ -91,7 +94,20 @@ func (p Params) Validate() error {
 	if err := p.CancelFee.Validate(); err != nil {
 		return errorsmod.Wrapf(ErrInvalidParams, "cancel_fee: %v", err)
 	}
+	if err := p.InputPricePerMib.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidParams, "input_price_per_mib: %v", err)
+	}
+	if p.InputPricePerMib.Amount.BigInt().BitLen() > 64 {
+		return errorsmod.Wrapf(ErrInvalidParams, "input_price_per_mib %s is absurdly large", p.InputPricePerMib)
+	}
 	return nil
+}
+
+// InputFee is what a job pays each agreeing executor for fetching
+// inputAndProgramBytes: input_price_per_mib per started MiB.
+func (p Params) InputFee(inputAndProgramBytes uint64) sdk.Coin {
+	mib := (inputAndProgramBytes + 1<<20 - 1) >> 20
+	return sdk.NewCoin(p.InputPricePerMib.Denom, p.InputPricePerMib.Amount.Mul(math.NewIntFromUint64(mib)))
 }
 
 // Check reports whether l is within the maximum limits m; zero fields are invalid.
