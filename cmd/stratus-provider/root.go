@@ -336,7 +336,7 @@ func startCmd() *cobra.Command {
 					exec = inProcess
 				}
 				jobs, err := chain.NewJobs(node, st, sender, fetch, exec, me, chain.JobsConfig{
-					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, KeepOutputs: c.KeepOutputs(), Fault: fault,
+					Dir: c.JobsDir(h), MaxConcurrent: c.Executor.MaxConcurrent, KeepOutputs: c.KeepOutputs(), InputCacheBytes: c.Executor.InputCacheBytes, Fault: fault,
 				}, log, follower.Wake)
 				if err != nil {
 					return fmt.Errorf("opening the jobs directory: %w", err)

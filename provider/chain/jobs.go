@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -60,7 +61,13 @@ type JobsConfig struct {
 	// KeepOutputs is how long a finished job's output archive is kept to
 	// serve (0: forever). An output stored as a deal lives on in the store.
 	KeepOutputs time.Duration
-	Fault       Fault
+	// InputCacheBytes bounds the cached copies of input and program deals
+	// (0: no bound). Before a fetch, the least recently used copies that no
+	// running job reads are deleted to make room; copies that running jobs
+	// read are never deleted, so the cache exceeds the bound only while the
+	// jobs running need more than it.
+	InputCacheBytes uint64
+	Fault           Fault
 }
 
 // Jobs runs the compute jobs assigned to this provider: it fetches and
@@ -89,6 +96,9 @@ type Jobs struct {
 	sent    map[string]int64 // "commit/<id>" or "reveal/<id>" -> height sent
 	pending map[uint64]bool  // revealed jobs whose end we still wait for
 	pruned  int64            // height of the last prune
+	reading map[uint64]int   // deal id -> running jobs that read it
+
+	cacheMu sync.Mutex // one eviction pass at a time
 }
 
 // record is what the runner keeps about one job's run, in <dir>/<id>/result.json.
@@ -282,6 +292,7 @@ func (j *Jobs) prune() {
 	j.mu.Lock()
 	running := len(j.running)
 	j.mu.Unlock()
+	j.makeRoom(0)
 	// A running job may still open its inputs: prune them only when idle.
 	if ids, err := j.inputs.List(); err == nil && running == 0 {
 		for _, id := range ids {
@@ -511,6 +522,12 @@ func (j *Jobs) run(ctx context.Context, job computetypes.Job) (record, error) {
 		return record{}, err
 	}
 	defer os.RemoveAll(work)
+	deals := []uint64{job.ProgramDealId}
+	for _, in := range job.Inputs {
+		deals = append(deals, in.DealId)
+	}
+	j.markReading(deals, 1)
+	defer j.markReading(deals, -1)
 	program, err := j.program(ctx, job)
 	if err != nil {
 		return record{}, fmt.Errorf("program: %w", err)
@@ -608,6 +625,7 @@ func (j *Jobs) input(ctx context.Context, jobID, dealID uint64, rootBytes []byte
 	if err != nil {
 		return "", err
 	}
+	j.makeRoom(size)
 	expect := store.Expect{Root: root, Size: size, ChunkSize: int(d.ChunkSize)}
 	var errs []error
 	for _, r := range replicas {
@@ -632,6 +650,89 @@ func (j *Jobs) input(ctx context.Context, jobID, dealID uint64, rootBytes []byte
 		return "", errors.New("no committed replica to fetch from")
 	}
 	return "", errors.Join(errs...)
+}
+
+// markReading counts the running jobs that read each deal (program and
+// inputs): the input cache never deletes those.
+func (j *Jobs) markReading(deals []uint64, delta int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.reading == nil {
+		j.reading = map[uint64]int{}
+	}
+	for _, id := range deals {
+		if id == 0 {
+			continue
+		}
+		if j.reading[id] += delta; j.reading[id] <= 0 {
+			delete(j.reading, id)
+		}
+	}
+}
+
+// cachedCopy is one cached input, for the quota.
+type cachedCopy struct {
+	id    uint64
+	bytes uint64
+	used  time.Time // the data file's mtime: touched on every use
+}
+
+// cacheUsage lists the cached inputs, least recently used first.
+func (j *Jobs) cacheUsage() ([]cachedCopy, uint64) {
+	ids, err := j.inputs.List()
+	if err != nil {
+		return nil, 0
+	}
+	var copies []cachedCopy
+	var total uint64
+	for _, id := range ids {
+		path, ok := j.cachedInput(id)
+		if !ok {
+			continue
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		copies = append(copies, cachedCopy{id: id, bytes: uint64(st.Size()), used: st.ModTime()})
+		total += uint64(st.Size())
+	}
+	slices.SortFunc(copies, func(a, b cachedCopy) int { return a.used.Compare(b.used) })
+	return copies, total
+}
+
+// makeRoom deletes the least recently used cached inputs that no running
+// job reads until need more bytes fit within InputCacheBytes (need 0: until
+// the cache is within it).
+func (j *Jobs) makeRoom(need uint64) {
+	quota := j.cfg.InputCacheBytes
+	if quota == 0 {
+		return
+	}
+	j.cacheMu.Lock()
+	defer j.cacheMu.Unlock()
+	copies, total := j.cacheUsage()
+	for _, c := range copies {
+		if total+need <= quota {
+			return
+		}
+		j.mu.Lock()
+		busy := j.reading[c.id] > 0
+		j.mu.Unlock()
+		if busy {
+			continue
+		}
+		if err := j.inputs.Delete(c.id); err != nil {
+			j.log.Warn("evicting a cached job input", "deal", c.id, "err", err)
+			continue
+		}
+		total -= c.bytes
+		j.log.Info("evicted a cached job input for room", "deal", c.id, "bytes", c.bytes, "quota", quota)
+	}
+	if total+need > quota {
+		j.log.Warn("the input cache is over its quota: the running jobs read more than it holds",
+			"cached", total, "fetching", need, "quota", quota)
+	}
 }
 
 // cachedInput is the data file of a cached input.

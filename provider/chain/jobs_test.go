@@ -132,3 +132,52 @@ func TestPruneKeepsOpenAndRecentJobs(t *testing.T) {
 	_, err = os.Stat(j.jobDir(3))
 	require.NoError(t, err, "a recent finished job is kept")
 }
+
+// The input cache stays within its quota: before a fetch, the least
+// recently used copies that no running job reads are deleted; copies a
+// running job reads never are.
+func TestInputCacheKeepsItsQuota(t *testing.T) {
+	j := newTestJobs(t, 0)
+	j.cfg.InputCacheBytes = 3000
+	put := func(id uint64, age time.Duration) {
+		data := strings.Repeat(string(rune('a'+id)), 1000)
+		root, err := merkle.Root([]byte(data), 1024)
+		require.NoError(t, err)
+		require.NoError(t, j.inputs.Put(id, store.Expect{Root: root, Size: 1000, ChunkSize: 1024}, strings.NewReader(data)))
+		path, ok := j.cachedInput(id)
+		require.True(t, ok)
+		used := time.Now().Add(-age)
+		require.NoError(t, os.Chtimes(path, used, used))
+	}
+	put(1, 3*time.Hour) // least recently used
+	put(2, 2*time.Hour)
+	put(3, time.Hour)
+	_, total := j.cacheUsage()
+	require.Equal(t, uint64(3000), total)
+
+	// Job reading deal 1 is running: fetching 1,500 bytes evicts 2 and 3
+	// (oldest first, skipping 1).
+	j.markReading([]uint64{0, 1}, 1)
+	j.makeRoom(1500)
+	require.True(t, j.inputs.Has(1), "a running job's input is kept")
+	require.False(t, j.inputs.Has(2))
+	require.False(t, j.inputs.Has(3), "evicted until 1,000 + 1,500 fits")
+
+	// With nothing else to evict, the running job's input stays although
+	// the cache is over its quota.
+	j.makeRoom(2500)
+	require.True(t, j.inputs.Has(1))
+
+	// Once the job ended, its input is evictable, least recently used first.
+	j.markReading([]uint64{0, 1}, -1)
+	put(4, 0)
+	j.makeRoom(1500)
+	require.False(t, j.inputs.Has(1))
+	require.True(t, j.inputs.Has(4), "the recent copy is kept: 1,000 + 1,500 fits")
+	require.Empty(t, j.reading)
+
+	// No quota: nothing is evicted.
+	j.cfg.InputCacheBytes = 0
+	j.makeRoom(1 << 40)
+	require.True(t, j.inputs.Has(4))
+}

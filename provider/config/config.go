@@ -73,6 +73,9 @@ type Config struct {
 		MaxConcurrent int    `toml:"max-concurrent"`
 		KeepOutputs   string `toml:"keep-outputs"`
 		Isolation     string `toml:"isolation"`
+		// InputCacheBytes bounds the cached copies of input and program
+		// deals this provider does not store itself (0: no bound).
+		InputCacheBytes uint64 `toml:"input-cache-bytes"`
 	} `toml:"executor"`
 
 	Log struct {
@@ -110,6 +113,7 @@ func Default(home string) Config {
 	c.Executor.MaxConcurrent = 2
 	c.Executor.KeepOutputs = "168h"
 	c.Executor.Isolation = "process"
+	c.Executor.InputCacheBytes = 32 << 30
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	return c
@@ -354,6 +358,11 @@ keep-outputs = {{ printf "%q" .Executor.KeepOutputs }}
 # "process" runs each job in a child process killed at its time limit (fast);
 # "in-process" runs it inside the daemon with wazero's interruption checks (slower).
 isolation = {{ printf "%q" .Executor.Isolation }}
+# Bytes of cached input and program deals fetched from other providers (0: no
+# bound). The least recently used copies no running job reads are deleted to
+# make room; keep it above the chain's max_input_bytes (4 GiB by default) plus
+# max_program_bytes, or jobs that big overrun it while they run.
+input-cache-bytes = {{ .Executor.InputCacheBytes }}
 
 [log]
 # debug, info, warn or error.
