@@ -3,6 +3,7 @@ package app_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,12 +80,29 @@ func (s *computeScenario) submitMsg(executors uint32) *computetypes.MsgSubmitJob
 	}
 }
 
+// submit submits msg and lets the next block draw the executors, which
+// it returns in the response's Executors.
 func (s *computeScenario) submit(t *testing.T, msg *computetypes.MsgSubmitJob) computetypes.MsgSubmitJobResponse {
+	t.Helper()
+	resp := s.submitOnly(t, msg)
+	s.c.NextBlock()
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status, j.Reason)
+	for _, e := range j.Executors {
+		resp.Executors = append(resp.Executors, e.Provider)
+	}
+	return resp
+}
+
+// submitOnly submits msg: the job is ASSIGNING until the next block.
+func (s *computeScenario) submitOnly(t *testing.T, msg *computetypes.MsgSubmitJob) computetypes.MsgSubmitJobResponse {
 	t.Helper()
 	res, _ := s.deliver(t, s.user, msg)
 	require.Zero(t, res.Code, res.Log)
 	var resp computetypes.MsgSubmitJobResponse
 	decodeResponse(t, res, &resp)
+	require.Empty(t, resp.Executors, "executors are drawn at the next block")
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_ASSIGNING, s.job(t, resp.JobId).Status)
 	return resp
 }
 
@@ -191,6 +209,95 @@ func TestComputeScenarioAgreementPaysMajority(t *testing.T) {
 	_, err := s.c.App.ComputeKeeper.Programs.Get(s.c.Ctx(), resp.JobId)
 	require.Error(t, err)
 	s.rejectsCompute(t, s.acct(resp.Executors[0]), s.commitMsg(resp.Executors[0], resp.JobId, out), computetypes.ErrJobClosed)
+}
+
+// The executors are drawn from the hash of the block after the submission.
+// The owner, and the proposer of the block that carries the submission,
+// cannot steer them: whatever the submitting block's hash, the same next
+// block draws the same executors, and different next blocks draw different
+// ones. Cancelling before the draw is free.
+func TestComputeExecutorsAreDrawnFromTheNextBlock(t *testing.T) {
+	draw := func(submitHash, nextHash string) []string {
+		s := newComputeScenario(t, 6)
+		s.c.NextHash = []byte(submitHash) // the block that carries the submission
+		resp := s.submitOnly(t, s.submitMsg(2))
+		require.Empty(t, s.job(t, resp.JobId).Executors)
+		s.c.NextHash = []byte(nextHash)
+		s.c.NextBlock()
+		j := s.job(t, resp.JobId)
+		require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status, j.Reason)
+		require.Equal(t, s.c.Height+int64(computeParams().CommitTimeout), j.Deadline)
+		var got []string
+		for _, e := range j.Executors {
+			require.Equal(t, s.c.Height, e.AssignedHeight)
+			got = append(got, e.Provider)
+		}
+		s.requireAccounted(t)
+		return got
+	}
+	first := draw("submitting block A", "next block 1")
+	require.Len(t, first, 2)
+	require.Equal(t, first, draw("submitting block B, ground by its proposer", "next block 1"),
+		"the submitting block's hash does not matter")
+	differs := false
+	for i := 2; i <= 6 && !differs; i++ {
+		differs = !slices.Equal(first, draw("submitting block A", fmt.Sprintf("next block %d", i)))
+	}
+	require.True(t, differs, "the next block's hash decides the draw")
+
+	// Cancelled before the draw: nobody ran it, so nothing is charged.
+	s := newComputeScenario(t, 4)
+	before := s.balances()
+	resp := s.submitOnly(t, s.submitMsg(2))
+	res, _ := s.deliver(t, s.user, &computetypes.MsgCancelJob{Owner: s.user.Address.String(), JobId: resp.JobId})
+	require.Zero(t, res.Code, res.Log)
+	j := s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_CANCELLED, j.Status)
+	require.Empty(t, j.Executors)
+	require.Equal(t, before[s.user.Address.String()], s.balances()[s.user.Address.String()])
+	s.requireAccounted(t)
+
+	// Too few free providers at the draw (one priced itself out in the
+	// block after the submission): the job waits for slots, and is drawn
+	// once a provider is back.
+	s = newComputeScenario(t, 2)
+	before = s.balances()
+	price := func(amount int64) {
+		p := providerOf(t, s.c, s.providers[0].Address)
+		res, _ := s.deliver(t, s.providers[0], &providertypes.MsgUpdateProvider{
+			Provider: p.Address, Moniker: p.Moniker, Endpoint: p.Endpoint, StorageCapacity: p.StorageCapacity,
+			ComputeSlots: p.ComputeSlots, StoragePrice: p.StoragePrice, ComputePrice: sdk.NewInt64Coin(app.BondDenom, amount),
+		})
+		require.Zero(t, res.Code, res.Log)
+	}
+	resp = s.submitOnly(t, s.submitMsg(2))
+	price(jobPrice + 1) // the draw at the end of this block finds one provider
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_ASSIGNING, s.job(t, resp.JobId).Status)
+	price(computePrice)
+	j = s.job(t, resp.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status, j.Reason)
+	require.Len(t, j.Executors, 2)
+	s.requireAccounted(t)
+
+	// Nobody free for commit_timeout blocks: the job fails, refunded in full.
+	for _, e := range j.Executors { // the first job holds the slots until it ends
+		s.commitResult(t, e.Provider, resp.JobId, result("x"))
+	}
+	for _, e := range j.Executors {
+		s.reveal(t, e.Provider, resp.JobId, result("x"))
+	}
+	before = s.balances()
+	waiting := s.submitOnly(t, s.submitMsg(2))
+	price(jobPrice + 1) // and stays out
+	for range computeParams().CommitTimeout - 1 {
+		require.Equal(t, computetypes.JobStatus_JOB_STATUS_ASSIGNING, s.job(t, waiting.JobId).Status)
+		s.c.NextBlock()
+	}
+	j = s.job(t, waiting.JobId)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_FAILED, j.Status)
+	require.Contains(t, j.Reason, "within 6 blocks", j.Reason)
+	require.Equal(t, before[s.user.Address.String()], s.balances()[s.user.Address.String()])
+	s.requireAccounted(t)
 }
 
 // Fetching inputs is paid: each agreeing executor gets input_price_per_mib
@@ -768,6 +875,16 @@ func TestComputeGenesisRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, has, "the open-job index is rebuilt on import")
 	require.NoError(t, reimported.ComputeKeeper.EscrowInvariant(ctx))
+
+	// A job exported while ASSIGNING is drawn in the first block after import.
+	waiting := s.submitOnly(t, s.submitMsg(2))
+	_, reimported = s.c.Reimport()
+	ctx = reimported.NewContextLegacy(true, s.c.Ctx().BlockHeader())
+	j, err := reimported.ComputeKeeper.GetJob(ctx, waiting.JobId)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.JobStatus_JOB_STATUS_COMMITTING, j.Status, j.Reason)
+	require.Len(t, j.Executors, 2)
+	require.NoError(t, reimported.ComputeKeeper.EscrowInvariant(ctx))
 }
 
 // Revoking an executor's PROVIDER role before it commits takes it off the
@@ -995,6 +1112,11 @@ func TestComputeJobsReadOnlyPublicOrOwnDeals(t *testing.T) {
 	var resp computetypes.MsgSubmitJobResponse
 	decodeResponse(t, res, &resp)
 	require.True(t, s.job(t, resp.JobId).Public)
+	s.c.NextBlock() // the executors are drawn
+	for _, e := range s.job(t, resp.JobId).Executors {
+		resp.Executors = append(resp.Executors, e.Provider)
+	}
+	require.NotEmpty(t, resp.Executors)
 	archive := randomFile(t, 5000)
 	outRoot, err := merkle.Root(archive, 1024)
 	require.NoError(t, err)

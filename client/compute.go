@@ -40,11 +40,11 @@ type JobSpec struct {
 	Public bool
 }
 
-// SubmittedJob is a job the chain accepted.
+// SubmittedJob is a job the chain accepted. Its executors are drawn at the
+// next block (WaitJob and Job show them).
 type SubmittedJob struct {
-	ID        uint64
-	Executors []string
-	Escrow    sdk.Coin
+	ID     uint64
+	Escrow sdk.Coin
 	// ProgramDeal is the deal the program was stored as, when it was.
 	ProgramDeal uint64
 }
@@ -102,8 +102,8 @@ func (c *Client) RunJob(ctx context.Context, spec JobSpec) (SubmittedJob, error)
 	if err := c.decodeMsgResponse(res, &resp); err != nil {
 		return out, err
 	}
-	out.ID, out.Executors, out.Escrow = resp.JobId, resp.Executors, resp.Escrow
-	c.linef("job %d submitted: escrow %s, executors %s", resp.JobId, resp.Escrow, strings.Join(resp.Executors, ", "))
+	out.ID, out.Escrow = resp.JobId, resp.Escrow
+	c.linef("job %d submitted: escrow %s; its %d executors are drawn at the next block", resp.JobId, resp.Escrow, spec.Executors)
 	return out, nil
 }
 
@@ -163,6 +163,9 @@ func formatCounts(c map[string]int) string {
 		if c[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
 		}
+	}
+	if len(parts) == 0 {
+		return "no executors yet"
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -106,13 +107,13 @@ func queryJob(t *testing.T, ln *localnet.Net, id uint64) jobJSON {
 	return j
 }
 
-// waitJob polls until the job is no longer committing or revealing.
+// waitJob polls until the job has ended (no longer assigning, committing or revealing).
 func waitJob(t *testing.T, ln *localnet.Net, id uint64, timeout time.Duration) jobJSON {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		j := queryJob(t, ln, id)
-		if s := j.Job.Status; s != "JOB_STATUS_COMMITTING" && s != "JOB_STATUS_REVEALING" {
+		if s := j.Job.Status; s != "JOB_STATUS_ASSIGNING" && s != "JOB_STATUS_COMMITTING" && s != "JOB_STATUS_REVEALING" {
 			return j
 		}
 		if time.Now().After(deadline) {
@@ -276,7 +277,7 @@ func TestComputeEndToEnd(t *testing.T) {
 		exitCode uint32
 	}{
 		{"invalid wasm", []string{bad, "--input", in}, "invalid_program", 0},
-		{"infinite loop", []string{"--program-deal", prog, "--arg", "loop", "--timeout", "2s"}, "timeout", 0},
+		{"infinite loop", []string{"--program-deal", prog, "--arg", "loop", "--timeout", "5s", "--fuel", "1000000000000"}, "timeout", 0},
 		// The deterministic budget: every executor stops at the same
 		// instruction, whatever its speed.
 		{"out of fuel", []string{"--program-deal", prog, "--arg", "loop", "--fuel", "200000000"}, "out_of_fuel", 0},
@@ -287,8 +288,43 @@ func TestComputeEndToEnd(t *testing.T) {
 	for i, c := range cases {
 		ids[i] = submit(t, ln, append(c.args, "--executors", "2")...)
 	}
+	// Blind results: while the infinite loop runs (until its 5 s timeout)
+	// and while its executors commit and reveal, neither executor serves
+	// its output to the other executor, nor to the owner. A lazy executor
+	// has nothing to copy.
+	loop := ids[1]
+	var lj jobJSON
+	require.Eventually(t, func() bool {
+		lj = queryJob(t, ln, loop)
+		return len(lj.Job.Executors) == 2
+	}, time.Minute, 200*time.Millisecond, "the executors are drawn")
+	a, b := lj.Job.Executors[0].Provider, lj.Job.Executors[1].Provider
+	refused := func(err error, why string) {
+		t.Helper()
+		var apiErr *providerapi.APIError
+		require.ErrorAs(t, err, &apiErr, why)
+		// 404 before the run has a result, 403 job_not_settled after.
+		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, apiErr.Status, why)
+	}
+	for _, pair := range [][2]string{{a, b}, {b, a}} {
+		from, by := pair[0], pair[1]
+		err := dataClient(t, ln, fmt.Sprintf("provider%d", providerIndex(t, ln, by))).
+			JobOutput(context.Background(), providerTarget(t, ln, from), loop, io.Discard)
+		refused(err, fmt.Sprintf("co-executor %s read %s's output of an open job", by, from))
+		err = dataClient(t, ln, "alice").JobOutput(context.Background(), providerTarget(t, ln, from), loop, io.Discard)
+		refused(err, "the owner read an output before the verdict")
+	}
 	for i, c := range cases {
 		j := waitJob(t, ln, ids[i], 3*time.Minute)
+		if i == 1 {
+			// Settled: the owner gets it, the other executors do not.
+			var buf bytes.Buffer
+			require.NoError(t, dataClient(t, ln, "alice").JobOutput(context.Background(), providerTarget(t, ln, a), loop, &buf))
+			require.NotZero(t, buf.Len())
+			err := dataClient(t, ln, fmt.Sprintf("provider%d", providerIndex(t, ln, b))).
+				JobOutput(context.Background(), providerTarget(t, ln, a), loop, io.Discard)
+			require.ErrorContains(t, err, "403", "a private job's output went to a co-executor")
+		}
 		require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status, "%s: %+v", c.name, j)
 		require.Len(t, j.executorsIn("AGREED"), 2, c.name)
 		require.Equal(t, c.verdict, j.Job.Result.Verdict, c.name)
@@ -392,7 +428,10 @@ func TestComputeFaultsEndToEnd(t *testing.T) {
 	restartProviderWithFault(t, ln, liar, "ignore-jobs")
 	stakeBefore = providerStake(t, ln, holders[0])
 	id = submit(t, ln, "--program-deal", strconv.FormatUint(wc, 10), "--input", strconv.FormatUint(input, 10), "--executors", "2")
-	j = queryJob(t, ln, id)
+	require.Eventually(t, func() bool {
+		j = queryJob(t, ln, id)
+		return len(j.Job.Executors) == 2
+	}, time.Minute, 200*time.Millisecond, "the executors are drawn at the next block")
 	require.Contains(t, []string{j.Job.Executors[0].Provider, j.Job.Executors[1].Provider}, holders[0], "input holders are preferred")
 	j = waitJob(t, ln, id, 3*time.Minute)
 	require.Equal(t, "JOB_STATUS_SUCCEEDED", j.Job.Status, "%+v", j)

@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -46,6 +47,13 @@ func NewAccount() Account {
 	return Account{Priv: priv, Address: sdk.AccAddress(priv.PubKey().Address())}
 }
 
+// AccountFromSecret makes the secp256k1 account derived from secret: the
+// same on every run, so scenarios draw the same providers every time.
+func AccountFromSecret(secret string) Account {
+	priv := secp256k1.GenPrivKeyFromSecret([]byte("stratus apptest: " + secret))
+	return Account{Priv: priv, Address: sdk.AccAddress(priv.PubKey().Address())}
+}
+
 // Chain is an in-memory Stratus chain with one bonded validator.
 type Chain struct {
 	t   testing.TB
@@ -61,6 +69,9 @@ type Chain struct {
 
 	Height int64
 	Time   time.Time
+	// NextHash, when set, is the next block's hash (what a proposer's
+	// choices decide), then cleared; otherwise blocks have no hash.
+	NextHash []byte
 
 	valSet *cmttypes.ValidatorSet
 }
@@ -85,9 +96,9 @@ func New(t testing.TB, opts Options) *Chain {
 	a := app.New(log.NewNopLogger(), db, true, simtestutil.NewAppOptionsWithFlagHome(t.TempDir()),
 		baseapp.SetChainID(ChainID))
 
-	c := &Chain{t: t, App: a, DB: db, Authority: NewAccount(), Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	for range opts.ExtraAccounts {
-		c.Accounts = append(c.Accounts, NewAccount())
+	c := &Chain{t: t, App: a, DB: db, Authority: AccountFromSecret("authority"), Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i := range opts.ExtraAccounts {
+		c.Accounts = append(c.Accounts, AccountFromSecret(fmt.Sprintf("account %d", i)))
 	}
 
 	valSet, err := simtestutil.CreateRandomValidatorSet()
@@ -146,7 +157,9 @@ func (c *Chain) NextBlock(txs ...[]byte) []*abci.ExecTxResult {
 		Txs:                txs,
 		NextValidatorsHash: c.valSet.Hash(),
 		ProposerAddress:    c.valSet.Proposer.Address,
+		Hash:               c.NextHash,
 	})
+	c.NextHash = nil
 	require.NoError(c.t, err)
 	_, err = c.App.Commit()
 	require.NoError(c.t, err)

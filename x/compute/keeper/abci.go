@@ -63,6 +63,8 @@ func (k *Keeper) closePhase(ctx context.Context, id uint64, params types.Params)
 		return err
 	}
 	switch job.Status {
+	case types.JobStatus_JOB_STATUS_ASSIGNING:
+		err = k.assignFirst(ctx, &job, params)
 	case types.JobStatus_JOB_STATUS_COMMITTING:
 		err = k.closeCommit(ctx, &job, params)
 	case types.JobStatus_JOB_STATUS_REVEALING:

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -167,14 +168,9 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	if err != nil {
 		return nil, err
 	}
-	maxPrice := msg.Price.Amount
-	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
-		Count: int(msg.Executors), Seed: pickSeed(sdkCtx, id, 0), ComputeSlots: 1,
-		MaxComputePrice: &maxPrice, Prefer: prefer,
-	})
-	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Executors)) {
-		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d executors with a free slot at price %s: %v", msg.Executors, msg.Price, err)
-	} else if err != nil {
+	// Only a check that enough providers are free now, for a clear error:
+	// the executors are drawn at the end of the next block, from its hash.
+	if err := k.enoughExecutors(ctx, int(msg.Executors), msg.Price, prefer, pickSeed(sdkCtx, id, 0)); err != nil {
 		return nil, err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
@@ -186,8 +182,8 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		Id: id, Owner: msg.Owner, ProgramRoot: programRoot, ProgramSize: programSize, ProgramDealId: msg.ProgramDealId,
 		Inputs: inputs, Args: msg.Args, Env: msg.Env, Limits: msg.Limits,
 		Requested: msg.Executors, Target: msg.Executors, Price: msg.Price, Escrow: escrow,
-		StoreOutput: msg.StoreOutput, Status: types.JobStatus_JOB_STATUS_COMMITTING,
-		Deadline: h + int64(params.CommitTimeout), SubmittedHeight: h, ChunkSize: chunkSize,
+		StoreOutput: msg.StoreOutput, Status: types.JobStatus_JOB_STATUS_ASSIGNING,
+		Deadline: h + 1, SubmittedHeight: h, ChunkSize: chunkSize,
 		Public: msg.Public, InputFee: inputFee,
 	}
 	if len(msg.Program) > 0 {
@@ -206,17 +202,63 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	}); err != nil {
 		return nil, err
 	}
-	executors := make([]string, len(picked))
-	for i, p := range picked {
-		if err := k.assignExecutor(ctx, &job, p, false); err != nil {
-			return nil, err
-		}
-		executors[i] = p.String()
-	}
 	if err := k.Jobs.Set(ctx, id, job); err != nil {
 		return nil, err
 	}
-	return &types.MsgSubmitJobResponse{JobId: id, Executors: executors, Escrow: escrow}, nil
+	return &types.MsgSubmitJobResponse{JobId: id, Escrow: escrow}, nil
+}
+
+// enoughExecutors reports ErrNoProviders unless n providers with a free
+// compute slot ask at most price.
+func (k *Keeper) enoughExecutors(ctx context.Context, n int, price sdk.Coin, prefer []sdk.AccAddress, seed []byte) error {
+	maxPrice := price.Amount
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: n, Seed: seed, ComputeSlots: 1, MaxComputePrice: &maxPrice, Prefer: prefer,
+	})
+	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < n) {
+		return errorsmod.Wrapf(types.ErrNoProviders, "%d executors with a free slot at price %s: %v", n, price, err)
+	}
+	return err
+}
+
+// assignFirst draws a job's executors at the end of the block after its
+// submission. The seed is this block's hash: the owner could not know it
+// when submitting, nor could the proposer of the submitting block. When
+// too few providers are free (jobs drawn just before took the slots), the
+// job waits for the next block, for up to commit_timeout blocks after its
+// submission, and then fails with a full refund.
+func (k *Keeper) assignFirst(ctx context.Context, job *types.Job, params types.Params) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	h := sdkCtx.BlockHeight()
+	prefer, err := k.inputHolders(ctx, job.Inputs)
+	if err != nil {
+		return err
+	}
+	maxPrice := job.Price.Amount
+	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
+		Count: int(job.Requested), Seed: pickSeed(sdkCtx, job.Id, 0), ComputeSlots: 1,
+		MaxComputePrice: &maxPrice, Prefer: prefer,
+	})
+	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(job.Requested)) {
+		if h < job.SubmittedHeight+int64(params.CommitTimeout) {
+			return k.setDeadline(ctx, job, h+1) // wait for slots
+		}
+		_, err := k.close(ctx, job, types.JobStatus_JOB_STATUS_FAILED,
+			fmt.Sprintf("no %d executors with a free slot at price %s within %d blocks", job.Requested, job.Price, params.CommitTimeout))
+		return err
+	} else if err != nil {
+		return err
+	}
+	if err := k.setDeadline(ctx, job, h+int64(params.CommitTimeout)); err != nil {
+		return err
+	}
+	job.Status = types.JobStatus_JOB_STATUS_COMMITTING
+	for _, p := range picked {
+		if err := k.assignExecutor(ctx, job, p, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // assignExecutor reserves a compute slot of provider and adds it to the job

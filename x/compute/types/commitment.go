@@ -50,9 +50,10 @@ func (j Job) InputFeeAmount() math.Int {
 	return j.InputFee.Amount
 }
 
-// Open reports whether the job still takes commits or reveals.
+// Open reports whether the job has not ended: it waits for its executors,
+// or takes commits or reveals.
 func (j Job) Open() bool {
-	return j.Status == JobStatus_JOB_STATUS_COMMITTING || j.Status == JobStatus_JOB_STATUS_REVEALING
+	return j.Status == JobStatus_JOB_STATUS_ASSIGNING || j.Status == JobStatus_JOB_STATUS_COMMITTING || j.Status == JobStatus_JOB_STATUS_REVEALING
 }
 
 // ExecutorIndex returns the index of provider's executor in the job, or -1.

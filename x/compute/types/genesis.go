@@ -33,8 +33,11 @@ func (gs GenesisState) Validate() error {
 		if len(j.ProgramRoot) != merkle.HashSize {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "job %d: bad program root", j.Id)
 		}
-		if j.Status == JobStatus_JOB_STATUS_UNSPECIFIED || j.Status > JobStatus_JOB_STATUS_CANCELLED {
+		if j.Status == JobStatus_JOB_STATUS_UNSPECIFIED || j.Status > JobStatus_JOB_STATUS_ASSIGNING {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "job %d: status %d", j.Id, j.Status)
+		}
+		if j.Status == JobStatus_JOB_STATUS_ASSIGNING && len(j.Executors) > 0 {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "job %d: assigning but has executors", j.Id)
 		}
 		if j.Escrow.IsNil() || j.Escrow.IsNegative() || (!j.Open() && !j.Escrow.IsZero()) {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "job %d: escrow %s with status %s", j.Id, j.Escrow, j.Status)

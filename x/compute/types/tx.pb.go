@@ -173,7 +173,9 @@ func (m *MsgSubmitJob) GetPublic() bool {
 }
 
 type MsgSubmitJobResponse struct {
-	JobId     uint64     `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	JobId uint64 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// executors is empty: they are drawn at the end of the next block (the
+	// job is ASSIGNING until then). Kept for clients that read it.
 	Executors []string   `protobuf:"bytes,2,rep,name=executors,proto3" json:"executors,omitempty"`
 	Escrow    types.Coin `protobuf:"bytes,3,opt,name=escrow,proto3" json:"escrow"`
 }

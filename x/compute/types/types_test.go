@@ -136,4 +136,17 @@ func TestGenesisValidate(t *testing.T) {
 	bad = gs
 	bad.Programs = []types.InlineProgram{{JobId: 7, Wasm: []byte{1}}}
 	require.ErrorIs(t, bad.Validate(), types.ErrInvalidGenesis)
+
+	assigning := job
+	assigning.Status, assigning.Escrow = types.JobStatus_JOB_STATUS_ASSIGNING, sdk.NewInt64Coin("ustrat", 5)
+	ok := gs
+	ok.Jobs = []types.Job{assigning}
+	require.NoError(t, ok.Validate(), "a job waiting for its draw is exported with its escrow")
+	assigning.Executors = []types.Executor{{Provider: addr}}
+	bad = gs
+	bad.Jobs = []types.Job{assigning}
+	require.ErrorIs(t, bad.Validate(), types.ErrInvalidGenesis, "executors before the draw")
+	assigning.Executors, assigning.Status = nil, types.JobStatus_JOB_STATUS_ASSIGNING+1
+	bad.Jobs = []types.Job{assigning}
+	require.ErrorIs(t, bad.Validate(), types.ErrInvalidGenesis, "unknown status")
 }
