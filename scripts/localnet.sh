@@ -233,10 +233,16 @@ start_providers() {
 
 start() {
   local n; n=$(node_count)
+  local version; version=$("$BIN" version 2>/dev/null || echo unknown)
   if [[ $n -eq 0 ]]; then
     create
+    echo "$version" > "$DIR/created-by"
     n=$VALIDATORS
-  elif [[ -n ${VALIDATORS_SET:-} && $VALIDATORS != "$n" ]]; then
+  elif [[ -f $DIR/created-by && $(cat "$DIR/created-by") != "$version" ]]; then
+    log "WARNING: this localnet was created by stratusd $(cat "$DIR/created-by"), and stratusd is now $version."
+    log "WARNING: if the chain's state or params changed since, run 'make localnet-reset' first."
+  fi
+  if [[ -n ${VALIDATORS_SET:-} && $VALIDATORS != "$n" ]]; then
     die "the existing localnet has $n validators; run 'make localnet-reset' to create one with $VALIDATORS"
   fi
 
