@@ -669,6 +669,25 @@ func TestComputeScenarioStoreOutput(t *testing.T) {
 	s.requireAccounted(t)
 }
 
+// store_output terms are checked at submit for the largest archive the
+// limits allow, metadata included: an output limit at max_deal_size leaves
+// no room for the archive's headers, so it is refused up front rather than
+// paid for and then dropped.
+func TestComputeStoreOutputTermsCoverTheArchive(t *testing.T) {
+	s := newComputeScenario(t, 4)
+	sp, err := s.c.App.StorageKeeper.Params.Get(s.c.Ctx())
+	require.NoError(t, err)
+	sp.MaxDealSize = computetypes.MaxArchiveOverhead + 1<<20
+	s.setParams(t, sp)
+	msg := s.submitMsg(2)
+	msg.Limits.MaxOutputBytes = 1<<20 + 1 // fits a deal; its archive does not
+	msg.StoreOutput = &computetypes.StoreOutput{Replicas: 1, DurationBlocks: 100, MaxPrice: decCoin(2)}
+	s.rejectsCompute(t, s.user, msg, computetypes.ErrInvalidStoreOutput)
+	msg.Limits.MaxOutputBytes = 1 << 20
+	s.submit(t, msg)
+	s.requireAccounted(t)
+}
+
 // An owner who cannot pay for the output deal still gets the job: the
 // output is simply not stored, and the job says why.
 func TestComputeScenarioStoreOutputUnaffordable(t *testing.T) {

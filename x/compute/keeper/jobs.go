@@ -88,9 +88,10 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	}
 	if so := msg.StoreOutput; so != nil {
 		// The output deal is created when the job succeeds; its terms are
-		// checked now, for the largest output the limits allow, so a job
-		// is not paid for only to find its output cannot be kept.
-		if _, err := k.storage.CheckDealTerms(ctx, msg.Limits.MaxOutputBytes, so.Replicas, so.DurationBlocks, so.MaxPrice); err != nil {
+		// checked now, for the largest archive the limits allow (the
+		// output plus the archive's bounded metadata), so a job is not
+		// paid for only to find its output cannot be kept.
+		if _, err := k.storage.CheckDealTerms(ctx, types.MaxArchiveSize(msg.Limits.MaxOutputBytes), so.Replicas, so.DurationBlocks, so.MaxPrice); err != nil {
 			return nil, errorsmod.Wrapf(types.ErrInvalidStoreOutput, "%v", err)
 		}
 	}
