@@ -143,8 +143,8 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 	// One more leaf of every suspect and every new replica, as long as the
 	// provider's duty still fits in one message; new replicas left over
 	// wait for the next window (suspects stay suspects until proven).
-	extra := func(set collections.KeySet[ReplicaKey], label string, fresh bool) error {
-		keys, err := collectKeys(ctx, set, nil, 0)
+	extra := func(pending collections.KeySet[ReplicaKey], label string, fresh bool) error {
+		keys, err := collectKeys(ctx, pending, nil, 0)
 		if err != nil {
 			return err
 		}
@@ -155,7 +155,7 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 			}
 			if err != nil || r.Status != types.ReplicaStatus_REPLICA_STATUS_COMMITTED {
 				if fresh {
-					if err := set.Remove(ctx, key); err != nil {
+					if err := pending.Remove(ctx, key); err != nil {
 						return err
 					}
 				}
