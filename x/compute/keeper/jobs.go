@@ -106,18 +106,13 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		}
 		programRoot, programSize = root[:], uint64(len(msg.Program))
 	} else {
-		d, err := k.storage.GetDeal(ctx, msg.ProgramDealId)
+		d, err := k.readableDeal(ctx, msg.ProgramDealId, msg.Owner, types.ErrInvalidProgram, "program",
+			"store the program with --public or as your own deal")
 		if err != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal: %v", err)
-		}
-		if !liveDeal(d) {
-			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d is %s, want ACTIVE", d.Id, d.Status)
+			return nil, err
 		}
 		if !bytes.Equal(d.Root, msg.ProgramRoot) {
 			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d stores root %X, not %X", d.Id, d.Root, msg.ProgramRoot)
-		}
-		if !readableBy(d, msg.Owner) {
-			return nil, errorsmod.Wrapf(types.ErrInvalidProgram, "program deal %d is private to %s; store the program with --public or as your own deal", d.Id, d.Owner)
 		}
 		programRoot, programSize = d.Root, d.Size_
 		if programSize > params.MaxProgramBytes {
@@ -128,18 +123,10 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	inputs := make([]types.Input, 0, len(msg.Inputs))
 	inputBytes := uint64(0)
 	for _, id := range msg.Inputs {
-		d, err := k.storage.GetDeal(ctx, id)
+		d, err := k.readableDeal(ctx, id, msg.Owner, types.ErrInvalidInputs, "input",
+			"a job may read only public deals and its owner's own")
 		if err != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input: %v", err)
-		}
-		if !liveDeal(d) {
-			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is %s, want ACTIVE", id, d.Status)
-		}
-		if !readableBy(d, msg.Owner) {
-			// Executors may fetch a job's inputs: naming another owner's
-			// private deal would hand its bytes to them and its owner's
-			// computed output to the job's owner.
-			return nil, errorsmod.Wrapf(types.ErrInvalidInputs, "input deal %d is private to %s; a job may read only public deals and its owner's own", id, d.Owner)
+			return nil, err
 		}
 		inputs = append(inputs, types.Input{DealId: id, Root: d.Root, Size_: d.Size_})
 		inputBytes += d.Size_
@@ -207,6 +194,24 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 		return nil, err
 	}
 	return &types.MsgSubmitJobResponse{JobId: id, Escrow: escrow}, nil
+}
+
+// readableDeal returns deal id when it is live and owner may have it read
+// by executors: public, or owner's own. Naming another owner's private deal
+// would entitle the executors to fetch its bytes and hand the job's owner
+// what they computed from it. Errors are kind, about the deal's role.
+func (k *Keeper) readableDeal(ctx context.Context, id uint64, owner string, kind *errorsmod.Error, role, hint string) (storagetypes.Deal, error) {
+	d, err := k.storage.GetDeal(ctx, id)
+	if err != nil {
+		return d, errorsmod.Wrapf(kind, "%s deal: %v", role, err)
+	}
+	if !liveDeal(d) {
+		return d, errorsmod.Wrapf(kind, "%s deal %d is %s, want ACTIVE", role, id, d.Status)
+	}
+	if !readableBy(d, owner) {
+		return d, errorsmod.Wrapf(kind, "%s deal %d is private to %s; %s", role, id, d.Owner, hint)
+	}
+	return d, nil
 }
 
 // enoughExecutors reports ErrNoProviders unless n providers with a free
