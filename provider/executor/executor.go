@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -421,21 +422,22 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 	}
 
 	clock := &virtualClock{}
+	meter := &hostMeter{}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(append([]string{"program"}, job.Args...)...).
 		WithStdin(eofReader{}).
-		WithStdout(&budgetWriter{b: budget, f: stdout}).
-		WithStderr(&budgetWriter{b: budget, f: stderr}).
+		WithStdout(&budgetWriter{b: budget, f: stdout, meter: meter}).
+		WithStderr(&budgetWriter{b: budget, f: stderr, meter: meter}).
 		WithWalltime(clock.walltime, clockResolution).
 		WithNanotime(clock.nanotime, clockResolution).
 		WithNanosleep(clock.nanosleep).
 		WithOsyield(func() {}).
-		WithRandSource(newJobRand(job.ID)).
+		WithRandSource(&meteredReader{r: newJobRand(job.ID), meter: meter}).
 		WithStartFunctions(). // _start is called below, so a failure to link is told apart from one while running
 		WithFSConfig(wazero.NewFSConfig().(experimentalsysfs.FSConfig).
-			WithSysFSMount(&sandboxFS{fs: &experimentalsysfs.AdaptFS{FS: inputs}, readOnly: true}, "/input").(experimentalsysfs.FSConfig).
-			WithSysFSMount(&sandboxFS{fs: experimentalsysfs.DirFS(filepath.Join(workDir, outputDir))}, "/output"))
+			WithSysFSMount(&sandboxFS{fs: &experimentalsysfs.AdaptFS{FS: inputs}, readOnly: true, meter: meter}, "/input").(experimentalsysfs.FSConfig).
+			WithSysFSMount(&sandboxFS{fs: experimentalsysfs.DirFS(filepath.Join(workDir, outputDir)), meter: meter}, "/output"))
 	for _, kv := range env {
 		cfg = cfg.WithEnv(kv[0], kv[1])
 	}
@@ -492,6 +494,7 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		return outcome{}, errors.New("executor: the metered program has no fuel global")
 	}
 	fuel.Set(job.Limits.Fuel)
+	meter.fuel = fuel
 	if section := mod.ExportedFunction(wasmfuel.StartExport); section != nil {
 		// The module's start section, which the meter moved here so that
 		// it runs on the budget, as part of instantiating.
@@ -511,6 +514,35 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		err = sys.NewExitError(0) // returning from _start is exiting 0
 	}
 	return classify(err)
+}
+
+// hostMeter charges the work of host calls to the run's fuel: one unit per
+// 64 bytes a call moves (random bytes drawn, file bytes read or written,
+// stdout and stderr), plus one per call, as memory.fill is charged. A
+// single random_get or fd_read could otherwise do unbounded work for one
+// instruction's fuel. The amounts depend only on the program's calls, so
+// every executor charges the same; a run that overdraws is stopped at its
+// next check (a loop head or function entry).
+type hostMeter struct {
+	fuel api.MutableGlobal // set once the module is instantiated
+}
+
+func (m *hostMeter) charge(n int) {
+	if m == nil || m.fuel == nil {
+		return
+	}
+	m.fuel.Set(uint64(int64(m.fuel.Get()) - int64(n/wasmfuel.BulkBytesPerFuel) - 1))
+}
+
+// meteredReader charges what it reads.
+type meteredReader struct {
+	r     io.Reader
+	meter *hostMeter
+}
+
+func (r *meteredReader) Read(p []byte) (int, error) {
+	r.meter.charge(len(p))
+	return r.r.Read(p)
 }
 
 // isContextExit reports whether err is wazero stopping the module for a done

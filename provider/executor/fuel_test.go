@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -165,4 +166,50 @@ func TestVectorsChild(t *testing.T) {
 	bz, err := json.Marshal(runVectors(t, dir))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "arm64.json"), bz, 0o644))
+}
+
+// randomGet16MiB calls random_get on 16 MiB four times: four host calls
+// that each do 16 MiB of work. Found by review: before host calls were
+// charged, this cost 40 fuel, and a job could be tuned to finish on fast
+// executors and time out on slow ones.
+var randomGet16MiB = func() []byte {
+	leb := func(x uint32) []byte {
+		var b []byte
+		for x >= 0x80 {
+			b = append(b, byte(x)|0x80)
+			x >>= 7
+		}
+		return append(b, byte(x))
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	sec := func(id byte, parts ...[]byte) []byte {
+		p := cat(parts...)
+		return cat([]byte{id}, leb(uint32(len(p))), p)
+	}
+	name := func(s string) []byte { return cat(leb(uint32(len(s))), []byte(s)) }
+	code := []byte{0x01, 0x01, 0x7f, // one i32 local
+		0x41, 0x04, 0x21, 0x00, // i32.const 4; local.set 0
+		0x03, 0x40, // loop
+		0x41, 0x00, 0x41, 0x80, 0x80, 0x80, 0x08, 0x10, 0x00, 0x1a, // random_get(0, 16 MiB); drop
+		0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, // local.get 0; i32.const 1; i32.sub; local.tee 0; br_if 0
+		0x0b, 0x0b}
+	return cat(wasmHeader,
+		sec(0x01, []byte{0x02, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00}),
+		sec(0x02, []byte{0x01}, name("wasi_snapshot_preview1"), name("random_get"), []byte{0x00, 0x00}),
+		sec(0x03, []byte{0x01, 0x01}),
+		sec(0x05, []byte{0x01, 0x00, 0x80, 0x02}),
+		sec(0x07, []byte{0x02}, name("_start"), []byte{0x00, 0x01}, name("memory"), []byte{0x02, 0x00}),
+		sec(0x0a, []byte{0x01}, leb(uint32(len(code))), code),
+	)
+}()
+
+func TestHostCallsAreChargedByTheByte(t *testing.T) {
+	j := job(33, randomGet16MiB)
+	res, _, _ := run(t, sharedExecutor(t), j)
+	require.Equal(t, VerdictOK, res.Verdict)
+	require.GreaterOrEqual(t, res.FuelUsed, uint64(4*(16<<20)/64), "each call pays for its 16 MiB")
+
+	j.Limits.Fuel = 1_000_000 // about 3.8 calls' worth
+	res, _, _ = run(t, sharedExecutor(t), j)
+	require.Equal(t, VerdictOutOfFuel, res.Verdict)
 }

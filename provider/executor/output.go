@@ -69,11 +69,13 @@ func (b *outputBudget) writeErr() error {
 var errOutputLimit = fmt.Errorf("output limit reached")
 
 type budgetWriter struct {
-	b *outputBudget
-	f *os.File
+	b     *outputBudget
+	f     *os.File
+	meter *hostMeter
 }
 
 func (w *budgetWriter) Write(p []byte) (int, error) {
+	w.meter.charge(len(p))
 	if !w.b.take(len(p)) {
 		return 0, errOutputLimit
 	}

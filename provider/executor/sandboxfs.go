@@ -32,6 +32,7 @@ type sandboxFS struct {
 	experimentalsys.UnimplementedFS
 	fs       experimentalsys.FS
 	readOnly bool
+	meter    *hostMeter // charges file reads and writes to the run's fuel
 }
 
 var epochNanos = Epoch.UnixNano()
@@ -138,6 +139,26 @@ type sandboxFile struct {
 	fs      *sandboxFS
 	entries []experimentalsys.Dirent // the current pass, sorted
 	next    int
+}
+
+func (f *sandboxFile) Read(buf []byte) (int, experimentalsys.Errno) {
+	f.fs.meter.charge(len(buf))
+	return f.File.Read(buf)
+}
+
+func (f *sandboxFile) Pread(buf []byte, off int64) (int, experimentalsys.Errno) {
+	f.fs.meter.charge(len(buf))
+	return f.File.Pread(buf, off)
+}
+
+func (f *sandboxFile) Write(buf []byte) (int, experimentalsys.Errno) {
+	f.fs.meter.charge(len(buf))
+	return f.File.Write(buf)
+}
+
+func (f *sandboxFile) Pwrite(buf []byte, off int64) (int, experimentalsys.Errno) {
+	f.fs.meter.charge(len(buf))
+	return f.File.Pwrite(buf, off)
 }
 
 func (f *sandboxFile) Dev() (uint64, experimentalsys.Errno) { return 0, 0 }

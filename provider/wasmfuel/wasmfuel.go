@@ -71,6 +71,7 @@ const (
 	secType     = 1
 	secImport   = 2
 	secFunction = 3
+	secTable    = 4
 	secGlobal   = 6
 	secExport   = 7
 	secStart    = 8
@@ -127,16 +128,29 @@ func Instrument(module []byte) ([]byte, error) {
 			types, err = readTypes(r)
 		case secImport:
 			importedGlobals, err = countImportedGlobals(r)
+		case secTable:
+			err = checkTables(r)
+		case secElement:
+			err = checkElements(r)
+		case secData:
+			err = checkData(r)
 		case secFunction:
 			funcTypes, err = readVecU32(r)
 		case secGlobal:
-			definedGlobals, err = r.u32()
+			definedGlobals, err = checkGlobals(r)
 		case secExport:
 			err = readExportNames(r, exportNames)
 		case secStart:
 			var f uint32
 			f, err = r.u32()
 			startFunc = int64(f)
+		default:
+			r.off = len(r.b) // copied as they are: the runtime checks them
+		}
+		if err == nil && !r.done() && s.id != secCustom {
+			// The rewrite re-encodes some sections; trailing bytes that make
+			// the original invalid must not vanish in the copy.
+			err = unsupported("section %d has %d bytes after its entries", s.id, len(r.b)-r.off)
 		}
 		if err != nil {
 			return nil, err
@@ -213,6 +227,9 @@ func Instrument(module []byte) ([]byte, error) {
 			wroteExport = true
 		case secStart:
 			// exported as StartExport instead
+		case secCustom:
+			// Dropped: nothing runs from them, and wazero decodes the
+			// "name" section's vectors by their claimed counts.
 		case secCode:
 			code, err := rewriteCode(s.payload, types, funcTypes, fuelGlobal)
 			if err != nil {
@@ -238,7 +255,10 @@ const MaxLocals = 50_000
 // (found by FuzzInstrument).
 func checkSize(s section) error {
 	switch s.id {
-	case secCustom, secStart:
+	case secCustom: // dropped, but a malformed one keeps the module invalid
+		_, err := (&reader{b: s.payload}).name()
+		return err
+	case secStart:
 		return nil
 	case secDataCnt:
 		return nil // a count checked against the data section by the runtime
@@ -268,18 +288,11 @@ func readTypes(r *reader) ([]uint32, error) {
 		if form != 0x60 {
 			return nil, unsupported("type form 0x%x", form)
 		}
-		params, err := r.u32()
+		params, err := r.valTypes()
 		if err != nil {
 			return nil, err
 		}
-		if _, err := r.take(int(params)); err != nil {
-			return nil, err
-		}
-		results, err := r.u32()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := r.take(int(results)); err != nil {
+		if _, err := r.valTypes(); err != nil {
 			return nil, err
 		}
 		types = append(types, params)
@@ -307,13 +320,13 @@ func countImportedGlobals(r *reader) (uint32, error) {
 		case 0x00: // func: type index
 			_, err = r.u32()
 		case 0x01: // table: reftype, limits
-			if _, err = r.byte(); err == nil {
-				err = r.limits()
-			}
+			err = r.table()
 		case 0x02: // memory: limits
-			err = r.limits()
+			_, err = r.limits()
 		case 0x03: // global: valtype, mutability
-			_, err = r.take(2)
+			if err = r.valType(); err == nil {
+				_, err = r.byte()
+			}
 			globals++
 		default:
 			err = unsupported("import kind 0x%x", kind)
@@ -386,7 +399,7 @@ func rewriteCode(payload []byte, types, funcTypes []uint32, fuel uint32) ([]byte
 		if int(t) >= len(types) {
 			return nil, unsupported("function %d has type %d of %d", i, t, len(types))
 		}
-		nb, err := rewriteBody(body, types[t], fuel)
+		nb, err := rewriteBody(body, types[t], fuel, types)
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
@@ -408,7 +421,7 @@ const (
 
 // rewriteBody adds three scratch locals (f32, f64, i32) and the metering
 // and canonicalising code to one function body.
-func rewriteBody(body []byte, params uint32, fuel uint32) ([]byte, error) {
+func rewriteBody(body []byte, params uint32, fuel uint32, types []uint32) ([]byte, error) {
 	r := &reader{b: body}
 	groups, err := r.u32()
 	if err != nil {
@@ -421,10 +434,13 @@ func rewriteBody(body []byte, params uint32, fuel uint32) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := r.byte(); err != nil {
+		if err := r.valType(); err != nil {
 			return nil, err
 		}
 		locals += uint64(c)
+		if locals > MaxLocals {
+			return nil, unsupported("more than %d locals", MaxLocals)
+		}
 	}
 	if locals > MaxLocals {
 		return nil, unsupported("%d locals, above %d", locals, MaxLocals)
@@ -434,7 +450,7 @@ func rewriteBody(body []byte, params uint32, fuel uint32) ([]byte, error) {
 
 	// Pass 1: split the code into segments (the function, each loop) and
 	// count the instructions directly in each.
-	ins, counts, err := scan(body[localsEnd:])
+	ins, counts, err := scan(body[localsEnd:], bounds{locals: uint32(locals), globals: fuel, types: types})
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +463,10 @@ func rewriteBody(body []byte, params uint32, fuel uint32) ([]byte, error) {
 	for _, in := range ins {
 		switch in.kind {
 		case kindBulk:
-			out = s.chargeBulk(out)
+			out = s.chargeBulk(out, true)
+			out = append(out, code[in.start:in.end]...)
+		case kindTableBulk:
+			out = s.chargeBulk(out, false)
 			out = append(out, code[in.start:in.end]...)
 		case kindControl, kindLoop:
 			out = append(out, code[in.start:in.end]...)
@@ -496,15 +515,18 @@ func (s scratch) check(out []byte) []byte {
 
 // chargeBulk charges the byte count on top of the stack (the last operand
 // of memory.fill, memory.copy and memory.init), leaving it in place.
-func (s scratch) chargeBulk(out []byte) []byte {
+func (s scratch) chargeBulk(out []byte, perByte bool) []byte {
 	out = append(out, 0x22) // local.tee i32
 	out = appendU32(out, s.i32)
 	out = append(out, 0x23) // global.get fuel
 	out = appendU32(out, s.fuel)
 	out = append(out, 0x20) // local.get i32
 	out = appendU32(out, s.i32)
-	// i64.extend_i32_u; i64.const 6; i64.shr_u; i64.const 1; i64.add; i64.sub
-	out = append(out, 0xAD, 0x42, 0x06, 0x88, 0x42, 0x01, 0x7C, 0x7D)
+	out = append(out, 0xAD) // i64.extend_i32_u
+	if perByte {
+		out = append(out, 0x42, 0x06, 0x88) // i64.const 6; i64.shr_u: one unit per 64 bytes
+	}
+	out = append(out, 0x42, 0x01, 0x7C, 0x7D) // i64.const 1; i64.add; i64.sub
 	out = append(out, 0x24) // global.set fuel
 	out = appendU32(out, s.fuel)
 	return s.check(out)
@@ -541,7 +563,8 @@ const (
 	kindPlain   = iota
 	kindLoop    // charge the segment after it, and check
 	kindControl // charge the segment after it
-	kindBulk    // charge the byte count before it
+	kindBulk      // charge the byte count before it
+	kindTableBulk // charge the element count before it
 	kindF32     // canonicalise an f32 result after it
 	kindF64     // canonicalise an f64 result after it
 )
@@ -559,7 +582,16 @@ type instr struct {
 // Other branches (br, br_if, br_table, return, a not-taken if) only leave a
 // segment early, which over-charges and never under-charges. counts[i] is
 // the number of instructions in segment i.
-func scan(code []byte) ([]instr, []uint64, error) {
+// bounds are what the original function may refer to: its locals, the
+// module's globals, its types. The rewrite adds a global and three locals
+// past them; an index at or past the bound is refused, or the program
+// could reach those (wazero would have refused the original).
+type bounds struct {
+	locals, globals uint32
+	types           []uint32
+}
+
+func scan(code []byte, b bounds) ([]instr, []uint64, error) {
 	r := &reader{b: code}
 	counts := []uint64{0}
 	seg := 0
@@ -576,10 +608,10 @@ func scan(code []byte) ([]instr, []uint64, error) {
 		var err error
 		switch {
 		case op == 0x02 || op == 0x04: // block, if
-			err = r.blockType()
+			err = r.blockType(len(b.types))
 			depth++
 		case op == 0x03: // loop
-			err = r.blockType()
+			err = r.blockType(len(b.types))
 			in.kind = kindLoop
 			depth++
 		case op == 0x05: // else
@@ -601,12 +633,24 @@ func scan(code []byte) ([]instr, []uint64, error) {
 			if _, err = r.u32(); err == nil {
 				_, err = r.u32()
 			}
-		case op == 0x1C: // select t*
+		case op == 0x1C: // select t*: exactly one value type
 			var n uint32
-			if n, err = r.u32(); err == nil {
-				_, err = r.take(int(n))
+			if n, err = r.u32(); err == nil && n != 1 {
+				err = unsupported("select with %d types", n)
+			} else if err == nil {
+				err = r.valType()
 			}
-		case op >= 0x20 && op <= 0x26: // locals, globals, table.get/set
+		case op >= 0x20 && op <= 0x22: // local.get, local.set, local.tee
+			var i uint32
+			if i, err = r.u32(); err == nil && i >= b.locals {
+				err = unsupported("local %d of %d", i, b.locals)
+			}
+		case op == 0x23 || op == 0x24: // global.get, global.set
+			var i uint32
+			if i, err = r.u32(); err == nil && i >= b.globals {
+				err = unsupported("global %d of %d", i, b.globals)
+			}
+		case op == 0x25 || op == 0x26: // table.get, table.set
 			_, err = r.u32()
 		case op >= 0x28 && op <= 0x3E: // loads and stores: memarg
 			if _, err = r.u32(); err == nil {
@@ -625,7 +669,10 @@ func scan(code []byte) ([]instr, []uint64, error) {
 		case op >= 0x45 && op <= 0xC4: // numeric
 			in.kind = numericKind(op)
 		case op == 0xD0: // ref.null
-			_, err = r.byte()
+			var t byte
+			if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6F {
+				err = unsupported("ref.null 0x%x", t)
+			}
 		case op == 0xFC:
 			in.kind, err = r.prefixed()
 		case op == 0xFD:
@@ -695,9 +742,14 @@ func (r *reader) prefixed() (int, error) {
 		}
 		_, err = r.byte()
 		return kindBulk, err
-	case sub == 9 || sub == 13 || sub == 15 || sub == 16 || sub == 17: // data.drop, elem.drop, table.grow/size/fill
+	case sub == 9 || sub == 13 || sub == 16: // data.drop, elem.drop, table.size
 		_, err = r.u32()
 		return kindPlain, err
+	case sub == 15: // table.grow
+		return 0, unsupported("table.grow (tables stay at their bounded initial size)")
+	case sub == 17: // table.fill table
+		_, err = r.u32()
+		return kindTableBulk, err
 	case sub == 10: // memory.copy mem, mem
 		_, err = r.take(2)
 		return kindBulk, err
@@ -709,7 +761,7 @@ func (r *reader) prefixed() (int, error) {
 			return 0, err
 		}
 		_, err = r.u32()
-		return kindPlain, err
+		return kindTableBulk, err
 	}
 	return 0, unsupported("unknown opcode 0xfc %d", sub)
 }
@@ -787,30 +839,270 @@ func (r *reader) name() ([]byte, error) {
 	return r.take(int(n))
 }
 
-func (r *reader) limits() error {
+// limits reads limits and returns the minimum.
+func (r *reader) limits() (uint32, error) {
 	flag, err := r.byte()
+	if err != nil {
+		return 0, err
+	}
+	if flag > 1 {
+		return 0, unsupported("limits flag 0x%x (shared or 64-bit memories)", flag)
+	}
+	least, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	if flag == 1 {
+		_, err = r.u32()
+	}
+	return least, err
+}
+
+// MaxTableSize bounds a table's initial size. Tables live outside the
+// memory limit (wazero v1.12 allocates them at instantiation), and
+// table.grow is refused, so this bounds them for the whole run.
+const MaxTableSize = 1 << 20
+
+// table reads a table type: a reference type and limits within
+// MaxTableSize.
+func (r *reader) table() error {
+	t, err := r.byte()
 	if err != nil {
 		return err
 	}
-	if _, err := r.u32(); err != nil {
-		return err
+	if t != 0x70 && t != 0x6F {
+		return unsupported("table element type 0x%x", t)
 	}
-	if flag&1 != 0 {
-		_, err = r.u32()
+	least, err := r.limits()
+	if err == nil && least > MaxTableSize {
+		err = unsupported("a table of %d entries, above %d", least, MaxTableSize)
 	}
 	return err
 }
 
-// blockType reads a block type: empty, one value type, or a type index (s33).
-func (r *reader) blockType() error {
+// isValType tells the value types the rewrite accepts: i32, i64, f32, f64,
+// funcref, externref. v128 and typed references are refused: wazero reads
+// typed references (0x63, 0x64 followed by a heap type) where a one-byte
+// type is expected elsewhere, and a reader that disagrees with the runtime
+// about where an instruction ends can hide code from the meter.
+func isValType(b byte) bool {
+	switch b {
+	case 0x7F, 0x7E, 0x7D, 0x7C, 0x70, 0x6F:
+		return true
+	}
+	return false
+}
+
+func (r *reader) valType() error {
+	b, err := r.byte()
+	if err == nil && !isValType(b) {
+		err = unsupported("value type 0x%x", b)
+	}
+	return err
+}
+
+// valTypes reads a vector of value types and returns its length.
+func (r *reader) valTypes() (uint32, error) {
+	n, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if err := r.valType(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// vecLen reads a vector's count and checks it against the bytes left,
+// assuming at least min bytes per entry.
+func (r *reader) vecLen(perEntry int) (uint32, error) {
+	n, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	if uint64(n)*uint64(perEntry) > uint64(len(r.b)-r.off) {
+		return 0, unsupported("a vector of %d entries in %d bytes", n, len(r.b)-r.off)
+	}
+	return n, nil
+}
+
+// constExpr skips a constant expression: i32/i64/f32/f64.const,
+// global.get, ref.null, ref.func, then end.
+func (r *reader) constExpr() error {
+	for {
+		op, err := r.byte()
+		if err != nil {
+			return err
+		}
+		switch op {
+		case 0x0B:
+			return nil
+		case 0x41, 0x42:
+			_, err = r.s64()
+		case 0x43:
+			_, err = r.take(4)
+		case 0x44:
+			_, err = r.take(8)
+		case 0x23, 0xD2:
+			_, err = r.u32()
+		case 0xD0:
+			var t byte
+			if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6F {
+				err = unsupported("ref.null 0x%x", t)
+			}
+		default:
+			err = unsupported("opcode 0x%x in a constant expression", op)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// checkGlobals reads the global section: type, mutability, initializer.
+func checkGlobals(r *reader) (uint32, error) {
+	n, err := r.vecLen(3)
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if err := r.valType(); err != nil {
+			return 0, err
+		}
+		if _, err := r.byte(); err != nil {
+			return 0, err
+		}
+		if err := r.constExpr(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func checkTables(r *reader) error {
+	n, err := r.vecLen(3)
+	if err != nil {
+		return err
+	}
+	for range n {
+		if err := r.table(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkElements reads every element segment, so that no vector inside
+// claims more entries than there are bytes (wazero allocates the claim).
+func checkElements(r *reader) error {
+	n, err := r.vecLen(2)
+	if err != nil {
+		return err
+	}
+	for range n {
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if flags > 7 {
+			return unsupported("element segment flags %d", flags)
+		}
+		if flags == 2 || flags == 6 { // explicit table index
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		}
+		if flags&1 == 0 { // active: an offset expression
+			if err := r.constExpr(); err != nil {
+				return err
+			}
+		}
+		if flags&3 != 0 { // an element kind (0x00) or a reference type
+			if _, err := r.byte(); err != nil {
+				return err
+			}
+		}
+		if flags&4 == 0 { // function indices
+			m, err := r.vecLen(1)
+			if err != nil {
+				return err
+			}
+			for range m {
+				if _, err := r.u32(); err != nil {
+					return err
+				}
+			}
+		} else { // expressions
+			m, err := r.vecLen(2)
+			if err != nil {
+				return err
+			}
+			for range m {
+				if err := r.constExpr(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkData reads every data segment, checking each length against the
+// bytes left.
+func checkData(r *reader) error {
+	n, err := r.vecLen(2)
+	if err != nil {
+		return err
+	}
+	for range n {
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		switch flags {
+		case 0:
+			err = r.constExpr()
+		case 1:
+		case 2:
+			if _, err = r.u32(); err == nil {
+				err = r.constExpr()
+			}
+		default:
+			err = unsupported("data segment flags %d", flags)
+		}
+		if err != nil {
+			return err
+		}
+		size, err := r.vecLen(1)
+		if err != nil {
+			return err
+		}
+		if _, err := r.take(int(size)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blockType reads a block type exactly as the runtime does: empty (0x40),
+// one value type, or a non-negative type index (s33) below types.
+func (r *reader) blockType(types int) error {
 	if r.off < len(r.b) {
-		switch r.b[r.off] {
-		case 0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F:
+		b := r.b[r.off]
+		if b == 0x40 || isValType(b) {
 			r.off++
 			return nil
 		}
+		if b >= 0x40 && b < 0x80 { // a one-byte negative s33 other than the above: a typed reference, v128, ...
+			return unsupported("block type 0x%x", b)
+		}
 	}
-	_, err := r.s64()
+	i, err := r.s64()
+	if err == nil && (i < 0 || i >= int64(types)) {
+		err = unsupported("block type index %d of %d", i, types)
+	}
 	return err
 }
 

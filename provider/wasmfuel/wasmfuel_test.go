@@ -3,6 +3,7 @@ package wasmfuel
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"math"
 	"runtime"
 	"testing"
@@ -192,7 +193,8 @@ func TestNaNsAreCanonical(t *testing.T) {
 	}
 }
 
-// A module's globals, exports and start section survive, and the start
+// A module's globals, exports and start section survive (custom sections,
+// which nothing runs, are dropped), and the start
 // function runs on the budget when the caller calls it.
 func TestGlobalsExportsAndStartAreKept(t *testing.T) {
 	m := mod(
@@ -209,7 +211,7 @@ func TestGlobalsExportsAndStartAreKept(t *testing.T) {
 	)
 	metered, err := Instrument(m)
 	require.NoError(t, err)
-	require.True(t, bytes.HasSuffix(metered, sec(secCustom, appendName(nil, "note"), []byte("kept"))))
+	require.False(t, bytes.Contains(metered, []byte("note")), "custom sections are dropped")
 	in := instantiate(t, m)
 	res, _, err := in.call(100, "get")
 	require.NoError(t, err)
@@ -262,9 +264,142 @@ func TestUnsupportedModulesAreRefused(t *testing.T) {
 	}
 }
 
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func nTypes(first []byte, n int) []byte {
+	ts := [][]byte{first}
+	for len(ts) < n {
+		ts = append(ts, []byte{0x60, 0, 0})
+	}
+	return sec(secType, vec(ts...))
+}
+
+// Attacks found by a review of the rewrite, each refused as unsupported
+// (invalid_program on every executor) instead of running unmetered, with
+// machine-chosen NaNs, with a forged budget, or crashing the executor.
+func TestReviewAttacksAreRefused(t *testing.T) {
+	hidden := []byte{0x20, 0x00, 0x20, 0x00, 0xA3, 0x21, 0x00} // local.get 0; local.get 0; f64.div; local.set 0
+	for len(hidden) < 33 {
+		hidden = append(hidden, 0x01)
+	}
+	nanBody := append(append([]byte{1, 1, 0x7C, 0x02, 0x63, 0x1C}, hidden...), 0x20, 0x00, 0xBD, 0x0F, 0x0B, 0x1A, 0x42, 0x00, 0x0B)
+	for name, m := range map[string][]byte{
+		// wazero reads 0x63 as (ref null <heap type>) and takes the next
+		// byte with it; a reader that took 0x63 alone would decode the heap
+		// type as an instruction and meter a different program: here a
+		// loop wazero runs but the rewrite never charged.
+		"typed-reference block type hides a loop": mod(
+			nTypes([]byte{0x60, 1, 0x7F, 0}, 13),
+			sec(secFunction, vec([]byte{0})),
+			sec(secExport, vec(exportFunc("f", 0))),
+			sec(secCode, vec(body(0x02, 0x63, 0x02, 0x01, 0x02, 0x63, 0x0C, 0x03, 0x01,
+				0x20, 0x00, 0x41, 0x01, 0x6B, 0x22, 0x00, 0x0D, 0x00, 0x0B, 0x0F, 0x0B, 0x00, 0x0B, 0x1A, 0x0B))),
+		),
+		// ... or an f64.div whose NaN the rewrite never saw.
+		"typed-reference block type hides a NaN": mod(
+			nTypes([]byte{0x60, 0, 1, 0x7E}, 29),
+			sec(secFunction, vec([]byte{0})),
+			sec(secExport, vec(exportFunc("f", 0))),
+			sec(secCode, vec(append(appendU32(nil, uint32(len(nanBody))), nanBody...))),
+		),
+		// global.set of the index the fuel global gets: invalid before the
+		// rewrite, a forged budget after it.
+		"program writes the fuel global": mustHex("0061736d0100000001040160000003020100070a01065f737461727400000a1601140042ffffffffffffffffff00240003400c000b0b"),
+		// The same with the scratch locals the rewrite adds.
+		"program reads a scratch local": mod(
+			sec(secType, vec([]byte{0x60, 0, 0})), sec(secFunction, vec([]byte{0})),
+			sec(secCode, vec(body(0x20, 0x00, 0x1A, 0x0B)))),
+		// 20 bytes: an element segment claiming 2^32 function indices made
+		// wazero allocate 100 GB at compile time.
+		"element segment claims 2^32 entries": mustHex("0061736d01000000090a010041000bffffffff0f"),
+		// A data segment claiming 4 GiB.
+		"data segment claims 4 GiB": mod(sec(secData, []byte{0x01, 0x00, 0x41, 0x00, 0x0B, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F})),
+		// select with a typed reference: wazero's compiler and validator
+		// disagree on where it ends, and the compiler panicked.
+		"typed select": mod(
+			sec(secType, vec([]byte{0x60, 0, 0})), sec(secFunction, vec([]byte{0})),
+			sec(secCode, vec(body(0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0x1C, 0x01, 0x63, 0x1A, 0x1A, 0x0B)))),
+		// Tables live outside the memory limit.
+		"table of 2^26 entries": mod(sec(secTable, vec([]byte{0x70, 0x00, 0x80, 0x80, 0x80, 0x20}))),
+		"table.grow": mod(
+			sec(secType, vec([]byte{0x60, 0, 0})), sec(secFunction, vec([]byte{0})),
+			sec(secTable, vec([]byte{0x70, 0x00, 0x01})),
+			sec(secCode, vec(body(0xD0, 0x70, 0x41, 0x10, 0xFC, 0x0F, 0x00, 0x1A, 0x0B)))),
+	} {
+		_, err := Instrument(m)
+		require.ErrorIs(t, err, ErrUnsupported, name)
+	}
+
+	// A 22-byte "name" section that made wazero allocate 100 GB is dropped.
+	name := mustHex("0061736d01000000000c046e616d650105ffffffff0f")
+	out, err := Instrument(name)
+	require.NoError(t, err)
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	c, err := r.CompileModule(ctx, out)
+	require.NoError(t, err)
+	c.Close(ctx)
+}
+
+// table.fill moves one element per instruction of fuel.
+func TestTableBulkIsChargedByTheElement(t *testing.T) {
+	fill := mod(
+		sec(secType, vec([]byte{0x60, 1, 0x7F, 0})),
+		sec(secFunction, vec([]byte{0})),
+		sec(secTable, vec([]byte{0x70, 0x00, 0x80, 0x80, 0x04})), // 65,536 entries
+		sec(secExport, vec(exportFunc("fill", 0))),
+		sec(secCode, vec(body(
+			0x41, 0x00, 0xD0, 0x70, 0x20, 0x00, // i32.const 0; ref.null func; local.get 0
+			0xFC, 0x11, 0x00, // table.fill 0
+			0x0B,
+		))),
+	)
+	in := instantiate(t, fill)
+	_, used, err := in.call(1<<40, "fill", 65536)
+	require.NoError(t, err)
+	require.Equal(t, uint64(5+65536+1), used)
+}
+
+// withoutCustomSections is m as the rewrite sees it: custom sections are
+// dropped (nothing runs from them).
+func withoutCustomSections(m []byte) []byte {
+	if len(m) < 8 {
+		return m
+	}
+	out := append([]byte{}, m[:8]...)
+	r := &reader{b: m, off: 8}
+	for !r.done() {
+		start := r.off
+		id, err := r.byte()
+		if err != nil {
+			return m
+		}
+		size, err := r.u32()
+		if err != nil {
+			return m
+		}
+		if _, err := r.take(int(size)); err != nil {
+			return m
+		}
+		if id != secCustom {
+			out = append(out, m[start:r.off]...)
+		}
+	}
+	return out
+}
+
 // Whatever the bytes, Instrument does not panic; what it lets through
 // does not crash the runtime when compiled (the executor compiles only
-// metered modules); and a module wazero accepts stays one it accepts.
+// metered modules); a module wazero accepts stays one it accepts, and one
+// it refuses (custom sections aside) stays refused, so a program cannot
+// reach what the rewrite adds.
 func FuzzInstrument(f *testing.F) {
 	f.Add(countdown)
 	f.Add(divide)
@@ -281,9 +416,12 @@ func FuzzInstrument(f *testing.F) {
 		if meteredErr == nil {
 			c.Close(ctx)
 		}
-		if c, err := r.CompileModule(ctx, m); err == nil {
+		c, err = r.CompileModule(ctx, withoutCustomSections(m))
+		if err == nil {
 			c.Close(ctx)
 			require.NoError(t, meteredErr, "a valid module stays valid")
+		} else {
+			require.Error(t, meteredErr, "an invalid module stays invalid: %v", err)
 		}
 	})
 }
