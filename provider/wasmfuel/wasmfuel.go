@@ -139,7 +139,7 @@ func Instrument(module []byte) ([]byte, error) {
 		case secGlobal:
 			definedGlobals, err = checkGlobals(r)
 		case secExport:
-			err = readExportNames(r, exportNames)
+			err = readExportNames(r, exportNames, importedGlobals+definedGlobals)
 		case secStart:
 			var f uint32
 			f, err = r.u32()
@@ -354,7 +354,9 @@ func readVecU32(r *reader) ([]uint32, error) {
 	return v, nil
 }
 
-func readExportNames(r *reader, names map[string]bool) error {
+// readExportNames collects the export names, and refuses a global export
+// past the module's globals (it would export the fuel global).
+func readExportNames(r *reader, names map[string]bool, globals uint32) error {
 	n, err := r.u32()
 	if err != nil {
 		return err
@@ -365,11 +367,16 @@ func readExportNames(r *reader, names map[string]bool) error {
 			return err
 		}
 		names[string(name)] = true
-		if _, err := r.byte(); err != nil {
+		kind, err := r.byte()
+		if err != nil {
 			return err
 		}
-		if _, err := r.u32(); err != nil {
+		idx, err := r.u32()
+		if err != nil {
 			return err
+		}
+		if kind == 0x03 && idx >= globals {
+			return unsupported("export of global %d of %d", idx, globals)
 		}
 	}
 	return nil
@@ -1019,9 +1026,13 @@ func checkElements(r *reader) error {
 				return err
 			}
 		}
-		if flags&3 != 0 { // an element kind (0x00) or a reference type
-			if _, err := r.byte(); err != nil {
+		if flags&3 != 0 { // an element kind (0x00) or a one-byte reference type
+			kind, err := r.byte()
+			if err != nil {
 				return err
+			}
+			if kind != 0x00 && kind != 0x70 && kind != 0x6F {
+				return unsupported("element kind 0x%x", kind)
 			}
 		}
 		if flags&4 == 0 { // function indices
