@@ -534,7 +534,7 @@ func (s scratch) chargeBulk(out []byte, perByte bool) []byte {
 		out = append(out, 0x42, 0x06, 0x88) // i64.const 6; i64.shr_u: one unit per 64 bytes
 	}
 	out = append(out, 0x42, 0x01, 0x7C, 0x7D) // i64.const 1; i64.add; i64.sub
-	out = append(out, 0x24) // global.set fuel
+	out = append(out, 0x24)                   // global.set fuel
 	out = appendU32(out, s.fuel)
 	return s.check(out)
 }
@@ -567,13 +567,13 @@ func (s scratch) canonF64(out []byte) []byte {
 
 // Instruction kinds that need code around them.
 const (
-	kindPlain   = iota
-	kindLoop    // charge the segment after it, and check
-	kindControl // charge the segment after it
+	kindPlain     = iota
+	kindLoop      // charge the segment after it, and check
+	kindControl   // charge the segment after it
 	kindBulk      // charge the byte count before it
 	kindTableBulk // charge the element count before it
-	kindF32     // canonicalise an f32 result after it
-	kindF64     // canonicalise an f64 result after it
+	kindF32       // canonicalise an f32 result after it
+	kindF64       // canonicalise an f64 result after it
 )
 
 type instr struct {
