@@ -233,3 +233,77 @@ func Join(s Scheme, size uint64, data []io.Reader, w io.Writer) error {
 	}
 	return nil
 }
+
+// decodeBlock is how much of each shard Decode reads at a time.
+var decodeBlock = 1 << 20
+
+// Decode writes the file (size bytes) to w from any k of its shards:
+// have[i] reads shard i, or is nil when that shard is missing. Data shards
+// that are present are copied; a missing one is rebuilt block by block from
+// k shards that are present. Memory stays at k blocks.
+//
+// Decode does not verify: check each shard against its root first (a
+// download verifies as it goes, then decodes from the verified copies).
+func Decode(s Scheme, size uint64, have []io.ReaderAt, w io.Writer) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if len(have) != s.N() {
+		return fmt.Errorf("erasure: %d shards for n=%d", len(have), s.N())
+	}
+	var present []int
+	for i, r := range have {
+		if r != nil {
+			present = append(present, i)
+		}
+	}
+	if len(present) < s.K {
+		return fmt.Errorf("%w: %d of %d needed", ErrTooFewShards, len(present), s.K)
+	}
+	shard := ShardSize(size, s.K)
+	if s.K == 1 { // any copy is the file
+		_, err := io.Copy(w, io.NewSectionReader(have[present[0]], 0, int64(size)))
+		return err
+	}
+	var enc reedsolomon.Encoder
+	left := size
+	buf := make([][]byte, s.N())
+	for j := 0; j < s.K && left > 0; j++ {
+		for off := uint64(0); off < shard && left > 0; off += uint64(decodeBlock) {
+			n := min(uint64(decodeBlock), shard-off)
+			var block []byte
+			if have[j] != nil {
+				block = make([]byte, n)
+				if _, err := have[j].ReadAt(block, int64(off)); err != nil {
+					return fmt.Errorf("erasure: shard %d at %d: %w", j, off, err)
+				}
+			} else {
+				if enc == nil {
+					var err error
+					if enc, err = reedsolomon.New(s.K, s.M); err != nil {
+						return err
+					}
+				}
+				for i := range buf {
+					buf[i] = nil
+				}
+				for _, i := range present[:s.K] {
+					buf[i] = make([]byte, n)
+					if _, err := have[i].ReadAt(buf[i], int64(off)); err != nil {
+						return fmt.Errorf("erasure: shard %d at %d: %w", i, off, err)
+					}
+				}
+				if err := enc.ReconstructData(buf); err != nil {
+					return fmt.Errorf("erasure: rebuilding shard %d at %d: %w", j, off, err)
+				}
+				block = buf[j]
+			}
+			take := min(n, left)
+			if _, err := w.Write(block[:take]); err != nil {
+				return err
+			}
+			left -= take
+		}
+	}
+	return nil
+}

@@ -181,3 +181,34 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// Decode gives the file back from any k shards, block by block, whichever
+// m are missing.
+func TestDecodeFromAnyKShards(t *testing.T) {
+	defer func(b int) { decodeBlock = b }(decodeBlock)
+	decodeBlock = 1000 // several blocks per shard, the last one short
+	for _, s := range []Scheme{{4, 2}, {6, 3}, {1, 2}, {3, 0}} {
+		for _, size := range []int{1, 5_003, 40_000} {
+			file := randomBytes(size, uint64(size)+9)
+			shards, _ := encode(t, s, file)
+			for lost := 0; lost <= s.M; lost++ {
+				subsets(s.N(), lost, func(gone []int) {
+					have := make([]io.ReaderAt, s.N())
+					for i := range have {
+						have[i] = bytes.NewReader(shards[i])
+					}
+					for _, i := range gone {
+						have[i] = nil
+					}
+					var got bytes.Buffer
+					require.NoError(t, Decode(s, uint64(size), have, &got), "%s size %d without %v", s, size, gone)
+					require.True(t, bytes.Equal(file, got.Bytes()), "%s size %d without %v", s, size, gone)
+				})
+			}
+		}
+	}
+	s := Scheme{K: 4, M: 2}
+	shards, _ := encode(t, s, randomBytes(1000, 1))
+	have := []io.ReaderAt{nil, nil, nil, bytes.NewReader(shards[3]), bytes.NewReader(shards[4]), bytes.NewReader(shards[5])}
+	require.ErrorIs(t, Decode(s, 1000, have, io.Discard), ErrTooFewShards)
+}
