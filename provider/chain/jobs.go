@@ -686,11 +686,12 @@ func (j *Jobs) cacheUsage() ([]cachedCopy, uint64) {
 	var copies []cachedCopy
 	var total uint64
 	for _, id := range ids {
-		path, ok := j.cachedInput(id)
-		if !ok {
+		f, _, err := j.inputs.OpenData(id)
+		if err != nil {
 			continue
 		}
-		st, err := os.Stat(path)
+		st, err := f.Stat()
+		f.Close()
 		if err != nil {
 			continue
 		}

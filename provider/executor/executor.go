@@ -442,36 +442,10 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		cfg = cfg.WithEnv(kv[0], kv[1])
 	}
 
-	var fuel api.MutableGlobal
-	var classifyEnd func(error) (outcome, error)
 	classify := func(err error) (outcome, error) {
-		out, err := classifyEnd(err)
-		if fuel != nil && out.verdict != "" {
-			out.fuelUsed = min(uint64(int64(job.Limits.Fuel)-int64(fuel.Get())), job.Limits.Fuel)
-		}
+		out, err := end(ctx, timeoutCtx, budget, meter, err)
+		out.fuelUsed = meter.used(job.Limits.Fuel)
 		return out, err
-	}
-	classifyEnd = func(err error) (outcome, error) {
-		switch {
-		case ctx.Err() != nil:
-			return outcome{}, ctx.Err() // the caller gave up: no verdict
-		case budget.writeErr() != nil:
-			return outcome{}, fmt.Errorf("executor: capturing output: %w", budget.writeErr())
-		case budget.over():
-			return outcome{verdict: VerdictOutputLimit}, nil
-		case timeoutCtx.Err() != nil && isContextExit(err):
-			return outcome{verdict: VerdictTimeout}, nil
-		case fuel != nil && int64(fuel.Get()) < 0:
-			return outcome{verdict: VerdictOutOfFuel}, nil
-		}
-		var exit *sys.ExitError
-		if errors.As(err, &exit) {
-			if exit.ExitCode() == 0 {
-				return outcome{verdict: VerdictOK}, nil
-			}
-			return outcome{verdict: VerdictExit, exitCode: exit.ExitCode()}, nil
-		}
-		return outcome{verdict: VerdictTrap}, nil
 	}
 
 	if c := e.opts.child; c != nil {
@@ -489,7 +463,7 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 		return outcome{verdict: VerdictInvalidProgram}, nil
 	}
 	defer mod.Close(context.Background())
-	fuel, _ = mod.ExportedGlobal(wasmfuel.FuelExport).(api.MutableGlobal)
+	fuel, _ := mod.ExportedGlobal(wasmfuel.FuelExport).(api.MutableGlobal)
 	if fuel == nil {
 		return outcome{}, errors.New("executor: the metered program has no fuel global")
 	}
@@ -516,6 +490,31 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 	return classify(err)
 }
 
+// end classifies how a run ended: err is what instantiating or calling the
+// program returned.
+func end(ctx, timeoutCtx context.Context, budget *outputBudget, meter *hostMeter, err error) (outcome, error) {
+	switch {
+	case ctx.Err() != nil:
+		return outcome{}, ctx.Err() // the caller gave up: no verdict
+	case budget.writeErr() != nil:
+		return outcome{}, fmt.Errorf("executor: capturing output: %w", budget.writeErr())
+	case budget.over():
+		return outcome{verdict: VerdictOutputLimit}, nil
+	case timeoutCtx.Err() != nil && isContextExit(err):
+		return outcome{verdict: VerdictTimeout}, nil
+	case meter.exhausted():
+		return outcome{verdict: VerdictOutOfFuel}, nil
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		if exit.ExitCode() == 0 {
+			return outcome{verdict: VerdictOK}, nil
+		}
+		return outcome{verdict: VerdictExit, exitCode: exit.ExitCode()}, nil
+	}
+	return outcome{verdict: VerdictTrap}, nil
+}
+
 // hostMeter charges the work of host calls to the run's fuel: one unit per
 // 64 bytes a call moves (random bytes drawn, file bytes read or written,
 // stdout and stderr), plus one per call, as memory.fill is charged. A
@@ -524,7 +523,20 @@ func (e *Executor) execute(ctx context.Context, job Job, env [][2]string, inputs
 // every executor charges the same; a run that overdraws is stopped at its
 // next check (a loop head or function entry).
 type hostMeter struct {
-	fuel api.MutableGlobal // set once the module is instantiated
+	fuel api.MutableGlobal // the run's fuel global, set once the module is instantiated
+}
+
+// exhausted reports whether the run has spent its budget (the rewrite traps
+// at the first check after the fuel goes negative).
+func (m *hostMeter) exhausted() bool { return m.fuel != nil && int64(m.fuel.Get()) < 0 }
+
+// used is the fuel spent of budget (0 before the program started, at most
+// budget).
+func (m *hostMeter) used(budget uint64) uint64 {
+	if m.fuel == nil {
+		return 0
+	}
+	return min(uint64(int64(budget)-int64(m.fuel.Get())), budget)
 }
 
 func (m *hostMeter) charge(n int) {

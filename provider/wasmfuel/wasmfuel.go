@@ -86,11 +86,8 @@ type section struct {
 	payload []byte
 }
 
-// Instrument returns the metered, NaN-canonicalising form of module.
-func Instrument(module []byte) ([]byte, error) {
-	if len(module) < 8 || !bytes.Equal(module[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
-		return nil, unsupported("not a WebAssembly 1.0 binary")
-	}
+// splitSections splits a module after its 8-byte header into sections.
+func splitSections(module []byte) ([]section, error) {
 	r := &reader{b: module, off: 8}
 	var sections []section
 	for !r.done() {
@@ -107,6 +104,23 @@ func Instrument(module []byte) ([]byte, error) {
 			return nil, err
 		}
 		sections = append(sections, section{id: id, payload: payload})
+	}
+	return sections, nil
+}
+
+// appendSection appends a section: its id, length and payload.
+func appendSection(b []byte, id byte, payload []byte) []byte {
+	return append(appendU32(append(b, id), uint32(len(payload))), payload...)
+}
+
+// Instrument returns the metered, NaN-canonicalising form of module.
+func Instrument(module []byte) ([]byte, error) {
+	if len(module) < 8 || !bytes.Equal(module[:8], []byte{0, 'a', 's', 'm', 1, 0, 0, 0}) {
+		return nil, unsupported("not a WebAssembly 1.0 binary")
+	}
+	sections, err := splitSections(module)
+	if err != nil {
+		return nil, err
 	}
 
 	var (
@@ -166,11 +180,7 @@ func Instrument(module []byte) ([]byte, error) {
 	out := &bytes.Buffer{}
 	out.Write(module[:8])
 	wroteGlobal, wroteExport := false, false
-	emit := func(id byte, payload []byte) {
-		out.WriteByte(id)
-		out.Write(appendU32(nil, uint32(len(payload))))
-		out.Write(payload)
-	}
+	emit := func(id byte, payload []byte) { out.Write(appendSection(nil, id, payload)) }
 	newGlobal := func(prefix []byte) []byte { // prefix: the existing entries
 		var p []byte
 		p = appendU32(p, definedGlobals+1)
@@ -677,7 +687,7 @@ func scan(code []byte, b bounds) ([]instr, []uint64, error) {
 			in.kind = numericKind(op)
 		case op == 0xD0: // ref.null
 			var t byte
-			if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6F {
+			if t, err = r.byte(); err == nil && !isRefType(t) {
 				err = unsupported("ref.null 0x%x", t)
 			}
 		case op == 0xFC:
@@ -877,7 +887,7 @@ func (r *reader) table() error {
 	if err != nil {
 		return err
 	}
-	if t != 0x70 && t != 0x6F {
+	if !isRefType(t) {
 		return unsupported("table element type 0x%x", t)
 	}
 	least, err := r.limits()
@@ -900,6 +910,25 @@ func isValType(b byte) bool {
 	return false
 }
 
+// isRefType tells funcref and externref.
+func isRefType(b byte) bool { return b == 0x70 || b == 0x6F }
+
+// vec reads a vector whose entries take at least perEntry bytes each
+// (checked against the bytes left before any is read) and calls entry for
+// each. It returns the count.
+func (r *reader) vec(perEntry int, entry func() error) (uint32, error) {
+	n, err := r.vecLen(perEntry)
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if err := entry(); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
 func (r *reader) valType() error {
 	b, err := r.byte()
 	if err == nil && !isValType(b) {
@@ -909,18 +938,7 @@ func (r *reader) valType() error {
 }
 
 // valTypes reads a vector of value types and returns its length.
-func (r *reader) valTypes() (uint32, error) {
-	n, err := r.u32()
-	if err != nil {
-		return 0, err
-	}
-	for range n {
-		if err := r.valType(); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
-}
+func (r *reader) valTypes() (uint32, error) { return r.vec(1, r.valType) }
 
 // vecLen reads a vector's count and checks it against the bytes left,
 // assuming at least min bytes per entry.
@@ -956,7 +974,7 @@ func (r *reader) constExpr() error {
 			_, err = r.u32()
 		case 0xD0:
 			var t byte
-			if t, err = r.byte(); err == nil && t != 0x70 && t != 0x6F {
+			if t, err = r.byte(); err == nil && !isRefType(t) {
 				err = unsupported("ref.null 0x%x", t)
 			}
 		default:
@@ -970,45 +988,27 @@ func (r *reader) constExpr() error {
 
 // checkGlobals reads the global section: type, mutability, initializer.
 func checkGlobals(r *reader) (uint32, error) {
-	n, err := r.vecLen(3)
-	if err != nil {
-		return 0, err
-	}
-	for range n {
+	return r.vec(3, func() error {
 		if err := r.valType(); err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := r.byte(); err != nil {
-			return 0, err
+			return err
 		}
-		if err := r.constExpr(); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
+		return r.constExpr()
+	})
 }
 
 func checkTables(r *reader) error {
-	n, err := r.vecLen(3)
-	if err != nil {
-		return err
-	}
-	for range n {
-		if err := r.table(); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := r.vec(3, r.table)
+	return err
 }
 
 // checkElements reads every element segment, so that no vector inside
 // claims more entries than there are bytes (wazero allocates the claim).
 func checkElements(r *reader) error {
-	n, err := r.vecLen(2)
-	if err != nil {
-		return err
-	}
-	for range n {
+	funcIndex := func() error { _, err := r.u32(); return err }
+	_, err := r.vec(2, func() error {
 		flags, err := r.u32()
 		if err != nil {
 			return err
@@ -1017,7 +1017,7 @@ func checkElements(r *reader) error {
 			return unsupported("element segment flags %d", flags)
 		}
 		if flags == 2 || flags == 6 { // explicit table index
-			if _, err := r.u32(); err != nil {
+			if err := funcIndex(); err != nil {
 				return err
 			}
 		}
@@ -1031,43 +1031,24 @@ func checkElements(r *reader) error {
 			if err != nil {
 				return err
 			}
-			if kind != 0x00 && kind != 0x70 && kind != 0x6F {
+			if kind != 0x00 && !isRefType(kind) {
 				return unsupported("element kind 0x%x", kind)
 			}
 		}
 		if flags&4 == 0 { // function indices
-			m, err := r.vecLen(1)
-			if err != nil {
-				return err
-			}
-			for range m {
-				if _, err := r.u32(); err != nil {
-					return err
-				}
-			}
+			_, err = r.vec(1, funcIndex)
 		} else { // expressions
-			m, err := r.vecLen(2)
-			if err != nil {
-				return err
-			}
-			for range m {
-				if err := r.constExpr(); err != nil {
-					return err
-				}
-			}
+			_, err = r.vec(2, r.constExpr)
 		}
-	}
-	return nil
+		return err
+	})
+	return err
 }
 
 // checkData reads every data segment, checking each length against the
 // bytes left.
 func checkData(r *reader) error {
-	n, err := r.vecLen(2)
-	if err != nil {
-		return err
-	}
-	for range n {
+	_, err := r.vec(2, func() error {
 		flags, err := r.u32()
 		if err != nil {
 			return err
@@ -1087,14 +1068,12 @@ func checkData(r *reader) error {
 			return err
 		}
 		size, err := r.vecLen(1)
-		if err != nil {
-			return err
+		if err == nil {
+			_, err = r.take(int(size))
 		}
-		if _, err := r.take(int(size)); err != nil {
-			return err
-		}
-	}
-	return nil
+		return err
+	})
+	return err
 }
 
 // blockType reads a block type exactly as the runtime does: empty (0x40),

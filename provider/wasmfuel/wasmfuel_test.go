@@ -373,23 +373,14 @@ func withoutCustomSections(m []byte) []byte {
 	if len(m) < 8 {
 		return m
 	}
+	sections, err := splitSections(m)
+	if err != nil {
+		return m
+	}
 	out := append([]byte{}, m[:8]...)
-	r := &reader{b: m, off: 8}
-	for !r.done() {
-		start := r.off
-		id, err := r.byte()
-		if err != nil {
-			return m
-		}
-		size, err := r.u32()
-		if err != nil {
-			return m
-		}
-		if _, err := r.take(int(size)); err != nil {
-			return m
-		}
-		if id != secCustom {
-			out = append(out, m[start:r.off]...)
+	for _, s := range sections {
+		if s.id != secCustom {
+			out = appendSection(out, s.id, s.payload)
 		}
 	}
 	return out

@@ -144,10 +144,8 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	if msg.ProgramDealId != 0 {
 		fetched += programSize
 	}
-	inputFee := params.InputFee(fetched)
-	if inputFee.Denom != k.bondDenom {
-		inputFee = sdk.NewCoin(k.bondDenom, math.ZeroInt())
-	}
+	// checkDenoms keeps input_price_per_mib in the bond denom.
+	inputFee := sdk.NewCoin(k.bondDenom, params.InputFee(fetched))
 	escrow := sdk.NewCoin(k.bondDenom, msg.Price.Amount.Add(inputFee.Amount).MulRaw(int64(msg.Executors)))
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s, balance %s", escrow, have)
@@ -158,7 +156,7 @@ func (k *Keeper) SubmitJob(ctx context.Context, msg *types.MsgSubmitJob) (*types
 	}
 	// Only a check that enough providers are free now, for a clear error:
 	// the executors are drawn at the end of the next block, from its hash.
-	if err := k.enoughExecutors(ctx, int(msg.Executors), msg.Price, prefer, pickSeed(sdkCtx, id, 0)); err != nil {
+	if _, err := k.pickExecutors(ctx, int(msg.Executors), msg.Price, prefer, pickSeed(sdkCtx, id, 0)); err != nil {
 		return nil, err
 	}
 	if err := k.bank.SendCoinsFromAccountToModule(ctx, owner, types.ModuleName, sdk.NewCoins(escrow)); err != nil {
@@ -214,17 +212,17 @@ func (k *Keeper) readableDeal(ctx context.Context, id uint64, owner string, kind
 	return d, nil
 }
 
-// enoughExecutors reports ErrNoProviders unless n providers with a free
-// compute slot ask at most price.
-func (k *Keeper) enoughExecutors(ctx context.Context, n int, price sdk.Coin, prefer []sdk.AccAddress, seed []byte) error {
+// pickExecutors draws n providers with a free compute slot asking at most
+// price, or reports ErrNoProviders.
+func (k *Keeper) pickExecutors(ctx context.Context, n int, price sdk.Coin, prefer []sdk.AccAddress, seed []byte) ([]sdk.AccAddress, error) {
 	maxPrice := price.Amount
 	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
 		Count: n, Seed: seed, ComputeSlots: 1, MaxComputePrice: &maxPrice, Prefer: prefer,
 	})
 	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < n) {
-		return errorsmod.Wrapf(types.ErrNoProviders, "%d executors with a free slot at price %s: %v", n, price, err)
+		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d executors with a free slot at price %s: %v", n, price, err)
 	}
-	return err
+	return picked, err
 }
 
 // assignFirst draws a job's executors at the end of the block after its
@@ -240,12 +238,8 @@ func (k *Keeper) assignFirst(ctx context.Context, job *types.Job, params types.P
 	if err != nil {
 		return err
 	}
-	maxPrice := job.Price.Amount
-	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
-		Count: int(job.Requested), Seed: pickSeed(sdkCtx, job.Id, 0), ComputeSlots: 1,
-		MaxComputePrice: &maxPrice, Prefer: prefer,
-	})
-	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(job.Requested)) {
+	picked, err := k.pickExecutors(ctx, int(job.Requested), job.Price, prefer, pickSeed(sdkCtx, job.Id, 0))
+	if errors.Is(err, types.ErrNoProviders) {
 		if h < job.SubmittedHeight+int64(params.CommitTimeout) {
 			return k.setDeadline(ctx, job, h+1) // wait for slots
 		}

@@ -105,9 +105,9 @@ func (p Params) Validate() error {
 
 // InputFee is what a job pays each agreeing executor for fetching
 // inputAndProgramBytes: input_price_per_mib per started MiB.
-func (p Params) InputFee(inputAndProgramBytes uint64) sdk.Coin {
+func (p Params) InputFee(inputAndProgramBytes uint64) math.Int {
 	mib := (inputAndProgramBytes + 1<<20 - 1) >> 20
-	return sdk.NewCoin(p.InputPricePerMib.Denom, p.InputPricePerMib.Amount.Mul(math.NewIntFromUint64(mib)))
+	return p.InputPricePerMib.Amount.Mul(math.NewIntFromUint64(mib))
 }
 
 // Check reports whether l is within the maximum limits m; zero fields are invalid.
