@@ -46,6 +46,8 @@ type scenario struct {
 	other  apptest.Account
 	prices map[string]int64 // ustrat per GiB per block, by provider
 	files  map[uint64][]byte
+	// shards are an erasure-coded deal's shards by shard index.
+	shards map[uint64][][]byte
 	supply sdkmath.Int // total supply once the providers registered
 	burned sdkmath.Int // what slashing should have burned since
 	// silent providers answer no challenges.
@@ -87,6 +89,7 @@ func newScenario(t *testing.T, prices ...int64) *scenario {
 		other:      c.Accounts[n+1],
 		prices:     map[string]int64{},
 		files:      map[uint64][]byte{},
+		shards:     map[uint64][][]byte{},
 		burned:     sdkmath.ZeroInt(),
 	}
 	for i, price := range prices {
@@ -281,7 +284,22 @@ func (s *scenario) commitAll(t *testing.T, id uint64) map[string]int64 {
 // proof answers a challenge of leaf in deal id with the true data.
 func (s *scenario) proof(t *testing.T, id, leaf uint64) storagetypes.StorageProof {
 	t.Helper()
-	data, path, err := merkle.ProofFromData(s.files[id], int(s.deal(t, id).ChunkSize), leaf)
+	return s.proofOf(t, s.files[id], id, leaf)
+}
+
+// slotProof answers a challenge of leaf in slot of deal id with the true
+// data: the slot's shard of an erasure-coded deal, else the file.
+func (s *scenario) slotProof(t *testing.T, id uint64, slot uint32, leaf uint64) storagetypes.StorageProof {
+	t.Helper()
+	if shards, ok := s.shards[id]; ok {
+		return s.proofOf(t, shards[s.replica(t, id, slot).Shard], id, leaf)
+	}
+	return s.proof(t, id, leaf)
+}
+
+func (s *scenario) proofOf(t *testing.T, data []byte, id, leaf uint64) storagetypes.StorageProof {
+	t.Helper()
+	data, path, err := merkle.ProofFromData(data, int(s.deal(t, id).ChunkSize), leaf)
 	require.NoError(t, err)
 	raw := make([][]byte, len(path))
 	for i := range path {
@@ -314,7 +332,7 @@ func (s *scenario) proofTxs(t *testing.T, except ...sdk.AccAddress) ([][]byte, i
 			if s.lacks != nil && s.lacks(p.Address, c) {
 				continue
 			}
-			proofs = append(proofs, s.proof(t, c.DealId, c.LeafIndex))
+			proofs = append(proofs, s.slotProof(t, c.DealId, c.Slot, c.LeafIndex))
 		}
 		if len(proofs) == 0 {
 			continue

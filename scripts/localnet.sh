@@ -158,7 +158,7 @@ provider_running() {
 # collateral 2x the remaining value, a 10,000 ustrat deal fee, 1 MiB billed
 # at least.
 tune_storage() {
-  local params='{"chunk_size":'"$CHUNK_SIZE"',"max_replicas":10,"min_duration_blocks":10,"max_duration_blocks":"100000000","max_deal_size":"1099511627776","commit_timeout":"30","max_reassignments":3,"proof_window":"10","samples_per_window":8,"max_missed":2,"slash_missed":"1000000000000000","slash_invalid":"50000000000000000","max_repairs_per_block":20,"collateral_ratio":"2000000000000000000","missed_collateral_fraction":"100000000000000000","deal_fee":{"denom":"ustrat","amount":"10000"},"min_billable_bytes":"1048576","max_expiries_per_block":200}'
+  local params='{"chunk_size":'"$CHUNK_SIZE"',"max_replicas":16,"min_duration_blocks":10,"max_duration_blocks":"100000000","max_deal_size":"1099511627776","commit_timeout":"30","max_reassignments":3,"proof_window":"10","samples_per_window":8,"max_missed":2,"slash_missed":"1000000000000000","slash_invalid":"50000000000000000","max_repairs_per_block":20,"collateral_ratio":"2000000000000000000","missed_collateral_fraction":"100000000000000000","deal_fee":{"denom":"ustrat","amount":"10000"},"min_billable_bytes":"1048576","max_expiries_per_block":200,"max_data_shards":12,"max_parity_shards":6}'
   # (Decimals travel as integers scaled by 10^18: 0.001, 0.05, 2 and 0.1 above.)
   cli tx storage update-params --params "$params" --from admin -y -o json > "$DIR/tune-storage.json" 2>&1 \
     || die "setting storage params: $(cat "$DIR/tune-storage.json")"

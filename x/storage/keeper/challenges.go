@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"strconv"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -174,7 +175,7 @@ func (k *Keeper) openWindow(ctx context.Context, number uint64, params types.Par
 			if err != nil {
 				return err
 			}
-			leaves := merkle.LeafCount(d.Size_, int(d.ChunkSize))
+			leaves := merkle.LeafCount(d.SlotSize(), int(d.ChunkSize))
 			set.add(r.DealId, r.Slot, draw(seed, label, r.DealId, uint64(r.Slot))%leaves)
 		}
 		return nil
@@ -479,7 +480,7 @@ func (k *Keeper) SubmitProofs(ctx context.Context, msg *types.MsgSubmitProofs) (
 			res.Waived = append(res.Waived, s.DealId) // the replica left the provider during the window
 			continue
 		}
-		reason := verify(d, p, paths[j])
+		reason := verify(d, r.Shard, p, paths[j])
 		if reason == "" {
 			res.Accepted = append(res.Accepted, d.Id)
 			if err := em.EmitTypedEvent(&types.EventProofAccepted{Window: w.Number, Provider: msg.Provider, DealId: d.Id}); err != nil {
@@ -555,13 +556,14 @@ func (k *Keeper) dutyDone(ctx context.Context, d types.Duty) (bool, error) {
 	return len(open) == 0, err
 }
 
-// verify returns "" for a correct proof, else why it is wrong.
-func verify(d types.Deal, p types.StorageProof, path []merkle.Hash) string {
-	root, err := merkle.HashFromBytes(d.Root)
+// verify returns "" for a correct proof of the slot holding shard, else
+// why it is wrong: each slot is proven against its own shard's root.
+func verify(d types.Deal, shard uint32, p types.StorageProof, path []merkle.Hash) string {
+	root, err := merkle.HashFromBytes(d.SlotRoot(shard))
 	if err != nil {
-		return "deal root unreadable"
+		return "root of shard " + strconv.FormatUint(uint64(shard), 10) + " unreadable"
 	}
-	if err := merkle.VerifyFileProof(root, d.Size_, int(d.ChunkSize), p.LeafIndex, p.Leaf, path); err != nil {
+	if err := merkle.VerifyFileProof(root, d.SlotSize(), int(d.ChunkSize), p.LeafIndex, p.Leaf, path); err != nil {
 		return err.Error()
 	}
 	return ""

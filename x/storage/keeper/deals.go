@@ -80,7 +80,10 @@ func (k *Keeper) CheckDealTerms(ctx context.Context, size uint64, replicas uint3
 	if err != nil {
 		return sdk.Coin{}, err
 	}
-	escrow, err := k.checkDealTerms(params, size, replicas, duration, maxPrice)
+	if replicas == 0 {
+		return sdk.Coin{}, errorsmod.Wrap(types.ErrInvalidReplicas, "at least one replica")
+	}
+	escrow, err := k.checkDealTerms(params, size, types.Scheme{K: 1, M: replicas - 1, ShardSize: size}, duration, maxPrice)
 	if err != nil {
 		return escrow, err
 	}
@@ -115,12 +118,18 @@ func pickCollateral(params types.Params, billableBytes uint64, remaining int64) 
 	}
 }
 
-func (k *Keeper) checkDealTerms(params types.Params, size uint64, replicas uint32, duration uint64, maxPrice sdk.DecCoin) (escrow sdk.Coin, err error) {
+// checkDealTerms checks a deal of size bytes in scheme s against the params
+// and returns its escrow: every one of the n slots is billed for a shard.
+func (k *Keeper) checkDealTerms(params types.Params, size uint64, s types.Scheme, duration uint64, maxPrice sdk.DecCoin) (escrow sdk.Coin, err error) {
 	switch {
 	case size > params.MaxDealSize:
 		return escrow, errorsmod.Wrapf(types.ErrInvalidSize, "%d bytes, at most %d", size, params.MaxDealSize)
-	case replicas == 0 || replicas > params.MaxReplicas:
-		return escrow, errorsmod.Wrapf(types.ErrInvalidReplicas, "%d replicas, want 1 to %d", replicas, params.MaxReplicas)
+	case s.N() == 0 || s.N() > params.MaxReplicas:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidReplicas, "%d slots, want 1 to %d", s.N(), params.MaxReplicas)
+	case s.Erasure() && s.K > params.MaxDataShards:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidScheme, "%d data shards, at most %d", s.K, params.MaxDataShards)
+	case s.Erasure() && s.M > params.MaxParityShards:
+		return escrow, errorsmod.Wrapf(types.ErrInvalidScheme, "%d parity shards, at most %d", s.M, params.MaxParityShards)
 	case duration < params.MinDurationBlocks || duration > params.MaxDurationBlocks:
 		return escrow, errorsmod.Wrapf(types.ErrInvalidDuration, "%d blocks, want %d to %d", duration, params.MinDurationBlocks, params.MaxDurationBlocks)
 	case maxPrice.Denom != k.bondDenom:
@@ -135,7 +144,7 @@ func (k *Keeper) checkDealTerms(params types.Params, size uint64, replicas uint3
 			err = errorsmod.Wrapf(types.ErrInvalidPrice, "max_price %s: the escrow does not fit: %v", maxPrice, r)
 		}
 	}()
-	return sdk.NewCoin(k.bondDenom, types.EscrowFor(maxPrice.Amount, billable(params, size), duration, replicas)), nil
+	return sdk.NewCoin(k.bondDenom, types.EscrowFor(maxPrice.Amount, billable(params, s.ShardSize), duration, s.N())), nil
 }
 
 func (k *Keeper) eligibleHolders(ctx context.Context, holders []sdk.AccAddress, size uint64, maxPrice math.LegacyDec, replicas uint32,
@@ -170,7 +179,15 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if chunkSize == 0 {
 		chunkSize = params.ChunkSize
 	}
-	escrow, err := k.checkDealTerms(params, msg.Size_, msg.Replicas, msg.DurationBlocks, msg.MaxPrice)
+	scheme, err := msg.Scheme()
+	if err != nil {
+		return nil, err
+	}
+	if scheme.Erasure() && holders != nil {
+		return nil, errorsmod.Wrap(types.ErrInvalidScheme, "a deal made from data providers already hold is replicated")
+	}
+	n := scheme.N()
+	escrow, err := k.checkDealTerms(params, msg.Size_, scheme, msg.DurationBlocks, msg.MaxPrice)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +199,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if have := k.bank.GetBalance(ctx, owner, k.bondDenom); have.IsLT(escrow.Add(fee)) {
 		return nil, errorsmod.Wrapf(types.ErrInsufficientFunds, "escrow %s and fee %s, balance %s", escrow, fee, have)
 	}
-	billableBytes := billable(params, msg.Size_)
+	billableBytes := billable(params, scheme.ShardSize)
 	collateral := pickCollateral(params, billableBytes, int64(msg.DurationBlocks))
 	minStake, err := k.providers.MinStake(ctx)
 	if err != nil {
@@ -196,7 +213,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	maxPrice := msg.MaxPrice.Amount
 	var held []sdk.AccAddress
 	if holders != nil {
-		if held, err = k.eligibleHolders(ctx, holders, msg.Size_, maxPrice, msg.Replicas, collateral, minStake); err != nil {
+		if held, err = k.eligibleHolders(ctx, holders, msg.Size_, maxPrice, n, collateral, minStake); err != nil {
 			return nil, err
 		}
 		if len(held) == 0 {
@@ -205,17 +222,17 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		}
 	}
 	picked := held
-	if rest := int(msg.Replicas) - len(held); rest > 0 {
+	if rest := int(n) - len(held); rest > 0 {
 		var more []sdk.AccAddress
 		more, err = k.providers.PickProviders(ctx, providertypes.PickCriteria{
 			Count: rest, Seed: pickSeed(sdkCtx, id, 0, 0),
-			StorageBytes: msg.Size_, MaxStoragePrice: &maxPrice, Exclude: holders, Collateral: collateral,
+			StorageBytes: scheme.ShardSize, MaxStoragePrice: &maxPrice, Exclude: holders, Collateral: collateral,
 		})
 		picked = append(append([]sdk.AccAddress(nil), held...), more...)
 	}
-	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(msg.Replicas)) {
-		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d replicas at max price %s with %d bytes free and the collateral free each: %v",
-			msg.Replicas, msg.MaxPrice, msg.Size_, err)
+	if errors.Is(err, providertypes.ErrNotEnoughProviders) || (err == nil && len(picked) < int(n)) {
+		return nil, errorsmod.Wrapf(types.ErrNoProviders, "%d providers at max price %s with %d bytes free and the collateral free each: %v",
+			n, msg.MaxPrice, scheme.ShardSize, err)
 	} else if err != nil {
 		return nil, err
 	}
@@ -229,9 +246,10 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	h := sdkCtx.BlockHeight()
 	deal := types.Deal{
 		Id: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, ChunkSize: chunkSize,
-		Replicas: msg.Replicas, MaxPrice: msg.MaxPrice, Escrow: escrow,
+		Replicas: n, MaxPrice: msg.MaxPrice, Escrow: escrow,
 		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
-		Fee: fee, NextSlot: msg.Replicas, BillableBytes: billableBytes, Public: msg.Public,
+		Fee: fee, NextSlot: n, BillableBytes: billableBytes, Public: msg.Public,
+		DataShards: scheme.K, ParityShards: scheme.M, ShardSize: scheme.ShardSize, ShardRoots: msg.ShardRoots,
 	}
 	if err := k.setDeal(ctx, deal); err != nil {
 		return nil, err
@@ -243,8 +261,8 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		return nil, err
 	}
 	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventDealCreated{
-		DealId: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, Replicas: msg.Replicas,
-		EndHeight: deal.EndHeight, Escrow: escrow,
+		DealId: id, Owner: msg.Owner, Root: msg.Root, Size_: msg.Size_, Replicas: n,
+		EndHeight: deal.EndHeight, Escrow: escrow, DataShards: scheme.K, ParityShards: scheme.M, ShardSize: scheme.ShardSize,
 	}); err != nil {
 		return nil, err
 	}
@@ -253,7 +271,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	for i, p := range picked {
 		providers[i] = p.String()
 		source := ""
-		if i > 0 {
+		if i > 0 && !scheme.Erasure() {
 			source = providers[0] // the others fetch from the provider the owner uploads to
 		}
 		if err := k.assignProvider(ctx, &deal, uint32(i), p, source, params, nil); err != nil {
@@ -270,24 +288,25 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 
 // assignProvider reserves capacity and puts provider in slot as ASSIGNED;
 // the collateral is locked at commit, so a deal whose data never comes
-// locks none. prev is the record the slot had (nil for a new deal):
-// a handover slot keeps what it replaces.
+// locks none. prev is the record the slot had (nil for a new deal, whose
+// slot i holds shard i): a handover slot keeps what it replaces, and a
+// reassigned slot its shard.
 func (k *Keeper) assignProvider(ctx context.Context, d *types.Deal, slot uint32, provider sdk.AccAddress, source string, params types.Params, prev *types.Replica) error {
 	p, err := k.providers.GetProvider(ctx, provider)
 	if err != nil {
 		return err
 	}
-	if err := k.providers.ReserveStorage(ctx, provider, d.Size_); err != nil {
+	if err := k.providers.ReserveStorage(ctx, provider, d.SlotSize()); err != nil {
 		return err
 	}
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	r := types.Replica{
 		DealId: d.Id, Slot: slot, Provider: provider.String(), Status: types.ReplicaStatus_REPLICA_STATUS_ASSIGNED,
 		Price: p.StoragePrice, AssignedHeight: h, CommitDeadline: h + int64(params.CommitTimeout),
-		Paid: math.ZeroInt(), Source: source, Collateral: math.ZeroInt(),
+		Paid: math.ZeroInt(), Source: source, Collateral: math.ZeroInt(), Shard: slot,
 	}
 	if prev != nil {
-		r.Handover, r.Replaces = prev.Handover, prev.Replaces
+		r.Handover, r.Replaces, r.Shard = prev.Handover, prev.Replaces, prev.Shard
 	}
 	if err := k.Replicas.Set(ctx, collections.Join(d.Id, slot), r); err != nil {
 		return err
@@ -362,7 +381,7 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 		return err
 	}
 	if err := k.holdingAdd(ctx, provider, types.ReplicaRef{
-		DealId: dealID, Slot: slot, Weight: merkle.LeafCount(d.Size_, int(d.ChunkSize)),
+		DealId: dealID, Slot: slot, Weight: merkle.LeafCount(d.SlotSize(), int(d.ChunkSize)),
 	}); err != nil {
 		return err
 	}
@@ -507,7 +526,7 @@ func (k *Keeper) vacate(ctx context.Context, d *types.Deal, r *types.Replica) er
 		if err != nil {
 			return err
 		}
-		if err := k.providers.ReleaseStorage(ctx, provider, d.Size_); err != nil {
+		if err := k.providers.ReleaseStorage(ctx, provider, d.SlotSize()); err != nil {
 			return err
 		}
 		if err := k.providers.UnlockCollateral(ctx, provider, r.Collateral); err != nil {
@@ -618,7 +637,7 @@ func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, ext
 	maxPrice := d.MaxPrice.Amount
 	picked, err := k.providers.PickProviders(ctx, providertypes.PickCriteria{
 		Count: 1, Seed: pickSeed(sdk.UnwrapSDKContext(ctx), d.Id, slot, d.Reassignments+1),
-		StorageBytes: d.Size_, MaxStoragePrice: &maxPrice, Exclude: exclude,
+		StorageBytes: d.SlotSize(), MaxStoragePrice: &maxPrice, Exclude: exclude,
 		Collateral: pickCollateral(params, d.BillableBytes, d.EndHeight-h),
 	})
 	if err != nil && !errors.Is(err, providertypes.ErrNotEnoughProviders) {
@@ -628,7 +647,7 @@ func (k *Keeper) repairSlot(ctx context.Context, d *types.Deal, slot uint32, ext
 		key := collections.Join(d.Id, slot)
 		open := types.Replica{
 			DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(), Source: source,
-			Collateral: math.ZeroInt(), Handover: prev.Handover, Replaces: prev.Replaces,
+			Collateral: math.ZeroInt(), Handover: prev.Handover, Replaces: prev.Replaces, Shard: prev.Shard,
 		}
 		if err := k.Replicas.Set(ctx, key, open); err != nil {
 			return err
@@ -661,7 +680,7 @@ func (k *Keeper) startHandover(ctx context.Context, d *types.Deal, r types.Repli
 	d.NextSlot++
 	placeholder := types.Replica{
 		DealId: d.Id, Slot: slot, Status: types.ReplicaStatus_REPLICA_STATUS_OPEN, Paid: math.ZeroInt(),
-		Collateral: math.ZeroInt(), Handover: true, Replaces: r.Slot,
+		Collateral: math.ZeroInt(), Handover: true, Replaces: r.Slot, Shard: r.Shard,
 	}
 	if err := k.Replicas.Set(ctx, collections.Join(d.Id, slot), placeholder); err != nil {
 		return err

@@ -123,7 +123,7 @@ func (k *Keeper) indexCommitted(ctx context.Context, r types.Replica) error {
 		return err
 	}
 	if err := k.holdingAdd(ctx, p, types.ReplicaRef{
-		DealId: r.DealId, Slot: r.Slot, Weight: merkle.LeafCount(d.Size_, int(d.ChunkSize)),
+		DealId: r.DealId, Slot: r.Slot, Weight: merkle.LeafCount(d.SlotSize(), int(d.ChunkSize)),
 	}); err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func (k *Keeper) HoldingsInvariant(ctx context.Context) error {
 			return true, err
 		}
 		t.count++
-		t.weight += merkle.LeafCount(d.Size_, int(d.ChunkSize))
+		t.weight += merkle.LeafCount(d.SlotSize(), int(d.ChunkSize))
 		if _, err := k.HoldingPos.Get(ctx, key); err != nil {
 			return true, fmt.Errorf("committed replica %d/%d not in its provider's holdings: %w", key.K1(), key.K2(), err)
 		}

@@ -30,4 +30,5 @@ var (
 	ErrWindowClosed           = errorsmod.Register(ModuleName, 25, "proof window closed")
 	ErrHoldingsBroken         = errorsmod.Register(ModuleName, 26, "provider holdings index inconsistent")
 	ErrInsufficientCollateral = errorsmod.Register(ModuleName, 27, "not enough free stake for the replica's collateral")
+	ErrInvalidScheme          = errorsmod.Register(ModuleName, 28, "invalid erasure-coding scheme")
 )

@@ -32,6 +32,9 @@ func (gs GenesisState) Validate() error {
 		if err := validAddress("owner", d.Owner); err != nil {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: %v", d.Id, err)
 		}
+		if err := validScheme(d); err != nil {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: %v", d.Id, err)
+		}
 		if d.Escrow.IsNegative() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: negative escrow", d.Id)
 		}
@@ -45,6 +48,9 @@ func (gs GenesisState) Validate() error {
 		}
 		if r.Slot >= max(d.Replicas, d.NextSlot) {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d beyond its %d slots", r.DealId, r.Slot, max(d.Replicas, d.NextSlot))
+		}
+		if n := d.Scheme().N(); r.Shard >= n {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d holds shard %d of %d", r.DealId, r.Slot, r.Shard, n)
 		}
 		if !r.Collateral.IsNil() && r.Collateral.IsNegative() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d slot %d: negative collateral", r.DealId, r.Slot)
@@ -82,4 +88,19 @@ func (gs GenesisState) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validScheme checks a stored deal's code as MsgCreateDeal's would be.
+func validScheme(d Deal) error {
+	msg := MsgCreateDeal{Size_: d.Size_, Replicas: d.Replicas, DataShards: d.DataShards, ParityShards: d.ParityShards,
+		ShardSize: d.ShardSize, ShardRoots: d.ShardRoots}
+	if d.DataShards <= 1 {
+		// Replicated: the shard fields are either unset or k = 1 with the file's size.
+		if len(d.ShardRoots) != 0 || (d.ShardSize != 0 && d.ShardSize != d.Size_) || (d.DataShards == 1 && d.ParityShards+1 != d.Replicas) {
+			return errorsmod.Wrap(ErrInvalidScheme, "a replicated deal has no shard roots and holds the file in every slot")
+		}
+		return nil
+	}
+	_, err := msg.Scheme()
+	return err
 }

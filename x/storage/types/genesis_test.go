@@ -51,6 +51,13 @@ func TestGenesisValidate(t *testing.T) {
 		{"replica of unknown deal", func(gs *types.GenesisState) { gs.Replicas[0].DealId = 9 }, types.ErrInvalidGenesis},
 		{"slot beyond replicas", func(gs *types.GenesisState) { gs.Replicas[1].Slot = 2 }, types.ErrInvalidGenesis},
 		{"duplicate slot", func(gs *types.GenesisState) { gs.Replicas[1].Slot = 0 }, types.ErrInvalidGenesis},
+		{"shard beyond the deal's slots", func(gs *types.GenesisState) { gs.Replicas[0].Shard = 9 }, types.ErrInvalidGenesis},
+		{"shard roots on a replicated deal", func(gs *types.GenesisState) { gs.Deals[0].ShardRoots = [][]byte{hash} }, types.ErrInvalidGenesis},
+		{"erasure deal missing a shard root", func(gs *types.GenesisState) {
+			gs.Deals[0].DataShards, gs.Deals[0].ParityShards = 2, gs.Deals[0].Replicas-2
+			gs.Deals[0].ShardSize = types.ShardSizeFor(gs.Deals[0].Size_, 2)
+			gs.Deals[0].ShardRoots = [][]byte{hash}
+		}, types.ErrInvalidGenesis},
 		{"held replica without provider", func(gs *types.GenesisState) { gs.Replicas[0].Provider = "" }, types.ErrInvalidGenesis},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -37,8 +37,8 @@ func (m *MsgCreateDeal) ValidateBasic() error {
 	if m.Size_ == 0 {
 		return errorsmod.Wrap(ErrInvalidSize, "size must be positive")
 	}
-	if m.Replicas == 0 {
-		return errorsmod.Wrap(ErrInvalidReplicas, "at least one replica")
+	if _, err := m.Scheme(); err != nil {
+		return err
 	}
 	if m.DurationBlocks == 0 {
 		return errorsmod.Wrap(ErrInvalidDuration, "duration must be positive")

@@ -30,7 +30,9 @@ const (
 func DefaultParams() Params {
 	return Params{
 		ChunkSize:                1024,
-		MaxReplicas:              10,
+		MaxReplicas:              16,
+		MaxDataShards:            12,
+		MaxParityShards:          6,
 		MinDurationBlocks:        10,
 		MaxDurationBlocks:        100_000_000,
 		MaxDealSize:              1 << 40,
@@ -57,6 +59,10 @@ func (p Params) Validate() error {
 		return errorsmod.Wrapf(ErrInvalidParams, "chunk_size %d: want 32 B to 1 MiB", p.ChunkSize)
 	case p.MaxReplicas == 0 || p.MaxReplicas > 64:
 		return errorsmod.Wrapf(ErrInvalidParams, "max_replicas %d: want 1 to 64", p.MaxReplicas)
+	case p.MaxDataShards == 0 || p.MaxDataShards > MaxShards-1:
+		return errorsmod.Wrapf(ErrInvalidParams, "max_data_shards %d: want 1 to %d", p.MaxDataShards, MaxShards-1)
+	case p.MaxParityShards > MaxShards-1:
+		return errorsmod.Wrapf(ErrInvalidParams, "max_parity_shards %d: at most %d", p.MaxParityShards, MaxShards-1)
 	case p.MinDurationBlocks == 0 || p.MinDurationBlocks > p.MaxDurationBlocks:
 		return errorsmod.Wrapf(ErrInvalidParams, "duration bounds %d..%d", p.MinDurationBlocks, p.MaxDurationBlocks)
 	case p.MaxDurationBlocks > 1<<40:
