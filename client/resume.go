@@ -41,6 +41,10 @@ type uploadRecord struct {
 	Sent   string `json:"sent"`
 	Size   uint64 `json:"size"`
 	Public bool   `json:"public"`
+	// DataShards and ParityShards are an erasure-coded deal's code; its
+	// shards are kept next to the record (shardBase).
+	DataShards   uint32 `json:"data_shards,omitempty"`
+	ParityShards uint32 `json:"parity_shards,omitempty"`
 }
 
 func (c *Client) uploadsDir() string { return filepath.Join(c.Home, UploadsDir) }
@@ -66,6 +70,9 @@ func (c *Client) saveRecord(r uploadRecord) error {
 func (c *Client) dropRecord(r uploadRecord) {
 	if !r.Public {
 		_ = os.Remove(r.Sent)
+	}
+	if r.DataShards > 1 {
+		removeShards(c.shardBase(r.DealID), int(r.DataShards+r.ParityShards))
 	}
 	_ = os.Remove(c.recordPath(r.DealID))
 }
@@ -116,7 +123,7 @@ const maxUploadAttempts = 5
 
 // uploadResumable sends the file at path (size bytes) as deal id to t,
 // resuming from what t already holds, and retrying a cut upload.
-func (c *Client) uploadResumable(ctx context.Context, t providerapi.Target, id uint64, path string, size uint64, rate uint64) error {
+func (c *Client) uploadResumable(ctx context.Context, t providerapi.Target, id uint64, path string, size uint64, rate uint64, stage string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -140,7 +147,7 @@ func (c *Client) uploadResumable(ctx context.Context, t providerapi.Target, id u
 		if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
 			return err
 		}
-		var body io.Reader = c.readerFrom(f, offset, size, "upload")
+		var body io.Reader = c.readerFrom(f, offset, size, stage)
 		if rate > 0 {
 			body = &rateLimited{r: body, rate: rate, start: time.Now()}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	sdkclient "github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/tx"
@@ -46,6 +47,8 @@ type Client struct {
 	OnEvent func(Event)
 	// Home is where the storage key lives (default: the context's home).
 	Home string
+	// events serialises OnEvent: shards upload and download in parallel.
+	events sync.Mutex
 }
 
 // New returns a client over cctx and txf (used only to send transactions).
@@ -83,8 +86,14 @@ func (c *Client) Account() string {
 func (c *Client) API() *providerapi.Client { return c.api }
 
 func (c *Client) linef(format string, args ...any) {
+	c.emit(Event{Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *Client) emit(e Event) {
 	if c.OnEvent != nil {
-		c.OnEvent(Event{Message: fmt.Sprintf(format, args...)})
+		c.events.Lock()
+		defer c.events.Unlock()
+		c.OnEvent(e)
 	}
 }
 
@@ -100,8 +109,8 @@ type counting struct {
 
 func (x *counting) add(n int) {
 	x.done += uint64(n)
-	if x.c.OnEvent != nil && n > 0 {
-		x.c.OnEvent(Event{Stage: x.stage, Done: x.done, Total: x.total})
+	if n > 0 {
+		x.c.emit(Event{Stage: x.stage, Done: x.done, Total: x.total})
 	}
 }
 

@@ -21,7 +21,15 @@ import (
 
 // PutOptions are the terms of a new deal.
 type PutOptions struct {
+	// Replicas is how many full copies to keep, when DataShards is at most 1.
 	Replicas uint32
+	// DataShards (k) above 1 makes an erasure-coded deal of k data and
+	// ParityShards (m) parity shards: any k of the k + m slots rebuild the
+	// file, at (k + m) / k times its bytes.
+	DataShards, ParityShards uint32
+	// Direct uploads every shard from this machine, parity included,
+	// instead of only the k data shards.
+	Direct bool
 	// Duration is the deal's length in blocks.
 	Duration uint64
 	// MaxPrice is the most paid per replica per GiB per block.
@@ -103,16 +111,38 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 	if sealed.Size == 0 {
 		return PutResult{}, errors.New("the file is empty: there is nothing to store")
 	}
+	msg := &storagetypes.MsgCreateDeal{
+		Owner: c.Account(), Root: sealed.Root[:], Size_: sealed.Size,
+		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public,
+	}
+	scheme, coded := o.scheme()
+	pending := ""
+	if coded {
+		if err := scheme.Validate(); err != nil {
+			return PutResult{}, err
+		}
+		pending = filepath.Join(c.uploadsDir(), fmt.Sprintf("pending-%d", time.Now().UnixNano()))
+		roots, err := c.encodeShards(sealed.Path, sealed.Size, scheme, chunkSize, pending)
+		if err != nil {
+			removeShards(pending, scheme.N())
+			return PutResult{}, err
+		}
+		msg.Replicas, msg.DataShards, msg.ParityShards = 0, o.DataShards, o.ParityShards
+		msg.ShardSize = storagetypes.ShardSizeFor(sealed.Size, o.DataShards)
+		for _, r := range roots {
+			msg.ShardRoots = append(msg.ShardRoots, append([]byte(nil), r[:]...))
+		}
+	}
 	removeSealed := func() {
 		if !o.Public {
 			_ = sealed.Remove()
 		}
+		if coded {
+			removeShards(pending, scheme.N())
+		}
 	}
 
-	res, err := c.send(ctx, &storagetypes.MsgCreateDeal{
-		Owner: c.Account(), Root: sealed.Root[:], Size_: sealed.Size,
-		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public,
-	})
+	res, err := c.send(ctx, msg)
 	if err != nil {
 		removeSealed()
 		return PutResult{}, fmt.Errorf("creating the deal: %w", err)
@@ -132,7 +162,16 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 	if err != nil {
 		return out, err
 	}
-	rec := uploadRecord{DealID: deal.DealId, Source: abs, SrcSize: st.Size(), ModTime: st.ModTime(), Sent: sealed.Path, Size: sealed.Size, Public: o.Public}
+	rec := uploadRecord{DealID: deal.DealId, Source: abs, SrcSize: st.Size(), ModTime: st.ModTime(), Sent: sealed.Path, Size: sealed.Size, Public: o.Public,
+		DataShards: msg.DataShards, ParityShards: msg.ParityShards}
+	if coded {
+		for i := range scheme.N() {
+			if err := os.Rename(shardPath(pending, i), shardPath(c.shardBase(deal.DealId), i)); err != nil {
+				removeSealed()
+				return out, err
+			}
+		}
+	}
 	if !o.Public {
 		rec.Sent = filepath.Join(c.uploadsDir(), fmt.Sprintf("deal-%d.age", deal.DealId))
 		if err := os.Rename(sealed.Path, rec.Sent); err != nil {
@@ -157,6 +196,9 @@ func (c *Client) finishUpload(ctx context.Context, rec uploadRecord, replicas []
 	if len(replicas) == 0 {
 		return fmt.Errorf("deal %d has no replicas", rec.DealID)
 	}
+	if rec.DataShards > 1 {
+		return c.finishShards(ctx, rec, replicas, o)
+	}
 	committed := false
 	for _, r := range replicas {
 		committed = committed || r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
@@ -167,7 +209,7 @@ func (c *Client) finishUpload(ctx context.Context, rec uploadRecord, replicas []
 		if err != nil {
 			return err
 		}
-		if err := c.uploadResumable(ctx, first, rec.DealID, rec.Sent, rec.Size, o.RateLimit); err != nil {
+		if err := c.uploadResumable(ctx, first, rec.DealID, rec.Sent, rec.Size, o.RateLimit, "upload"); err != nil {
 			return fmt.Errorf("uploading to %s (%s): %w; run the same put again to resume", first.Provider, first.URL, err)
 		}
 		c.linef("uploaded %s to %s", HumanBytes(rec.Size), first.URL)
@@ -277,6 +319,13 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	tmp.Close()
 	defer os.Remove(tmpPath)
 
+	if d.Deal.Scheme().Erasure() {
+		if err := c.getShards(ctx, d.Deal, d.Replicas, root, tmpPath); err != nil {
+			return fmt.Errorf("deal %d: %w", id, err)
+		}
+		return c.finishGet(tmpPath, outPath)
+	}
+
 	// A large deal comes in ranges from every holder at once, verified and
 	// decrypted while it arrives; ranges are its owner's (or anyone's for a
 	// public deal).
@@ -293,6 +342,12 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	}, root, d.Deal.Size_, int(d.Deal.ChunkSize), tmpPath); err != nil {
 		return fmt.Errorf("deal %d: %w", id, err)
 	}
+	return c.finishGet(tmpPath, outPath)
+}
+
+// finishGet moves the verified download at tmpPath to outPath, decrypting
+// it unless it was stored public.
+func (c *Client) finishGet(tmpPath, outPath string) error {
 	sealed, err := IsSealed(tmpPath)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/stratusnet/stratus/erasure"
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/server"
@@ -477,8 +478,13 @@ func (f *Follower) sources(r storagetypes.Replica, replicas []storagetypes.Repli
 }
 
 // fetchDeal fetches deal d into the store for replica r from the first of
-// its sources that serves bytes matching d's root.
+// its sources that serves bytes matching d's root. For an erasure-coded
+// deal it copies r's shard from a holder of the same shard (a leaving
+// provider handing over), or else rebuilds it from any k other shards.
 func (f *Follower) fetchDeal(ctx context.Context, r storagetypes.Replica, d storagetypes.Deal, replicas []storagetypes.Replica) error {
+	if d.Scheme().Erasure() {
+		return f.rebuildShard(ctx, r, d, replicas)
+	}
 	root, err := merkle.HashFromBytes(d.Root)
 	if err != nil {
 		return err
@@ -511,6 +517,130 @@ func (f *Follower) fetchDeal(ctx context.Context, r storagetypes.Replica, d stor
 		return errNoSource
 	}
 	return errors.Join(errs...)
+}
+
+// rebuildShard stores r's shard of erasure-coded deal d. A committed
+// holder of the same shard (the leaving provider r replaces) is asked for
+// it first; otherwise any k verified shards of the other committed holders
+// rebuild it (about one file of traffic). Either way the store checks the
+// result against the shard's own root before keeping it: a holder that
+// serves a wrong shard is caught by that shard's root, and nothing
+// unverified is committed.
+func (f *Follower) rebuildShard(ctx context.Context, r storagetypes.Replica, d storagetypes.Deal, replicas []storagetypes.Replica) error {
+	plan, err := planShards(ctx, f.node, f.fetch, f.me, d, replicas, 0, nil)
+	if err != nil {
+		return err
+	}
+	if int(r.Shard) >= plan.scheme.N() {
+		return fmt.Errorf("deal %d has no shard %d", d.Id, r.Shard)
+	}
+	expect := store.Expect{Root: plan.roots[r.Shard], Size: d.SlotSize(), ChunkSize: int(d.ChunkSize)}
+	for _, t := range plan.holders[r.Shard] {
+		err := fetchInto(ctx, f.fetch, f.store, t, d.Id, 0, expect)
+		if err == nil {
+			f.log.Info("shard copied and verified", "deal", d.Id, "shard", r.Shard, "from", t.Provider, "bytes", d.SlotSize())
+			return nil
+		}
+		f.log.Warn("copying the shard from its holder failed; rebuilding it", "deal", d.Id, "shard", r.Shard, "from", t.Provider, "err", err)
+	}
+	plan.fetch[r.Shard] = nil
+	if have := plan.count(); have < plan.scheme.K {
+		return fmt.Errorf("%w: %d of the %d shards needed to rebuild shard %d are held", errNoSource, have, plan.scheme.K, r.Shard)
+	}
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir())
+	if err != nil {
+		return err
+	}
+	defer shards.Close()
+	for i, err := range shards.Failed {
+		f.log.Warn("a shard for the rebuild was unusable", "deal", d.Id, "shard", i, "err", err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(shards.Rebuild(int(r.Shard), pw)) }()
+	err = f.store.Put(d.Id, expect, pr)
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("rebuilding shard %d: %w", r.Shard, err)
+	}
+	f.log.Info("shard rebuilt and verified", "deal", d.Id, "shard", r.Shard, "from shards", shards.Have(), "bytes", d.SlotSize())
+	return nil
+}
+
+// shardPlan is where each shard of an erasure-coded deal can be read.
+type shardPlan struct {
+	scheme erasure.Scheme
+	roots  []merkle.Hash
+	// holders are the committed holders of each shard, other than me.
+	holders [][]providerapi.Target
+	// fetch reads each shard: from local when it holds a verified copy,
+	// else from its first holder (nil: nobody holds it).
+	fetch []erasure.FetchShard
+}
+
+func (p *shardPlan) count() int {
+	n := 0
+	for _, f := range p.fetch {
+		if f != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// planShards finds the committed holders of every shard of erasure-coded
+// deal d. job is as in FetchFunc. local, when it holds this provider's
+// verified shard of d, serves that shard without a download.
+func planShards(ctx context.Context, node *Node, fetch FetchFunc, me string, d storagetypes.Deal, replicas []storagetypes.Replica, job uint64, local *store.Store) (*shardPlan, error) {
+	scheme := d.Scheme()
+	p := &shardPlan{scheme: erasure.Scheme{K: int(scheme.K), M: int(scheme.M)}}
+	n := p.scheme.N()
+	if len(d.ShardRoots) != n {
+		return nil, fmt.Errorf("deal %d: %d shard roots for %s", d.Id, len(d.ShardRoots), p.scheme)
+	}
+	p.roots = make([]merkle.Hash, n)
+	for i := range p.roots {
+		var err error
+		if p.roots[i], err = merkle.HashFromBytes(d.ShardRoots[i]); err != nil {
+			return nil, fmt.Errorf("deal %d shard %d: %w", d.Id, i, err)
+		}
+	}
+	p.holders = make([][]providerapi.Target, n)
+	p.fetch = make([]erasure.FetchShard, n)
+	for _, x := range replicas {
+		if x.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED || int(x.Shard) >= n {
+			continue
+		}
+		if x.Provider == me {
+			if local == nil {
+				continue
+			}
+			if f, meta, err := local.OpenData(d.Id); err == nil {
+				f.Close()
+				if meta.Root == p.roots[x.Shard] && meta.Size == scheme.ShardSize {
+					p.fetch[x.Shard] = func(ctx context.Context, w io.Writer) error {
+						f, _, err := local.OpenData(d.Id)
+						if err != nil {
+							return err
+						}
+						defer f.Close()
+						_, err = io.Copy(w, f)
+						return err
+					}
+				}
+			}
+			continue
+		}
+		ep, err := node.Endpoint(ctx, x.Provider)
+		if err != nil {
+			continue
+		}
+		target := providerapi.Target{Provider: x.Provider, URL: ep}
+		p.holders[x.Shard] = append(p.holders[x.Shard], target)
+		if p.fetch[x.Shard] == nil {
+			p.fetch[x.Shard] = func(ctx context.Context, w io.Writer) error { return fetch(ctx, target, d.Id, job, w) }
+		}
+	}
+	return p, nil
 }
 
 func (f *Follower) commit(ctx context.Context, id uint64) {

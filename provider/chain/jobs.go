@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/stratusnet/stratus/erasure"
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/provider/executor"
 	"github.com/stratusnet/stratus/provider/metrics"
@@ -627,6 +629,9 @@ func (j *Jobs) input(ctx context.Context, jobID, dealID uint64, rootBytes []byte
 	}
 	j.makeRoom(size)
 	expect := store.Expect{Root: root, Size: size, ChunkSize: int(d.ChunkSize)}
+	if d.Scheme().Erasure() {
+		return j.decodeInput(ctx, jobID, d, replicas, expect)
+	}
 	var errs []error
 	for _, r := range replicas {
 		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED || r.Provider == j.me {
@@ -650,6 +655,37 @@ func (j *Jobs) input(ctx context.Context, jobID, dealID uint64, rootBytes []byte
 		return "", errors.New("no committed replica to fetch from")
 	}
 	return "", errors.Join(errs...)
+}
+
+// decodeInput fetches any k verified shards of erasure-coded deal d (this
+// provider's own shard among them when it holds one), decodes the file and
+// keeps it in the input cache, checked against the deal's root.
+func (j *Jobs) decodeInput(ctx context.Context, jobID uint64, d storagetypes.Deal, replicas []storagetypes.Replica, expect store.Expect) (string, error) {
+	plan, err := planShards(ctx, j.node, j.fetch, j.me, d, replicas, jobID, j.store)
+	if err != nil {
+		return "", err
+	}
+	if have := plan.count(); have < plan.scheme.K {
+		return "", fmt.Errorf("deal %d: %d of the %d shards needed are held", d.Id, have, plan.scheme.K)
+	}
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, j.inputs.TempDir())
+	if err != nil {
+		return "", fmt.Errorf("deal %d: %w", d.Id, err)
+	}
+	defer shards.Close()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(shards.Decode(pw)) }()
+	err = j.inputs.Put(d.Id, expect, pr)
+	pr.CloseWithError(err)
+	if err != nil {
+		return "", fmt.Errorf("decoding deal %d: %w", d.Id, err)
+	}
+	j.log.Info("job input decoded and verified", "deal", d.Id, "from shards", shards.Have(), "bytes", d.Size_)
+	path, ok := j.cachedInput(d.Id)
+	if !ok {
+		return "", fmt.Errorf("deal %d: decoded but not in the input cache", d.Id)
+	}
+	return path, nil
 }
 
 // markReading counts the running jobs that read each deal (program and

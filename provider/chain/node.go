@@ -80,11 +80,20 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 	if err != nil {
 		return server.DealInfo{}, err
 	}
-	root, err := merkle.HashFromBytes(d.Root)
-	if err != nil {
-		return server.DealInfo{}, err
+	// This provider's slot decides what it holds: its shard of an
+	// erasure-coded deal, the whole file of a replicated one.
+	shard := uint32(0)
+	for _, r := range replicas {
+		if r.Provider == n.me && r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_OPEN {
+			shard = r.Shard
+		}
 	}
-	s := server.DealInfo{ID: id, Owner: d.Owner, Public: d.Public, Root: root, Size: d.Size_, ChunkSize: int(d.ChunkSize)}
+	root, err := merkle.HashFromBytes(d.SlotRoot(shard))
+	if err != nil {
+		return server.DealInfo{}, fmt.Errorf("deal %d shard %d: %w", id, shard, err)
+	}
+	s := server.DealInfo{ID: id, Owner: d.Owner, Public: d.Public, Root: root, Size: d.SlotSize(), ChunkSize: int(d.ChunkSize),
+		Shard: int(shard), Erasure: d.Scheme().Erasure()}
 	for _, r := range replicas {
 		switch r.Status {
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED:

@@ -38,12 +38,17 @@ var ErrUnknownJob = errors.New("job unknown to the chain")
 // DealInfo is what the chain says about a deal: what its bytes must be and
 // who may read them.
 type DealInfo struct {
-	ID        uint64
-	Owner     string
-	Public    bool
+	ID     uint64
+	Owner  string
+	Public bool
+	// Root and Size name the bytes this provider holds of the deal: its
+	// slot's shard of an erasure-coded deal (Erasure), numbered Shard, or
+	// the whole file of a replicated one.
 	Root      merkle.Hash
 	Size      uint64
 	ChunkSize int
+	Shard     int
+	Erasure   bool
 	// Assigned: this provider holds or must fetch a slot of the deal.
 	Assigned bool
 	// Fetchers are the providers assigned a slot they have not committed

@@ -84,6 +84,10 @@ func Inspect(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// TempDir is where work in progress goes (shards being collected for a
+// rebuild, uploads); Open empties it.
+func (s *Store) TempDir() string { return filepath.Join(s.dir, "tmp") }
+
 func (s *Store) dealDir(id uint64) string {
 	return filepath.Join(s.dir, "deals", strconv.FormatUint(id, 10))
 }

@@ -33,19 +33,32 @@ func storageCmd() *cobra.Command {
 func putCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "put [file]",
-		Short: "Encrypt a file, create a storage deal for it, upload it and wait until every replica is committed",
+		Short: "Encrypt a file, create a storage deal for it, upload it and wait until every slot is committed",
 		Long: `Encrypts FILE with your storage key (created in the client home on first
-use: back it up, files cannot be read without it), hashes the ciphertext,
-creates a deal paying up to --max-price per GiB per block for each replica,
-uploads the ciphertext once to the first assigned provider and waits until
-every replica has fetched, verified and committed it. Prints the deal id.
+use: back it up, files cannot be read without it) and stores the ciphertext
+with providers, paying up to --max-price per GiB per block for each slot.
 
-An upload that is cut off (connection lost, command killed) resumes: run the
-same put again, on the same unchanged file, while the deal is pending, and
-only the bytes the provider does not hold yet are sent. Until every replica
-is committed the ciphertext is kept in the client home's uploads/.`,
-		Example: "stratusd storage put photo.jpg --replicas 3 --duration 100000 --max-price 1000ustrat --from alice",
-		Args:    cobra.ExactArgs(1),
+By default the file is erasure-coded (--scheme 6+3): cut into 6 data shards
+and 3 Reed-Solomon parity shards, one per provider. Any 6 of the 9 rebuild
+the file, so it survives 3 lost providers while storing 1.5x its size. The
+data shards are uploaded in parallel (together, the file once); the parity
+holders rebuild their shards from them, each checked against its own root
+before it is committed. --direct uploads the parity shards too.
+
+--replicas N keeps N full copies instead: the ciphertext goes once to the
+first provider, and the others copy it. 4+2 stores as little as 6+3 but is
+less durable than 3 replicas (docs/durability.md); small networks without 9
+providers can use --scheme 2+1 or --replicas.
+
+Waits until every slot has verified and committed its bytes, then prints the
+deal id. An upload that is cut off (connection lost, command killed)
+resumes: run the same put again on the same unchanged file while the deal is
+pending, and only the bytes a provider does not hold yet are sent. Until
+every slot is committed, what is sent is kept in the client home's uploads/.`,
+		Example: `stratusd storage put photo.jpg --duration 100000 --from alice
+  stratusd storage put photo.jpg --scheme 10+5 --from alice
+  stratusd storage put photo.jpg --replicas 3 --from alice`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cctx, err := sdkclient.GetClientTxContext(cmd)
 			if err != nil {
@@ -60,6 +73,14 @@ is committed the ciphertext is kept in the client home's uploads/.`,
 			}
 			f := cmd.Flags()
 			replicas, _ := f.GetUint32("replicas")
+			var k, m uint64
+			if !f.Changed("replicas") {
+				scheme, _ := f.GetString("scheme")
+				if k, m, err = parseScheme(scheme); err != nil {
+					return err
+				}
+			}
+			direct, _ := f.GetBool("direct")
 			duration, _ := f.GetUint64("duration")
 			priceS, _ := f.GetString("max-price")
 			maxPrice, err := sdk.ParseDecCoin(priceS)
@@ -79,7 +100,8 @@ is committed the ciphertext is kept in the client home's uploads/.`,
 				return err
 			}
 			res, err := sdkc.Put(cmd.Context(), args[0], client.PutOptions{
-				Replicas: replicas, Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public, RateLimit: rate,
+				Replicas: replicas, DataShards: uint32(k), ParityShards: uint32(m), Direct: direct,
+				Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public, RateLimit: rate,
 			})
 			if err != nil {
 				return err
@@ -89,7 +111,9 @@ is committed the ciphertext is kept in the client home's uploads/.`,
 		},
 	}
 	flags.AddTxFlagsToCmd(cmd)
-	cmd.Flags().Uint32("replicas", 3, "copies kept by distinct providers")
+	cmd.Flags().String("scheme", "6+3", "erasure code K+M: K data and M parity shards on K+M providers, any K rebuild the file")
+	cmd.Flags().Uint32("replicas", 3, "keep this many full copies instead of erasure-coding the file")
+	cmd.Flags().Bool("direct", false, "upload the parity shards from here too, instead of letting their providers rebuild them")
 	cmd.Flags().Uint64("duration", 100_000, "blocks to keep the file")
 	cmd.Flags().String("max-price", "1000"+app.BondDenom, "most you pay per replica per GiB per block")
 	cmd.Flags().Duration("wait-timeout", 5*time.Minute, "how long to wait for every replica to commit")
@@ -219,7 +243,7 @@ func requireFrom(cctx sdkclient.Context) error {
 func dealStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [deal-id]",
-		Short: "Show a deal: its replicas, their payments and missed proofs, and the escrow left",
+		Short: "Show a deal: its code, its slots, their payments and missed proofs, and the escrow left",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cctx, err := sdkclient.GetClientQueryContext(cmd)
@@ -246,8 +270,14 @@ func dealStatusCmd() *cobra.Command {
 			cmd.Printf("deal %d  %s  owner %s\n", deal.Id, client.ShortStatus(deal.Status.String()), deal.Owner)
 			cmd.Printf("size %s (%d bytes), root %x\n", client.HumanBytes(deal.Size_), deal.Size_, deal.Root)
 			cmd.Printf("created at %d, ends at %d; escrow left %s; max price %s%s per GiB per block\n", deal.CreatedHeight, deal.EndHeight, deal.Escrow, trimDec(deal.MaxPrice.Amount.String()), deal.MaxPrice.Denom)
+			if sc := deal.Scheme(); sc.Erasure() {
+				cmd.Printf("erasure-coded %d+%d: %d shards of %s, any %d rebuild the file (%.2fx the bytes)\n",
+					sc.K, sc.M, sc.N(), client.HumanBytes(sc.ShardSize), sc.K, float64(sc.N())/float64(sc.K))
+			} else {
+				cmd.Printf("replicated: %d full copies\n", deal.Replicas)
+			}
 			cmd.Printf("proof window %d (closes at %d)\n", w.Window.Number, w.Window.CloseHeight)
-			cmd.Printf("%-5s %-46s %-10s %-12s %-12s %-6s %s\n", "SLOT", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED", "COLLATERAL")
+			cmd.Printf("%-5s %-5s %-46s %-10s %-12s %-12s %-6s %s\n", "SLOT", "SHARD", "PROVIDER", "STATUS", "PAID", "PAID UNTIL", "MISSED", "COLLATERAL")
 			for _, r := range d.Replicas {
 				status := client.ShortStatus(r.Status.String())
 				if r.Leaving {
@@ -257,7 +287,7 @@ func dealStatusCmd() *cobra.Command {
 				if !r.Collateral.IsNil() && r.Collateral.IsPositive() {
 					collateral = r.Collateral.String() + app.BondDenom
 				}
-				cmd.Printf("%-5d %-46s %-10s %-12s %-12d %-6d %s\n", r.Slot, orDash(r.Provider), status, r.Paid.String()+app.BondDenom, r.PaidUntil, r.Missed, collateral)
+				cmd.Printf("%-5d %-5d %-46s %-10s %-12s %-12d %-6d %s\n", r.Slot, r.Shard, orDash(r.Provider), status, r.Paid.String()+app.BondDenom, r.PaidUntil, r.Missed, collateral)
 			}
 			return nil
 		},
@@ -279,4 +309,22 @@ func trimDec(s string) string {
 		return s
 	}
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
+
+// parseScheme reads an erasure code written K+M.
+func parseScheme(s string) (k, m uint64, err error) {
+	ks, ms, ok := strings.Cut(s, "+")
+	if ok {
+		k, err = strconv.ParseUint(ks, 10, 32)
+		if err == nil {
+			m, err = strconv.ParseUint(ms, 10, 32)
+		}
+	}
+	if !ok || err != nil || k == 0 || k+m > storagetypes.MaxShards {
+		return 0, 0, fmt.Errorf("--scheme %q: want K+M, data and parity shards, e.g. 6+3 (1 <= K, K+M <= %d)", s, storagetypes.MaxShards)
+	}
+	if k == 1 {
+		return 0, 0, fmt.Errorf("--scheme %q: one data shard is replication; use --replicas %d", s, m+1)
+	}
+	return k, m, nil
 }

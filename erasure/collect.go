@@ -1,0 +1,192 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/stratusnet/stratus/merkle"
+)
+
+// FetchShard downloads one shard into w. Collect calls it once per shard
+// that has a holder; it must stop when ctx is cancelled.
+type FetchShard func(ctx context.Context, w io.Writer) error
+
+// ErrBadShard is wrapped by a shard download whose bytes do not match the
+// shard's root or size: its holder served wrong bytes.
+var ErrBadShard = errors.New("erasure: shard does not match its root")
+
+// Shards is a set of verified shards on disk, k or more of the n.
+type Shards struct {
+	Scheme    Scheme
+	Size      uint64 // the file's size
+	files     []*os.File
+	shardSize uint64
+	// Failed holds why each shard that was tried could not be used.
+	Failed map[int]error
+}
+
+// Collect downloads the shards of a file of size bytes from their holders
+// in parallel (fetch[i] downloads shard i, nil when it has no holder),
+// each into a temporary file under dir, verifying it against roots[i] as
+// it arrives. It stops the other downloads once k shards are verified: the
+// slowest holders do not hold up the read. A shard that fails its root or
+// size is dropped and never used. With fewer than k good shards the error
+// wraps ErrTooFewShards and names every failure.
+func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []merkle.Hash, fetch []FetchShard, dir string) (*Shards, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if len(roots) != s.N() || len(fetch) != s.N() {
+		return nil, fmt.Errorf("erasure: %d roots and %d holders for %d shards", len(roots), len(fetch), s.N())
+	}
+	out := &Shards{Scheme: s, Size: size, files: make([]*os.File, s.N()), shardSize: ShardSize(size, s.K), Failed: map[int]error{}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		good int
+		wg   sync.WaitGroup
+	)
+	for i, f := range fetch {
+		if f == nil {
+			mu.Lock()
+			out.Failed[i] = errors.New("no holder")
+			mu.Unlock()
+			continue
+		}
+		wg.Go(func() {
+			file, err := out.fetchOne(ctx, i, f, roots[i], chunkSize, dir)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if file != nil {
+					discard(file)
+				}
+				if ctx.Err() == nil || good < s.K {
+					out.Failed[i] = err
+				}
+				return
+			}
+			if good >= s.K {
+				discard(file) // k others were faster
+				return
+			}
+			out.files[i] = file
+			good++
+			if good == s.K {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if good < s.K {
+		out.Close()
+		errs := make([]error, 0, len(out.Failed))
+		for i := range s.N() {
+			if err, ok := out.Failed[i]; ok {
+				errs = append(errs, fmt.Errorf("shard %d: %w", i, err))
+			}
+		}
+		return nil, fmt.Errorf("%w: %d of %d verified, %d needed: %w", ErrTooFewShards, good, s.N(), s.K, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func (sh *Shards) fetchOne(ctx context.Context, i int, fetch FetchShard, root merkle.Hash, chunkSize int, dir string) (*os.File, error) {
+	file, err := os.CreateTemp(dir, fmt.Sprintf("shard-%d-*", i))
+	if err != nil {
+		return nil, err
+	}
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return file, err
+	}
+	// A holder that sends more than a shard is cut off at one byte over.
+	w := &limitWriter{w: io.MultiWriter(file, b), left: int64(sh.shardSize) + 1}
+	if err := fetch(ctx, w); err != nil {
+		return file, err
+	}
+	if b.Size() != sh.shardSize || b.Root() != root {
+		return file, fmt.Errorf("%w: %d bytes, want %d", ErrBadShard, b.Size(), sh.shardSize)
+	}
+	return file, nil
+}
+
+// Have lists the shard indexes present.
+func (sh *Shards) Have() []int {
+	var out []int
+	for i, f := range sh.files {
+		if f != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Decode writes the file to w from the shards present.
+func (sh *Shards) Decode(w io.Writer) error {
+	have := make([]io.ReaderAt, len(sh.files))
+	for i, f := range sh.files {
+		if f != nil {
+			have[i] = f
+		}
+	}
+	return Decode(sh.Scheme, sh.Size, have, w)
+}
+
+// Rebuild writes shard i to w from the shards present (it need not be
+// verified by the caller here: the caller checks it against its root).
+func (sh *Shards) Rebuild(i int, w io.Writer) error {
+	if i < 0 || i >= sh.Scheme.N() {
+		return fmt.Errorf("erasure: no shard %d of %d", i, sh.Scheme.N())
+	}
+	if f := sh.files[i]; f != nil {
+		_, err := io.Copy(w, io.NewSectionReader(f, 0, int64(sh.shardSize)))
+		return err
+	}
+	have := make([]io.Reader, len(sh.files))
+	fill := make([]io.Writer, len(sh.files))
+	for j, f := range sh.files {
+		if f != nil {
+			have[j] = io.NewSectionReader(f, 0, int64(sh.shardSize))
+		}
+	}
+	fill[i] = w
+	return Rebuild(sh.Scheme, sh.Size, have, fill)
+}
+
+// Close removes the temporary files.
+func (sh *Shards) Close() {
+	for i, f := range sh.files {
+		if f != nil {
+			discard(f)
+			sh.files[i] = nil
+		}
+	}
+}
+
+func discard(f *os.File) {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// limitWriter fails a write past left bytes.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		n, _ := l.w.Write(p[:l.left])
+		l.left -= int64(n)
+		return n, fmt.Errorf("%w: more bytes than a shard", ErrBadShard)
+	}
+	n, err := l.w.Write(p)
+	l.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,94 @@
+package erasure
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// serve is a holder that sends data.
+func serve(data []byte) FetchShard {
+	return func(ctx context.Context, w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
+}
+
+// Collect stops at the k fastest good shards, never uses a bad one, and
+// leaves no temporary files behind.
+func TestCollectUsesOnlyVerifiedShards(t *testing.T) {
+	s := Scheme{K: 4, M: 2}
+	file := randomBytes(100_003, 7)
+	shards, roots := encode(t, s, file)
+	corrupt := append([]byte(nil), shards[1]...)
+	corrupt[500] ^= 1
+	long := append(append([]byte(nil), shards[4]...), 0)
+	slowStarted := make(chan struct{})
+	slow := func(ctx context.Context, w io.Writer) error {
+		close(slowStarted)
+		<-ctx.Done() // a holder that never answers until the read is done
+		return ctx.Err()
+	}
+
+	for _, tc := range []struct {
+		name    string
+		fetch   []FetchShard
+		failed  []int
+		tooFew  bool
+		waitFor chan struct{}
+	}{
+		{"all good", []FetchShard{serve(shards[0]), serve(shards[1]), serve(shards[2]), serve(shards[3]), serve(shards[4]), serve(shards[5])}, nil, false, nil},
+		{"m bad: one corrupt, one too long", []FetchShard{serve(shards[0]), serve(corrupt), serve(shards[2]), serve(shards[3]), serve(long), serve(shards[5])}, []int{1, 4}, false, nil},
+		{"a holder down, one missing, one stalls", []FetchShard{slow, nil, serve(shards[2]), serve(shards[3]), serve(shards[4]), serve(shards[5])}, []int{1}, false, slowStarted},
+		{"m + 1 bad", []FetchShard{serve(shards[0]), serve(corrupt), nil, serve(shards[3]), serve(long), serve(shards[5])}, []int{1, 2, 4}, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			got, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots, tc.fetch, dir)
+			left, _ := os.ReadDir(dir)
+			if tc.tooFew {
+				require.ErrorIs(t, err, ErrTooFewShards)
+				require.ErrorIs(t, err, ErrBadShard)
+				require.Empty(t, left, "nothing left on disk")
+				return
+			}
+			require.NoError(t, err)
+			if tc.waitFor != nil {
+				<-tc.waitFor
+			}
+			for _, i := range tc.failed {
+				require.Error(t, got.Failed[i], "shard %d", i)
+				require.NotContains(t, got.Have(), i, "a bad shard is never used")
+			}
+			require.Len(t, got.Have(), s.K)
+			var out bytes.Buffer
+			require.NoError(t, got.Decode(&out))
+			require.Equal(t, file, out.Bytes())
+			for i := range s.N() {
+				var b bytes.Buffer
+				require.NoError(t, got.Rebuild(i, &b))
+				require.Equal(t, shards[i], b.Bytes(), "shard %d rebuilt", i)
+			}
+			got.Close()
+			left, _ = os.ReadDir(dir)
+			require.Empty(t, left)
+		})
+	}
+}
+
+// A holder's error is reported with its shard.
+func TestCollectNamesEveryFailure(t *testing.T) {
+	s := Scheme{K: 2, M: 1}
+	file := randomBytes(5000, 3)
+	shards, roots := encode(t, s, file)
+	down := func(context.Context, io.Writer) error { return errors.New("connection refused") }
+	_, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots, []FetchShard{down, serve(shards[1]), down}, t.TempDir())
+	require.ErrorIs(t, err, ErrTooFewShards)
+	require.ErrorContains(t, err, "shard 0: connection refused")
+	require.ErrorContains(t, err, "shard 2: connection refused")
+}

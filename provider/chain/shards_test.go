@@ -1,0 +1,177 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stratusnet/stratus/erasure"
+	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/provider/metrics"
+	"github.com/stratusnet/stratus/provider/store"
+	"github.com/stratusnet/stratus/providerapi"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
+)
+
+// shardNet is an erasure-coded deal whose shards other providers serve,
+// some of them wrongly, and this provider's follower.
+type shardNet struct {
+	f      *Follower
+	st     *store.Store
+	dir    string
+	deal   storagetypes.Deal
+	shards [][]byte
+	// serve is what each endpoint sends (nil: it is down).
+	mu    sync.Mutex
+	serve map[string][]byte
+	calls []string
+}
+
+const shardDeal = 9
+
+func peerAddr(i int) string { return sdk.AccAddress(bytes.Repeat([]byte{byte(10 + i)}, 20)).String() }
+func peerURL(i int) string  { return fmt.Sprintf("http://peer-%d.test", i) }
+
+// newShardNet records deal shardDeal (3+2 over testData) with shard i held
+// by peer i, committed, except the shard mine, which this provider is
+// assigned and must rebuild.
+func newShardNet(t *testing.T, mine int) *shardNet {
+	t.Helper()
+	s := erasure.Scheme{K: 3, M: 2}
+	data := testData(shardDeal, 25*testChunk+17)
+	bufs := make([]bytes.Buffer, s.N())
+	out := make([]io.Writer, s.N())
+	for i := range bufs {
+		out[i] = &bufs[i]
+	}
+	roots, err := erasure.Encode(s, bytes.NewReader(data), uint64(len(data)), testChunk, out)
+	require.NoError(t, err)
+	root, err := merkle.Root(data, testChunk)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	require.NoError(t, err)
+	n := &shardNet{st: st, dir: dir, serve: map[string][]byte{}}
+	n.deal = storagetypes.Deal{
+		Id: shardDeal, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk, Replicas: 5,
+		DataShards: 3, ParityShards: 2, ShardSize: erasure.ShardSize(uint64(len(data)), 3),
+	}
+	endpoints := map[string]string{}
+	var replicas []storagetypes.Replica
+	for i := range s.N() {
+		n.shards = append(n.shards, bufs[i].Bytes())
+		n.deal.ShardRoots = append(n.deal.ShardRoots, append([]byte(nil), roots[i][:]...))
+		r := storagetypes.Replica{DealId: shardDeal, Slot: uint32(i), Shard: uint32(i), Provider: peerAddr(i),
+			Status: storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED}
+		if i == mine {
+			r.Provider, r.Status = testMe, storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
+		} else {
+			endpoints[peerAddr(i)] = peerURL(i)
+			n.serve[peerURL(i)] = slices.Clone(n.shards[i])
+		}
+		replicas = append(replicas, r)
+	}
+	chain := &fakeChain{deals: map[uint64]*storagetypes.QueryDealResponse{shardDeal: {Deal: n.deal, Replicas: replicas}}}
+	node := &Node{me: testMe, storage: chain, endpoints: endpoints}
+	n.f = NewFollower(node, st, &fakeSender{chain: chain}, n.fetch, testMe, Config{}, slog.New(slog.DiscardHandler), metrics.New())
+	return n
+}
+
+func (n *shardNet) fetch(_ context.Context, from providerapi.Target, id, _ uint64, w io.Writer) error {
+	n.mu.Lock()
+	n.calls = append(n.calls, from.URL)
+	data, ok := n.serve[from.URL]
+	n.mu.Unlock()
+	if !ok || data == nil || id != shardDeal {
+		return errors.New("connection refused")
+	}
+	_, err := w.Write(data)
+	return err
+}
+
+func (n *shardNet) mine(t *testing.T) storagetypes.Replica {
+	t.Helper()
+	_, replicas, err := n.f.node.Deal(context.Background(), shardDeal)
+	require.NoError(t, err)
+	i := slices.IndexFunc(replicas, func(r storagetypes.Replica) bool { return r.Provider == testMe })
+	require.GreaterOrEqual(t, i, 0)
+	return replicas[i]
+}
+
+// A new holder of a shard rebuilds it from any k verified shards of the
+// others: holders that are down or serve wrong bytes (a corrupt shard, or
+// another shard's bytes) are skipped, and what is stored is checked
+// against the slot's own root.
+func TestShardIsRebuiltFromKVerifiedShards(t *testing.T) {
+	for mine := range 5 {
+		t.Run(fmt.Sprintf("shard %d", mine), func(t *testing.T) {
+			n := newShardNet(t, mine)
+			var bad []int
+			for i := range 5 {
+				if i != mine && len(bad) < 1 {
+					bad = append(bad, i)
+				}
+			}
+			// One holder forwards a wrong shard (another shard's bytes,
+			// of the right size).
+			n.serve[peerURL(bad[0])] = slices.Clone(n.shards[(bad[0]+1)%5])
+			require.NoError(t, n.f.fetchFromPeers(context.Background(), n.mine(t)))
+			f, meta, err := n.st.OpenData(shardDeal)
+			require.NoError(t, err)
+			got, err := io.ReadAll(f)
+			f.Close()
+			require.NoError(t, err)
+			require.Equal(t, n.shards[mine], got)
+			require.Equal(t, n.deal.ShardRoots[mine], meta.Root[:])
+			requireNoUploadLeft(t, n.dir)
+
+			// The node tells the server and the prover this slot's shape:
+			// the shard's root and size, not the file's.
+			info, err := n.f.node.DealInfo(context.Background(), shardDeal)
+			require.NoError(t, err)
+			require.Equal(t, n.deal.ShardRoots[mine], info.Root[:])
+			require.Equal(t, n.deal.ShardSize, info.Size)
+			require.True(t, info.Erasure)
+			require.Equal(t, mine, info.Shard)
+		})
+	}
+}
+
+// With fewer than k good shards nothing is stored: a wrong shard is never
+// committed.
+func TestTooFewGoodShardsStoreNothing(t *testing.T) {
+	n := newShardNet(t, 4)
+	n.serve[peerURL(0)][10] ^= 1                    // corrupt
+	n.serve[peerURL(1)] = slices.Clone(n.shards[2]) // another shard's bytes
+	err := n.f.fetchFromPeers(context.Background(), n.mine(t))
+	require.ErrorIs(t, err, erasure.ErrTooFewShards)
+	require.ErrorIs(t, err, erasure.ErrBadShard)
+	require.False(t, n.st.Has(shardDeal))
+	requireNoUploadLeft(t, n.dir)
+}
+
+// A handover copies the shard from the leaving holder of the same shard:
+// one shard of traffic, not k.
+func TestHandoverCopiesTheSameShard(t *testing.T) {
+	n := newShardNet(t, 1)
+	node := n.f.node
+	chain := node.storage.(*fakeChain)
+	res := chain.deals[shardDeal]
+	leaving := storagetypes.Replica{DealId: shardDeal, Slot: 5, Shard: 1, Provider: peerAddr(9),
+		Status: storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED, Leaving: true}
+	res.Replicas = append(res.Replicas, leaving)
+	node.endpoints[peerAddr(9)] = peerURL(9)
+	n.serve[peerURL(9)] = slices.Clone(n.shards[1])
+	require.NoError(t, n.f.fetchFromPeers(context.Background(), n.mine(t)))
+	require.Equal(t, []string{peerURL(9)}, n.calls)
+	require.NoError(t, n.st.Verify(shardDeal))
+}
