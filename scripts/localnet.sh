@@ -22,7 +22,7 @@ DENOM=ustrat
 CLIENT="$DIR/client"
 # Provider daemons started (0 for a chain only). Deals default to 3 replicas,
 # so 4 leaves one spare for repair.
-PROVIDERS=${PROVIDERS:-4}
+PROVIDERS=${PROVIDERS:-12}
 # The storage chunk size (Merkle leaf bytes) set when the network is first
 # tuned; the chain's default is 1024.
 CHUNK_SIZE=${CHUNK_SIZE:-1024}

@@ -416,6 +416,18 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 		return
 	}
 	if f.store.Has(r.DealId) {
+		// What is stored must be this slot's bytes: a copy left from an
+		// earlier slot of the same deal (another shard) is dropped, never
+		// committed.
+		if shape, err := f.node.DealInfo(ctx, r.DealId); err == nil {
+			if meta, err := f.store.Stat(r.DealId); err == nil && (meta.Root != shape.Root || meta.Size != shape.Size) {
+				f.log.Warn("the stored copy is not this slot's shard; dropping it", "deal", r.DealId, "shard", r.Shard)
+				if err := f.store.Delete(r.DealId); err != nil {
+					f.log.Error("dropping a stale copy", "deal", r.DealId, "err", err)
+				}
+				return
+			}
+		}
 		f.commit(ctx, r.DealId)
 		return
 	}

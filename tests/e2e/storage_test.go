@@ -34,6 +34,8 @@ import (
 )
 
 type replicaJSON struct {
+	Slot      uint32 `json:"slot"`
+	Shard     uint32 `json:"shard"`
 	Provider  string `json:"provider"`
 	Status    string `json:"status"`
 	Paid      string `json:"paid"`
@@ -60,8 +62,11 @@ type dealJSON struct {
 	Deal struct {
 		ID       string `json:"id"`
 		Status   string `json:"status"`
-		Replicas uint32 `json:"replicas"`
-		Billable string `json:"billable_bytes"`
+		Replicas     uint32 `json:"replicas"`
+		DataShards   uint32 `json:"data_shards"`
+		ParityShards uint32 `json:"parity_shards"`
+		ShardSize    string `json:"shard_size"`
+		Billable     string `json:"billable_bytes"`
 		Escrow   struct {
 			Amount string `json:"amount"`
 		} `json:"escrow"`
