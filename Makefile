@@ -98,7 +98,7 @@ proto-check: proto-gen ## fail when committed generated code is stale
 localnet: build ## start a local chain (VALIDATORS=4 for a BFT set)
 	VALIDATORS_SET=$(VALIDATORS) ./scripts/localnet.sh start
 
-demo: build examples ## on the localnet: put a file, get it back, run a wordcount job over it
+demo: build examples ## on the localnet: put a file 6+3, kill 3 providers, get it back, watch repair; run a wordcount job
 	./scripts/demo.sh
 
 localnet-stop: ## stop the local chain

@@ -134,10 +134,10 @@ func (c *Client) uploadShard(ctx context.Context, rec uploadRecord, r storagetyp
 }
 
 // waitShardsCommitted follows the deal until every slot is committed. A
-// slot the client did not upload to is rebuilt by its provider from k
-// committed shards; while fewer than k are committed (a data shard's
-// provider missed its deadline and was replaced), the client uploads that
-// slot's shard itself.
+// parity slot (unless Direct) is rebuilt by its provider from k committed
+// shards. While fewer than k are committed, a data slot whose provider
+// missed its deadline and was replaced gets its shard from the client
+// again.
 func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uploaded map[string]bool, o PutOptions) error {
 	deadline := time.Now().Add(o.Timeout)
 	last := -1
@@ -161,7 +161,7 @@ func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uplo
 		}
 		if committed < int(d.DataShards) {
 			for _, r := range replicas {
-				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || uploaded[r.Provider] {
+				if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED || uploaded[r.Provider] || !(o.Direct || r.Shard < rec.DataShards) {
 					continue
 				}
 				if err := c.uploadShard(ctx, rec, r, o.RateLimit); err != nil {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The Stratus demo: on the localnet (started if needed), store a file with
-# three providers, show the deal and its replicas, get the file back and
-# check it is identical; then store a text file in the clear and run the
-# wordcount example over it on two providers, and check the agreed output
-# against the same program run natively.
+# The Stratus demo: on the localnet (started if needed), store a file
+# erasure-coded 6+3 on nine providers, show the deal and its shards, get the
+# file back and check it is identical; kill three of its providers, get it
+# again, and watch repair bring the deal back to nine shards; then store a
+# text file in the clear and run the wordcount example over it on two
+# providers, and check the agreed output against the same program run
+# natively.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,6 +15,14 @@ DIR=${LOCALNET_DIR:-$ROOT/build/localnet}
 CLI=("$BIN" --home "$DIR/client")
 
 step() { printf '\n==> %s\n' "$*"; }
+same() {
+  if cmp -s "$file" "$1"; then
+    echo "identical: $(sha256sum "$file" | cut -c1-16)… = $(sha256sum "$1" | cut -c1-16)…"
+  else
+    echo "MISMATCH: the file read back differs" >&2
+    exit 1
+  fi
+}
 
 if ! "${CLI[@]}" status > /dev/null 2>&1; then
   step "starting the localnet"
@@ -24,21 +34,50 @@ trap 'rm -rf "$work"' EXIT
 file="$work/hello.bin"
 { echo "Hello from Stratus, $(date -u)"; head -c $((3 << 20)) /dev/urandom; } > "$file"
 
-step "storing $(wc -c < "$file") bytes with 3 providers (encrypted on this machine first)"
-id=$("${CLI[@]}" storage put "$file" --from alice --replicas 3 --duration 2000)
+step "storing $(wc -c < "$file") bytes erasure-coded 6+3 on 9 providers (encrypted on this machine first)"
+id=$("${CLI[@]}" storage put "$file" --from alice --duration 2000)
 echo "deal id: $id"
 
-step "the deal on chain"
+step "the deal on chain: 9 shards, any 6 rebuild the file, 1.5x its size"
 "${CLI[@]}" storage status "$id"
 
-step "getting it back from any replica, verified against the deal's Merkle root"
+step "getting it back from the fastest 6 shard holders, verified against every shard's and the file's Merkle root"
 "${CLI[@]}" storage get "$id" -o "$work/hello.copy" --from alice
-if cmp -s "$file" "$work/hello.copy"; then
-  echo "identical: $(sha256sum "$file" | cut -c1-16)… = $(sha256sum "$work/hello.copy" | cut -c1-16)…"
-else
-  echo "MISMATCH: the file read back differs" >&2
-  exit 1
-fi
+same "$work/hello.copy"
+
+# The slot table of 'storage status': SLOT SHARD PROVIDER STATUS ...
+slots() { "${CLI[@]}" storage status "$id" | awk '$1 ~ /^[0-9]+$/ && NF >= 4'; }
+holders=$(slots | awk '$2 < 3 { print $3 }')
+killed=()
+for addr in $holders; do
+  for ((i = 1; i <= 32; i++)); do
+    [[ -f $DIR/provider$i.pid ]] || continue
+    if [[ $("${CLI[@]}" keys show "provider$i" -a 2> /dev/null) == "$addr" ]]; then
+      kill "$(cat "$DIR/provider$i.pid")" && killed+=("provider$i")
+    fi
+  done
+done
+step "killed ${killed[*]}: the holders of data shards 0, 1 and 2 (m = 3 providers down)"
+sleep 1
+"${CLI[@]}" storage get "$id" -o "$work/hello.copy2" --from alice
+same "$work/hello.copy2"
+
+step "waiting for repair: the dead providers miss proofs, their slots are reassigned, and the new holders rebuild their shards from 6 verified ones"
+deadline=$((SECONDS + 300))
+while :; do
+  live=$(slots | awk -v dead=" $(echo $holders) " '$4 == "committed" && index(dead, " " $3 " ") == 0 { n++ } END { print n + 0 }')
+  [[ $live == "${last:-}" ]] || echo "  committed shards on live providers: $live of 9 (height $("${CLI[@]}" status 2> /dev/null | sed -n 's/.*"latest_block_height":"\([0-9]*\)".*/\1/p'))"
+  last=$live
+  [[ $live -ge 9 ]] && break
+  (( SECONDS < deadline )) || { echo; echo "repair did not finish in 300 s" >&2; "${CLI[@]}" storage status "$id" >&2; exit 1; }
+  sleep 2
+done
+"${CLI[@]}" storage status "$id"
+"${CLI[@]}" storage get "$id" -o "$work/hello.copy3" --from alice
+same "$work/hello.copy3"
+
+step "restarting ${killed[*]}"
+./scripts/localnet.sh start > /dev/null
 
 step "storing a text file in the clear (--public) for a compute job"
 text="$work/words.txt"
