@@ -66,7 +66,9 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 				if file != nil {
 					discard(file)
 				}
-				if ctx.Err() == nil || good < s.K {
+				// A download cut short because k others were faster is no
+				// failure of its holder; wrong bytes always are.
+				if ctx.Err() == nil || good < s.K || errors.Is(err, ErrBadShard) {
 					out.Failed[i] = err
 				}
 				return

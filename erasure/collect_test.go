@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 // serve is a holder that sends data.
@@ -91,4 +94,61 @@ func TestCollectNamesEveryFailure(t *testing.T) {
 	require.ErrorIs(t, err, ErrTooFewShards)
 	require.ErrorContains(t, err, "shard 0: connection refused")
 	require.ErrorContains(t, err, "shard 2: connection refused")
+}
+
+// Every scheme the default params allow (k ≤ 12, m ≤ 6, k + m ≤ 16)
+// round-trips at the padding edges (1 byte, an exact multiple of k, one
+// byte over), through Collect and Decode, with m shards erased (the first
+// m, the last m, and m drawn at random) or m shards corrupted, which their
+// roots refuse.
+func TestEverySchemeTheParamsAllowRoundTrips(t *testing.T) {
+	p := storagetypes.DefaultParams()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := 2; k <= int(p.MaxDataShards); k++ {
+		for m := 0; m <= int(p.MaxParityShards) && k+m <= int(p.MaxReplicas); m++ {
+			s := Scheme{K: k, M: m}
+			for _, size := range []int{k, 7 * k * chunk, 7*k*chunk + 1, 1} {
+				if size < k {
+					continue // the chain refuses more data shards than bytes
+				}
+				file := randomBytes(size, uint64(k*100+m))
+				shards, roots := encode(t, s, file)
+				patterns := [][]int{seq(0, m), seq(s.N()-m, m), rng.Perm(s.N())[:m]}
+				for pi, lost := range patterns {
+					for _, corrupt := range []bool{false, true} {
+						fetch := make([]FetchShard, s.N())
+						for i := range fetch {
+							fetch[i] = serve(shards[i])
+						}
+						for _, i := range lost {
+							if corrupt {
+								bad := bytes.Clone(shards[i])
+								bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
+								fetch[i] = serve(bad)
+							} else {
+								fetch[i] = nil
+							}
+						}
+						got, err := Collect(context.Background(), s, uint64(size), chunk, roots, fetch, t.TempDir())
+						require.NoError(t, err, "%s size %d pattern %d corrupt %v", s, size, pi, corrupt)
+						for _, i := range lost {
+							require.NotContains(t, got.Have(), i)
+						}
+						var out bytes.Buffer
+						require.NoError(t, got.Decode(&out))
+						require.True(t, bytes.Equal(file, out.Bytes()), "%s size %d lost %v corrupt %v", s, size, lost, corrupt)
+						got.Close()
+					}
+				}
+			}
+		}
+	}
+}
+
+func seq(from, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = from + i
+	}
+	return out
 }

@@ -267,14 +267,25 @@ func Decode(s Scheme, size uint64, have []io.ReaderAt, w io.Writer) error {
 	}
 	var enc reedsolomon.Encoder
 	left := size
+	// One block per shard, reused: a present data shard is read into its
+	// own; a missing one is rebuilt alone (ReconstructSome) from k present
+	// blocks.
+	back := make([][]byte, s.N())
 	buf := make([][]byte, s.N())
+	required := make([]bool, s.N())
+	block := func(i int, n uint64) []byte {
+		if back[i] == nil {
+			back[i] = make([]byte, min(uint64(decodeBlock), shard))
+		}
+		return back[i][:n]
+	}
 	for j := 0; j < s.K && left > 0; j++ {
 		for off := uint64(0); off < shard && left > 0; off += uint64(decodeBlock) {
 			n := min(uint64(decodeBlock), shard-off)
-			var block []byte
+			var out []byte
 			if have[j] != nil {
-				block = make([]byte, n)
-				if _, err := have[j].ReadAt(block, int64(off)); err != nil {
+				out = block(j, n)
+				if _, err := have[j].ReadAt(out, int64(off)); err != nil {
 					return fmt.Errorf("erasure: shard %d at %d: %w", j, off, err)
 				}
 			} else {
@@ -285,21 +296,22 @@ func Decode(s Scheme, size uint64, have []io.ReaderAt, w io.Writer) error {
 					}
 				}
 				for i := range buf {
-					buf[i] = nil
+					buf[i], required[i] = nil, false
 				}
 				for _, i := range present[:s.K] {
-					buf[i] = make([]byte, n)
+					buf[i] = block(i, n)
 					if _, err := have[i].ReadAt(buf[i], int64(off)); err != nil {
 						return fmt.Errorf("erasure: shard %d at %d: %w", i, off, err)
 					}
 				}
-				if err := enc.ReconstructData(buf); err != nil {
+				buf[j], required[j] = block(j, n)[:0], true
+				if err := enc.ReconstructSome(buf, required); err != nil {
 					return fmt.Errorf("erasure: rebuilding shard %d at %d: %w", j, off, err)
 				}
-				block = buf[j]
+				out = buf[j]
 			}
 			take := min(n, left)
-			if _, err := w.Write(block[:take]); err != nil {
+			if _, err := w.Write(out[:take]); err != nil {
 				return err
 			}
 			left -= take

@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -23,7 +24,7 @@ func randomBytes(n int, seed uint64) []byte {
 }
 
 // encode returns the n shards of file and their roots.
-func encode(t *testing.T, s Scheme, file []byte) ([][]byte, []merkle.Hash) {
+func encode(t testing.TB, s Scheme, file []byte) ([][]byte, []merkle.Hash) {
 	t.Helper()
 	bufs := make([]*bytes.Buffer, s.N())
 	out := make([]io.Writer, s.N())
@@ -211,4 +212,62 @@ func TestDecodeFromAnyKShards(t *testing.T) {
 	shards, _ := encode(t, s, randomBytes(1000, 1))
 	have := []io.ReaderAt{nil, nil, nil, bytes.NewReader(shards[3]), bytes.NewReader(shards[4]), bytes.NewReader(shards[5])}
 	require.ErrorIs(t, Decode(s, 1000, have, io.Discard), ErrTooFewShards)
+}
+
+// The code alone, next to a SHA-256 pass over the same bytes (which every
+// put and get also makes): parity computed from the k data shards, and a
+// decode of the file with m data shards missing, all in memory.
+//
+//	go test ./erasure/ -run '^$' -bench 'Parity|DecodeMissing|SHA256' -benchtime 20x
+func BenchmarkParity(b *testing.B) {
+	for _, s := range []Scheme{{4, 2}, {6, 3}, {10, 5}} {
+		b.Run(s.String(), func(b *testing.B) {
+			file := randomBytes(64<<20, 5)
+			shards, _ := encode(b, s, file)
+			have := make([]io.Reader, s.N())
+			fill := make([]io.Writer, s.N())
+			for i := range s.K {
+				have[i] = bytes.NewReader(shards[i])
+			}
+			b.SetBytes(int64(len(file)))
+			for b.Loop() {
+				for i := range s.K {
+					have[i].(*bytes.Reader).Reset(shards[i])
+				}
+				for i := s.K; i < s.N(); i++ {
+					fill[i] = io.Discard
+				}
+				if err := Rebuild(s, uint64(len(file)), have, fill); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeMissing(b *testing.B) {
+	for _, s := range []Scheme{{4, 2}, {6, 3}, {10, 5}} {
+		b.Run(s.String(), func(b *testing.B) {
+			file := randomBytes(64<<20, 5)
+			shards, _ := encode(b, s, file)
+			have := make([]io.ReaderAt, s.N())
+			for i := s.M; i < s.N(); i++ { // the first m data shards are lost
+				have[i] = bytes.NewReader(shards[i])
+			}
+			b.SetBytes(int64(len(file)))
+			for b.Loop() {
+				if err := Decode(s, uint64(len(file)), have, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkSHA256(b *testing.B) {
+	file := randomBytes(64<<20, 5)
+	b.SetBytes(int64(len(file)))
+	for b.Loop() {
+		sha256.Sum256(file)
+	}
 }
