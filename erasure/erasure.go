@@ -76,7 +76,9 @@ func (s Scheme) stream() (reedsolomon.StreamEncoder, error) {
 	if s.K == 1 || s.M == 0 {
 		return nil, nil // copies only
 	}
-	return reedsolomon.NewStream(s.K, s.M)
+	// Concurrent streams: each shard is read, hashed and written in its
+	// own goroutine, so hashing n shards uses every core.
+	return reedsolomon.NewStream(s.K, s.M, reedsolomon.WithConcurrentStreams(true))
 }
 
 // dataShard reads data shard i of file: its bytes, then zeros to size.

@@ -5,10 +5,17 @@
 #
 #   scripts/bench-storage.sh
 #
-# SIZE_MIB (default 1024) sets the file size and REPLICAS (default 3) the
-# deal's replicas (the localnet's commit timeout of 30 blocks is too short
-# for two providers to fetch 4 GiB over TLS on 2 cores: measure the client's
-# memory on 4 GiB with REPLICAS=1). The binaries are built with
+# SIZE_MIB (default 1024) sets the file size. MODES lists the deals to
+# time, side by side on one localnet (default "replicas:$REPLICAS", REPLICAS
+# defaulting to 3): "replicas:N" keeps N copies, "scheme:K+M" erasure-codes
+# the file; for a scheme, get is timed again with the holders of the first
+# M data shards killed (they are restarted after). For example
+#
+#   MODES="replicas:3 scheme:6+3" scripts/bench-storage.sh
+#
+# (The localnet's commit timeout of 30 blocks is too short for two
+# providers to fetch 4 GiB over TLS on 2 cores: measure the client's memory
+# on 4 GiB with REPLICAS=1.) The binaries are built with
 # `make build` unless STRATUSD and STRATUS_PROVIDER name built ones. The
 # localnet lives in a temp dir on ports shifted by PORT_OFFSET (default
 # 20000), beside any other localnet, and is stopped and deleted at the end.
@@ -18,6 +25,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SIZE_MIB=${SIZE_MIB:-1024}
 REPLICAS=${REPLICAS:-3}
+MODES=${MODES:-replicas:$REPLICAS}
 export PORT_OFFSET=${PORT_OFFSET:-20000}
 
 die() { printf 'bench-storage: %s\n' "$*" >&2; exit 1; }
@@ -88,29 +96,76 @@ echo "starting a localnet in $LOCALNET_DIR (PORT_OFFSET=$PORT_OFFSET)"
 
 cat "$FILE" > /dev/null # into the page cache before anything is timed
 
-echo
-echo "== storage put"
-t0=$(now)
-timed put "${CLI[@]}" storage put "$FILE" --from alice --replicas "$REPLICAS" --duration 2000 \
-  > "$WORK/put.out" 2> >(stamp | tee "$WORK/put.err" >&2) || die "storage put failed"
-t1=$(now)
-wait # the stamp process substitution
-id=$(tail -n 1 "$WORK/put.out")
-[[ $id =~ ^[0-9]+$ ]] || die "storage put printed no deal id: $(cat "$WORK/put.out")"
-put=$(sub "$t1" "$t0")
-echo "provider log lines for deal $id:"
-grep -H "deal=$id " "$LOCALNET_DIR"/provider*.log \
-  | sed 's|^.*/\(provider[0-9]*\)\.log:time=[0-9-]*T\([^ ]*\)Z|  \2 \1|' | sort || true
+# held ID: the bytes providers keep for deal ID, over all their stores.
+held() {
+  local total=0 f
+  for f in "$LOCALNET_DIR"/provider*/data/deals/"$1"/data; do
+    [[ -f $f ]] && total=$((total + $(stat -c %s "$f")))
+  done
+  echo "$total"
+}
 
-echo
-echo "== storage get"
-t0=$(now)
-timed get "${CLI[@]}" storage get "$id" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/get.err" >&2) || die "storage get failed"
-t1=$(now)
-wait
-get=$(sub "$t1" "$t0")
-cmp -s "$FILE" "$WORK/get.bin" || die "storage get returned different bytes from the file put"
-rm -f "$WORK/get.bin"
+# get_timed NAME ID: storage get of deal ID, checked byte-exact; the
+# seconds it took in $secs.
+get_timed() {
+  local t0 t1
+  t0=$(now)
+  timed "$1" "${CLI[@]}" storage get "$2" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/$1.err" >&2) || die "storage get ($1) failed"
+  t1=$(now)
+  wait
+  secs=$(sub "$t1" "$t0")
+  cmp -s "$FILE" "$WORK/get.bin" || die "storage get ($1) returned different bytes from the file put"
+  rm -f "$WORK/get.bin"
+}
+
+ROWS=()
+for mode in $MODES; do
+  case $mode in
+    replicas:*) flags=(--replicas "${mode#replicas:}"); label="${mode#replicas:} replicas" ;;
+    scheme:*) flags=(--scheme "${mode#scheme:}"); label="${mode#scheme:}" ;;
+    *) die "MODES: '$mode' is neither replicas:N nor scheme:K+M" ;;
+  esac
+  tag=${mode//[:+]/-}
+  echo
+  echo "== storage put ($label)"
+  t0=$(now)
+  timed "put-$tag" "${CLI[@]}" storage put "$FILE" --from alice "${flags[@]}" --duration 2000 \
+    > "$WORK/put.out" 2> >(stamp | tee "$WORK/put-$tag.err" >&2) || die "storage put ($label) failed"
+  t1=$(now)
+  wait # the stamp process substitution
+  id=$(tail -n 1 "$WORK/put.out")
+  [[ $id =~ ^[0-9]+$ ]] || die "storage put printed no deal id: $(cat "$WORK/put.out")"
+  put=$(sub "$t1" "$t0")
+  echo "provider log lines for deal $id:"
+  grep -H "deal=$id " "$LOCALNET_DIR"/provider*.log \
+    | sed 's|^.*/\(provider[0-9]*\)\.log:time=[0-9-]*T\([^ ]*\)Z|  \2 \1|' | sort || true
+  stored=$(held "$id")
+
+  echo
+  echo "== storage get ($label)"
+  get_timed "get-$tag" "$id"
+  get=$secs
+  ROWS+=("$label|$put|$get|$(ratio "$stored" "$BYTES")|$(rss "put-$tag")|$(rss "get-$tag")")
+  if [[ $mode == scheme:* ]]; then
+    m=${mode#*+}
+    # The holders of data shards 0..m-1, from the slot table of 'storage status'.
+    addrs=$("${CLI[@]}" storage status "$id" | awk -v m="$m" '$1 ~ /^[0-9]+$/ && NF >= 4 && $2 < m { print $3 }')
+    for addr in $addrs; do
+      for pidf in "$LOCALNET_DIR"/provider*.pid; do
+        i=${pidf##*/provider}; i=${i%.pid}
+        if [[ $("${CLI[@]}" keys show "provider$i" -a 2> /dev/null) == "$addr" ]]; then kill "$(cat "$pidf")"; fi
+      done
+    done
+    sleep 1
+    echo
+    echo "== storage get ($label, $m providers killed)"
+    get_timed "get-$tag-down" "$id"
+    ROWS+=("$label, $m down|-|$secs|-|-|$(rss "get-$tag-down")")
+    "$ROOT/scripts/localnet.sh" start > /dev/null 2>&1 || die "restarting the killed providers failed"
+  fi
+done
+[[ ${#ROWS[@]} -gt 0 ]] || die "MODES is empty"
+IFS='|' read -r _ put get _ _ _ <<< "${ROWS[0]}"
 
 echo
 echo "== plain HTTP (curl to scripts/httpsink)"
@@ -142,5 +197,9 @@ printf '%-18s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
   "curl download" "$hget" "$(mbs "$hget" "$BYTES")"
 printf 'ratio put / upload     %s\n' "$(ratio "$put" "$hput")"
 printf 'ratio get / download   %s\n' "$(ratio "$get" "$hget")"
-printf 'peak memory of put     %s\n' "$(rss put)"
-printf 'peak memory of get     %s\n' "$(rss get)"
+echo
+printf '%-22s %9s %9s %9s %11s %11s\n' "deal" "put (s)" "get (s)" "held/file" "put memory" "get memory"
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r label p g o mp mg <<< "$row"
+  printf '%-22s %9s %9s %9s %11s %11s\n' "$label" "$p" "$g" "$o" "$mp" "$mg"
+done
