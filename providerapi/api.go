@@ -10,6 +10,9 @@
 //	GET  /v1/deals/{id}[?job=N]          the deal's bytes (Range supported)
 //	GET  /v1/deals/{id}/proof?leaf=N     one leaf and its Merkle audit path
 //	GET  /v1/deals/{id}/upload           bytes of a stopped upload held; the owner only
+//	GET  /v1/deals/{id}/parity/{shard}   a parity shard of an erasure-coded deal, staged by
+//	                                     the holder of its shard 0; the provider assigned that
+//	                                     shard and the owner only
 //	GET  /v1/jobs/{id}/output            a settled job's output archive
 //	GET  /metrics                        Prometheus metrics
 //
@@ -42,6 +45,11 @@ const (
 // DealPath is the path of deal id's bytes.
 func DealPath(id uint64) string { return PathDeals + strconv.FormatUint(id, 10) }
 
+// ParityPath is the path of parity shard of deal id, staged by its encoder.
+func ParityPath(id uint64, shard int) string {
+	return DealPath(id) + "/parity/" + strconv.Itoa(shard)
+}
+
 // JobOutputPath is the path of job id's output archive.
 func JobOutputPath(id uint64) string { return PathJobs + strconv.FormatUint(id, 10) + "/output" }
 
@@ -59,6 +67,7 @@ func (t Target) url(path string) string { return strings.TrimRight(t.URL, "/") +
 const (
 	CodeBadDealID        = "bad_deal_id"
 	CodeBadJobID         = "bad_job_id"
+	CodeBadShard         = "bad_shard"
 	CodeNoJobOutput      = "no_job_output"
 	CodeJobNotSettled    = "job_not_settled"
 	CodeUnknownDeal      = "unknown_deal"

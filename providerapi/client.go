@@ -125,6 +125,13 @@ func (c *Client) Download(ctx context.Context, t Target, id uint64, w io.Writer)
 	return c.get(ctx, t, DealPath(id), w, fmt.Sprintf("deal %d", id))
 }
 
+// DownloadParity downloads parity shard of erasure-coded deal id from the
+// provider that encoded it (the holder of shard 0), for the provider
+// assigned that shard.
+func (c *Client) DownloadParity(ctx context.Context, t Target, id uint64, shard int, w io.Writer) error {
+	return c.get(ctx, t, ParityPath(id, shard), w, fmt.Sprintf("deal %d parity shard %d", id, shard))
+}
+
 // DownloadJobInput is Download for an executor of job: it may fetch the
 // job's program and input deals, private ones included.
 func (c *Client) DownloadJobInput(ctx context.Context, t Target, id, job uint64, w io.Writer) error {

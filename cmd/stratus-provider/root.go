@@ -303,6 +303,7 @@ func startCmd() *cobra.Command {
 			follower := chain.NewFollower(node, st, sender, fetch, me, chain.Config{
 				Poll: c.PollInterval(), ClaimEvery: c.Loop.ClaimEvery, MaxFetches: c.Loop.MaxFetches,
 			}, log, m)
+			follower.SetParityFetch(peers.DownloadParity)
 			opts := server.Options{
 				Provider: me, Moniker: c.Moniker, Version: version(), Logger: log, Metrics: m,
 				OnStored: func(uint64) { follower.Wake() }, MaxConcurrentUploads: c.API.MaxConcurrentUploads,

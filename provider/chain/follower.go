@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -44,7 +45,17 @@ type Config struct {
 	// whose proof failed the local check; the window's other proofs are
 	// sent first, so a slow peer costs only that replica's samples.
 	RepairWait time.Duration
+	// ParityWait is how long a parity slot's provider waits for the
+	// deal's encoder (the holder of shard 0) to stage its shard before it
+	// rebuilds the shard from k others itself.
+	ParityWait time.Duration
+	// StageTTL is how long an encoder keeps the parity shards it staged.
+	StageTTL time.Duration
 }
+
+// ParityFetchFunc downloads parity shard of deal id from the deal's
+// encoder into w, signed by this provider.
+type ParityFetchFunc func(ctx context.Context, from providerapi.Target, id uint64, shard int, w io.Writer) error
 
 // Follower drives the provider from chain state.
 type Follower struct {
@@ -57,6 +68,8 @@ type Follower struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	jobs    *Jobs
+	// fetchParity, when set, fetches a parity shard from its encoder.
+	fetchParity ParityFetchFunc
 
 	wake chan struct{}
 
@@ -66,6 +79,9 @@ type Follower struct {
 	window    *windowState    // the proof window being answered
 	lastClaim int64
 	height    int64
+	// parityAsked is when this provider first asked the encoder of a deal
+	// for its parity shard.
+	parityAsked map[uint64]time.Time
 }
 
 // sample is one challenged leaf: a window may sample a deal several times.
@@ -91,11 +107,22 @@ func NewFollower(node *Node, st *store.Store, sender Sender, fetch FetchFunc, me
 	if cfg.RepairWait <= 0 {
 		cfg.RepairWait = 15 * time.Second
 	}
+	if cfg.ParityWait <= 0 {
+		cfg.ParityWait = 30 * time.Second
+	}
+	if cfg.StageTTL <= 0 {
+		cfg.StageTTL = 10 * time.Minute
+	}
 	return &Follower{
 		node: node, store: st, sender: sender, fetch: fetch, me: me, cfg: cfg, log: log, metrics: m,
 		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, committed: map[uint64]bool{},
+		parityAsked: map[uint64]time.Time{},
 	}
 }
+
+// SetParityFetch lets parity slots fetch their shard from the deal's
+// encoder instead of rebuilding it from k shards (ADR 011).
+func (f *Follower) SetParityFetch(fn ParityFetchFunc) { f.fetchParity = fn }
 
 // SetJobs makes the follower also run the provider's compute jobs.
 func (f *Follower) SetJobs(j *Jobs) { f.jobs = j }
@@ -556,6 +583,11 @@ func (f *Follower) rebuildShard(ctx context.Context, r storagetypes.Replica, d s
 		f.log.Warn("copying the shard from its holder failed; rebuilding it", "deal", d.Id, "shard", r.Shard, "from", t.Provider, "err", err)
 	}
 	plan.fetch[r.Shard] = nil
+	if int(r.Shard) >= plan.scheme.K && f.fetchParity != nil && len(plan.holders[0]) > 0 {
+		if err := f.fetchStagedParity(ctx, r, plan.holders[0][0], expect); err == nil || errors.Is(err, errNoSource) {
+			return err
+		}
+	}
 	if have := plan.count(); have < plan.scheme.K {
 		return fmt.Errorf("%w: %d of the %d shards needed to rebuild shard %d are held", errNoSource, have, plan.scheme.K, r.Shard)
 	}
@@ -575,6 +607,147 @@ func (f *Follower) rebuildShard(ctx context.Context, r storagetypes.Replica, d s
 		return fmt.Errorf("rebuilding shard %d: %w", r.Shard, err)
 	}
 	f.log.Info("shard rebuilt and verified", "deal", d.Id, "shard", r.Shard, "from shards", shards.Have(), "bytes", d.SlotSize())
+	return nil
+}
+
+// fetchStagedParity fetches parity slot r's shard from the deal's encoder
+// (the holder of shard 0), which computes the parity shards once from k
+// shards: each parity provider then moves one shard instead of k. Until
+// cfg.ParityWait has passed since the first try it returns errNoSource
+// while the encoder has nothing staged, so the caller retries; after that,
+// or on any other failure, the caller rebuilds the shard itself.
+func (f *Follower) fetchStagedParity(ctx context.Context, r storagetypes.Replica, enc providerapi.Target, expect store.Expect) error {
+	fetch := func(ctx context.Context, from providerapi.Target, id, _ uint64, w io.Writer) error {
+		return f.fetchParity(ctx, from, id, int(r.Shard), w)
+	}
+	err := fetchInto(ctx, fetch, f.store, enc, r.DealId, 0, expect)
+	f.mu.Lock()
+	asked, ok := f.parityAsked[r.DealId]
+	if !ok {
+		asked = time.Now()
+		f.parityAsked[r.DealId] = asked
+	}
+	if err == nil || time.Since(asked) >= f.cfg.ParityWait {
+		delete(f.parityAsked, r.DealId)
+	}
+	f.mu.Unlock()
+	if err == nil {
+		f.log.Info("parity shard fetched from the encoder and verified", "deal", r.DealId, "shard", r.Shard, "from", enc.Provider, "bytes", expect.Size)
+		return nil
+	}
+	var apiErr *providerapi.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && time.Since(asked) < f.cfg.ParityWait {
+		return fmt.Errorf("%w: parity shard %d not staged by %s yet", errNoSource, r.Shard, enc.Provider)
+	}
+	f.log.Warn("the encoder did not serve the parity shard; rebuilding it from k shards", "deal", r.DealId, "shard", r.Shard, "from", enc.Provider, "err", err)
+	return err
+}
+
+// stageParity makes this provider, when it holds shard 0 of an
+// erasure-coded deal, the deal's encoder: once k shards are committed it
+// fetches them (its own read locally), computes every parity shard whose
+// slot is still assigned, checks each against its root and stages it for
+// that slot's provider (handleParity) for cfg.StageTTL. A shard that fails
+// its root is not staged: the owner's roots disagree with its data, and
+// the parity slots will not commit.
+func (f *Follower) stageParity(ctx context.Context, id uint64) {
+	if !f.reserveFetch(id) {
+		return
+	}
+	go func() {
+		defer f.releaseFetch(id)
+		if err := f.encodeParity(ctx, id); err != nil {
+			f.log.Warn("computing the parity shards failed; their providers rebuild them", "deal", id, "err", err)
+		}
+	}()
+}
+
+func (f *Follower) encodeParity(ctx context.Context, id uint64) error {
+	deadline := time.Now().Add(2 * f.cfg.ParityWait)
+	var (
+		plan *shardPlan
+		d    storagetypes.Deal
+		want []int
+	)
+	for {
+		var replicas []storagetypes.Replica
+		var err error
+		if d, replicas, err = f.node.Deal(ctx, id); err != nil {
+			return err
+		}
+		scheme := d.Scheme()
+		i := slices.IndexFunc(replicas, func(r storagetypes.Replica) bool { return r.Provider == f.me })
+		if !scheme.Erasure() || i < 0 || replicas[i].Shard != 0 {
+			return nil
+		}
+		// The commit just sent may not be in a block yet: wait for it.
+		ready := replicas[i].Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
+		want = want[:0]
+		for _, r := range replicas {
+			if r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED && r.Shard >= scheme.K {
+				want = append(want, int(r.Shard))
+			}
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		if plan, err = planShards(ctx, f.node, f.fetch, f.me, d, replicas, 0, f.store); err != nil {
+			return err
+		}
+		if ready && plan.count() >= plan.scheme.K {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d of the %d shards needed are committed", errNoSource, plan.count(), plan.scheme.K)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir())
+	if err != nil {
+		return err
+	}
+	defer shards.Close()
+	for _, i := range want {
+		if err := f.stageShard(shards, id, i, plan.roots[i], int(d.ChunkSize)); err != nil {
+			f.log.Warn("parity shard not staged", "deal", id, "shard", i, "err", err)
+			continue
+		}
+		f.log.Info("parity shard computed, verified and staged", "deal", id, "shard", i, "from shards", shards.Have())
+	}
+	return nil
+}
+
+// stageShard writes shard i, rebuilt from shards, where handleParity
+// serves it, if it matches root.
+func (f *Follower) stageShard(shards *erasure.Shards, id uint64, i int, root merkle.Hash, chunkSize int) error {
+	path := f.store.StagedShardPath(id, i)
+	tmp, err := os.CreateTemp(f.store.TempDir(), "staging-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	b, err := merkle.NewBuilder(chunkSize)
+	if err != nil {
+		return err
+	}
+	if err := shards.Rebuild(i, io.MultiWriter(tmp, b)); err != nil {
+		return err
+	}
+	if b.Root() != root {
+		return fmt.Errorf("%w: shard %d computed from the data shards does not match the owner's root for it", erasure.ErrBadShard, i)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	time.AfterFunc(f.cfg.StageTTL, func() { _ = os.Remove(path) })
 	return nil
 }
 
@@ -668,6 +841,7 @@ func (f *Follower) commit(ctx context.Context, id uint64) {
 		return
 	}
 	f.log.Info("replica committed", "deal", id, "tx", res.TxHash)
+	f.stageParity(ctx, id)
 }
 
 // collectGarbage deletes stored deals the chain no longer gives us, and

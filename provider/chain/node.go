@@ -98,6 +98,12 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 		switch r.Status {
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED:
 			s.Fetchers = append(s.Fetchers, r.Provider)
+			if s.Erasure {
+				if s.ShardFetchers == nil {
+					s.ShardFetchers = map[string]int{}
+				}
+				s.ShardFetchers[r.Provider] = int(r.Shard)
+			}
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED:
 			s.Holders = append(s.Holders, r.Provider)
 		default:

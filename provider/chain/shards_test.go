@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/stretchr/testify/require"
@@ -174,4 +176,85 @@ func TestHandoverCopiesTheSameShard(t *testing.T) {
 	require.NoError(t, n.f.fetchFromPeers(context.Background(), n.mine(t)))
 	require.Equal(t, []string{peerURL(9)}, n.calls)
 	require.NoError(t, n.st.Verify(shardDeal))
+}
+
+// The holder of shard 0 is the deal's encoder: once k shards are
+// committed it computes the parity shards still assigned, checks each
+// against its root and stages it. A shard whose root the owner forged is
+// not staged.
+func TestEncoderStagesVerifiedParity(t *testing.T) {
+	n := newShardNet(t, 0)
+	chain := n.f.node.storage.(*fakeChain)
+	res := chain.deals[shardDeal]
+	require.NoError(t, n.st.Put(shardDeal, store.Expect{Root: merkle.Hash(n.deal.ShardRoots[0]), Size: n.deal.ShardSize, ChunkSize: testChunk},
+		bytes.NewReader(n.shards[0])))
+	res.Replicas[0].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
+	for _, i := range []int{3, 4} {
+		res.Replicas[i].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
+		delete(n.serve, peerURL(i))
+	}
+	forged := bytes.Repeat([]byte{7}, merkle.HashSize)
+	res.Deal.ShardRoots[4] = forged
+
+	require.NoError(t, n.f.encodeParity(context.Background(), shardDeal))
+	got, err := os.ReadFile(n.st.StagedShardPath(shardDeal, 3))
+	require.NoError(t, err)
+	require.Equal(t, n.shards[3], got)
+	_, err = os.Stat(n.st.StagedShardPath(shardDeal, 4))
+	require.True(t, os.IsNotExist(err), "a shard that fails the owner's root is not staged")
+	require.NotContains(t, n.calls, peerURL(0), "its own shard is read locally")
+}
+
+// A parity slot's provider fetches its shard from the encoder: one shard
+// of traffic. While the encoder has nothing staged it waits (errNoSource);
+// after ParityWait, or when the encoder serves wrong bytes, it rebuilds
+// the shard from k others, and nothing wrong is stored.
+func TestParitySlotFetchesFromTheEncoder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		serve  func(n *shardNet) []byte // what the encoder sends (nil: 404)
+		wait   time.Duration
+		direct bool
+	}{
+		{"staged", func(n *shardNet) []byte { return n.shards[4] }, time.Minute, true},
+		{"wrong bytes", func(n *shardNet) []byte { return n.shards[3] }, time.Minute, false},
+		{"never staged", func(*shardNet) []byte { return nil }, time.Nanosecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newShardNet(t, 4)
+			n.f.cfg.ParityWait = tc.wait
+			var parityCalls []string
+			n.f.SetParityFetch(func(_ context.Context, from providerapi.Target, id uint64, shard int, w io.Writer) error {
+				parityCalls = append(parityCalls, fmt.Sprintf("%s/%d/%d", from.URL, id, shard))
+				data := tc.serve(n)
+				if data == nil {
+					return &providerapi.APIError{Status: 404}
+				}
+				_, err := w.Write(data)
+				return err
+			})
+			require.NoError(t, n.f.fetchFromPeers(context.Background(), n.mine(t)))
+			require.Equal(t, []string{fmt.Sprintf("%s/%d/4", peerURL(0), shardDeal)}, parityCalls, "the holder of shard 0 is asked")
+			if tc.direct {
+				require.Empty(t, n.calls, "no shard fetched besides its own")
+			} else {
+				require.GreaterOrEqual(t, len(n.calls), 3, "rebuilt from k shards")
+			}
+			require.NoError(t, n.st.Verify(shardDeal))
+			f, meta, err := n.st.OpenData(shardDeal)
+			require.NoError(t, err)
+			f.Close()
+			require.Equal(t, n.deal.ShardRoots[4], meta.Root[:])
+		})
+	}
+
+	// Before ParityWait has passed, a 404 means "not yet": nothing is
+	// fetched from the other holders.
+	n := newShardNet(t, 4)
+	n.f.SetParityFetch(func(context.Context, providerapi.Target, uint64, int, io.Writer) error {
+		return &providerapi.APIError{Status: 404}
+	})
+	require.ErrorIs(t, n.f.fetchFromPeers(context.Background(), n.mine(t)), errNoSource)
+	require.Empty(t, n.calls)
+	require.False(t, n.st.Has(shardDeal))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -300,4 +301,28 @@ func TestResumedUploadSendsOnlyTheRest(t *testing.T) {
 	st, err = e.client.UploadState(context.Background(), e.target(), 1)
 	require.NoError(t, err)
 	require.True(t, st.Stored)
+}
+
+// A staged parity shard goes to the provider assigned that shard and to
+// the owner only; a provider assigned another shard, a stranger and an
+// unsigned request are refused, and nothing staged is a 404.
+func TestParityOnlyForItsShard(t *testing.T) {
+	e := newEnv(t, 0)
+	e.addDeal(1, 4*chunkSize, true)
+	e.setDeal(1, func(d *server.DealInfo) {
+		d.Erasure = true
+		d.Fetchers = []string{addr(peer), addr(stranger)}
+		d.ShardFetchers = map[string]int{addr(peer): 4, addr(stranger): 5}
+	})
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1/parity/4", nil, 0), http.StatusNotFound, providerapi.CodeNotStored)
+	shard := bytes.Repeat([]byte("parity"), 100)
+	require.NoError(t, os.WriteFile(e.store.StagedShardPath(1, 4), shard, 0o600))
+
+	r := e.doAs(peer, http.MethodGet, "/v1/deals/1/parity/4", nil, 0)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	require.Equal(t, shard, r.body)
+	require.Equal(t, http.StatusOK, e.doAs(owner, http.MethodGet, "/v1/deals/1/parity/4", nil, 0).status)
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1/parity/4", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/parity/4", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1/parity/x", nil, 0), http.StatusBadRequest, providerapi.CodeBadShard)
 }

@@ -431,3 +431,50 @@ func (s *Server) ownersAssignedDeal(w http.ResponseWriter, r *http.Request, what
 	}
 	return deal, true
 }
+
+// handleParity serves a parity shard this provider computed as the
+// encoder of an erasure-coded deal (the holder of its shard 0), to the
+// provider assigned that shard or to the owner. The shard is checked
+// against its root by whoever fetches it, as every shard is.
+func (s *Server) handleParity(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.dealID(w, r)
+	if !ok {
+		return
+	}
+	shard, err := strconv.Atoi(r.PathValue("shard"))
+	if err != nil || shard < 0 {
+		s.fail(w, r, http.StatusBadRequest, providerapi.CodeBadShard,
+			fmt.Sprintf("parity shard %q: want a shard number", r.PathValue("shard")), err)
+		return
+	}
+	c, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	deal, ok := s.dealInfo(w, r, id)
+	if !ok {
+		return
+	}
+	if want, assigned := deal.ShardFetchers[c.addr]; !(c.signed() && (c.addr == deal.Owner || (assigned && want == shard))) {
+		s.deny(w, r, c, fmt.Sprintf("parity shard %d of deal %d", shard, id), "the provider assigned that shard")
+		return
+	}
+	if !s.admit(w, r, c) {
+		return
+	}
+	f, err := os.Open(s.store.StagedShardPath(id, shard))
+	if err != nil {
+		s.fail(w, r, http.StatusNotFound, providerapi.CodeNotStored,
+			fmt.Sprintf("parity shard %d of deal %d is not staged here (yet); rebuild it from the deal's data shards", shard, id), err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, providerapi.CodeInternal, "reading the staged shard failed", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	_, _ = io.Copy(w, f)
+}

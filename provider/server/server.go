@@ -49,6 +49,9 @@ type DealInfo struct {
 	ChunkSize int
 	Shard     int
 	Erasure   bool
+	// ShardFetchers maps each provider assigned an uncommitted slot to the
+	// shard it must fetch: the one parity shard this provider may hand it.
+	ShardFetchers map[string]int
 	// Assigned: this provider holds or must fetch a slot of the deal.
 	Assigned bool
 	// Fetchers are the providers assigned a slot they have not committed
@@ -215,6 +218,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/deals/{id}", s.handleDownload)
 	mux.HandleFunc("GET /v1/deals/{id}/proof", s.handleProof)
 	mux.HandleFunc("GET /v1/deals/{id}/upload", s.handleUploadState)
+	mux.HandleFunc("GET /v1/deals/{id}/parity/{shard}", s.handleParity)
 	if s.opts.JobOutput != nil {
 		mux.HandleFunc("GET /v1/jobs/{id}/output", s.handleJobOutput)
 	}

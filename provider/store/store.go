@@ -84,6 +84,13 @@ func Inspect(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// StagedShardPath is where this provider keeps parity shard of deal id it
+// computed for another slot's provider (ADR 011), until that provider has
+// fetched it; in TempDir, so Open clears stale ones.
+func (s *Store) StagedShardPath(id uint64, shard int) string {
+	return filepath.Join(s.TempDir(), fmt.Sprintf("parity-%d-%d", id, shard))
+}
+
 // TempDir is where work in progress goes (shards being collected for a
 // rebuild, uploads); Open empties it.
 func (s *Store) TempDir() string { return filepath.Join(s.dir, "tmp") }
