@@ -140,25 +140,45 @@ func (sh *Shards) Decode(w io.Writer) error {
 	return Decode(sh.Scheme, sh.Size, have, w)
 }
 
-// Rebuild writes shard i to w from the shards present (it need not be
-// verified by the caller here: the caller checks it against its root).
+// Rebuild writes shard i to w from the shards present. The result is not
+// verified: the caller checks it against its root.
 func (sh *Shards) Rebuild(i int, w io.Writer) error {
 	if i < 0 || i >= sh.Scheme.N() {
 		return fmt.Errorf("erasure: no shard %d of %d", i, sh.Scheme.N())
 	}
-	if f := sh.files[i]; f != nil {
-		_, err := io.Copy(w, io.NewSectionReader(f, 0, int64(sh.shardSize)))
-		return err
+	fill := make([]io.Writer, sh.Scheme.N())
+	fill[i] = w
+	return sh.RebuildSome(fill)
+}
+
+// RebuildSome writes every shard i with a writer fill[i] in one pass over
+// the shards present (shards present are copied). The results are not
+// verified: the caller checks each against its root.
+func (sh *Shards) RebuildSome(fill []io.Writer) error {
+	if len(fill) != sh.Scheme.N() {
+		return fmt.Errorf("erasure: %d writers for %d shards", len(fill), sh.Scheme.N())
 	}
 	have := make([]io.Reader, len(sh.files))
-	fill := make([]io.Writer, len(sh.files))
+	missing := make([]io.Writer, len(sh.files))
+	rebuild := false
 	for j, f := range sh.files {
 		if f != nil {
 			have[j] = io.NewSectionReader(f, 0, int64(sh.shardSize))
 		}
+		switch {
+		case fill[j] == nil:
+		case f != nil:
+			if _, err := io.Copy(fill[j], io.NewSectionReader(f, 0, int64(sh.shardSize))); err != nil {
+				return err
+			}
+		default:
+			missing[j], rebuild = fill[j], true
+		}
 	}
-	fill[i] = w
-	return Rebuild(sh.Scheme, sh.Size, have, fill)
+	if !rebuild {
+		return nil
+	}
+	return Rebuild(sh.Scheme, sh.Size, have, missing)
 }
 
 // Close removes the temporary files.

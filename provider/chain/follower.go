@@ -711,44 +711,58 @@ func (f *Follower) encodeParity(ctx context.Context, id uint64) error {
 		return err
 	}
 	defer shards.Close()
-	for _, i := range want {
-		if err := f.stageShard(shards, id, i, plan.roots[i], int(d.ChunkSize)); err != nil {
-			f.log.Warn("parity shard not staged", "deal", id, "shard", i, "err", err)
-			continue
-		}
-		f.log.Info("parity shard computed, verified and staged", "deal", id, "shard", i, "from shards", shards.Have())
+	staged, err := f.stageShards(shards, id, want, plan.roots, int(d.ChunkSize))
+	if err != nil {
+		return err
 	}
+	f.log.Info("parity shards computed, verified and staged", "deal", id, "shards", staged, "from shards", shards.Have())
 	return nil
 }
 
-// stageShard writes shard i, rebuilt from shards, where handleParity
-// serves it, if it matches root.
-func (f *Follower) stageShard(shards *erasure.Shards, id uint64, i int, root merkle.Hash, chunkSize int) error {
-	path := f.store.StagedShardPath(id, i)
-	tmp, err := os.CreateTemp(f.store.TempDir(), "staging-*")
-	if err != nil {
-		return err
+// stageShards rebuilds the shards in want from shards in one pass and
+// stages, where handleParity serves them, those that match their roots.
+func (f *Follower) stageShards(shards *erasure.Shards, id uint64, want []int, roots []merkle.Hash, chunkSize int) ([]int, error) {
+	fill := make([]io.Writer, shards.Scheme.N())
+	tmps := map[int]*os.File{}
+	builders := map[int]*merkle.Builder{}
+	defer func() {
+		for _, t := range tmps {
+			t.Close()
+			os.Remove(t.Name())
+		}
+	}()
+	for _, i := range want {
+		t, err := os.CreateTemp(f.store.TempDir(), "staging-*")
+		if err != nil {
+			return nil, err
+		}
+		tmps[i] = t
+		if builders[i], err = merkle.NewBuilder(chunkSize); err != nil {
+			return nil, err
+		}
+		fill[i] = io.MultiWriter(t, builders[i])
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	b, err := merkle.NewBuilder(chunkSize)
-	if err != nil {
-		return err
+	if err := shards.RebuildSome(fill); err != nil {
+		return nil, err
 	}
-	if err := shards.Rebuild(i, io.MultiWriter(tmp, b)); err != nil {
-		return err
+	var staged []int
+	for _, i := range want {
+		if builders[i].Root() != roots[i] {
+			f.log.Warn("parity shard not staged: computed from the data shards, it does not match the owner's root for it", "deal", id, "shard", i)
+			continue
+		}
+		if err := tmps[i].Close(); err != nil {
+			return staged, err
+		}
+		path := f.store.StagedShardPath(id, i)
+		if err := os.Rename(tmps[i].Name(), path); err != nil {
+			return staged, err
+		}
+		delete(tmps, i)
+		time.AfterFunc(f.cfg.StageTTL, func() { _ = os.Remove(path) })
+		staged = append(staged, i)
 	}
-	if b.Root() != root {
-		return fmt.Errorf("%w: shard %d computed from the data shards does not match the owner's root for it", erasure.ErrBadShard, i)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	time.AfterFunc(f.cfg.StageTTL, func() { _ = os.Remove(path) })
-	return nil
+	return staged, nil
 }
 
 // shardPlan is where each shard of an erasure-coded deal can be read.
