@@ -183,12 +183,13 @@ func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uplo
 	}
 }
 
-// getShards downloads erasure-coded deal d: every committed holder is
-// asked for its shard at once, the first k that match their roots are
-// kept (a holder that is down or serves bad bytes is skipped and named),
-// and the file is decoded from them into tmpPath, checked against the
-// deal's root.
-func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []storagetypes.Replica, root merkle.Hash, tmpPath string) error {
+// getShards downloads erasure-coded deal d into outPath: every committed
+// holder is asked for its shard at once, the first k that match their
+// roots are kept (a holder that is down or serves bad bytes is skipped and
+// named), and the file is decoded from them, checked against the deal's
+// root and (unless public) decrypted in one pass. outPath appears only
+// once all of it succeeded; tmpPath names the download's scratch space.
+func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []storagetypes.Replica, root merkle.Hash, tmpPath, outPath string) error {
 	scheme := d.Scheme()
 	es := erasure.Scheme{K: int(scheme.K), M: int(scheme.M)}
 	if len(d.ShardRoots) != es.N() {
@@ -228,26 +229,42 @@ func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []
 	for i, err := range shards.Failed {
 		c.linef("shard %d not used: %v", i, err)
 	}
+	decode := func(w io.Writer) error {
+		verifier, err := NewVerifier(root, d.Size_, int(d.ChunkSize))
+		if err != nil {
+			return err
+		}
+		if err := shards.Decode(c.writer(io.MultiWriter(w, verifier), d.Size_, "decode")); err != nil {
+			return err
+		}
+		if err := verifier.Check(); err != nil {
+			return fmt.Errorf("the decoded file does not match the deal's root (the owner's shard roots disagree with it): %w", err)
+		}
+		c.linef("decoded from shards %v and verified against the deal's root", shards.Have())
+		return nil
+	}
+	if !d.Public {
+		return c.decryptInto(outPath, decode)
+	}
 	out, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
-	verifier, err := NewVerifier(root, d.Size_, int(d.ChunkSize))
-	if err != nil {
+	if err := decode(out); err != nil {
 		return err
 	}
-	if err := shards.Decode(c.writer(io.MultiWriter(out, verifier), d.Size_, "decode")); err != nil {
-		return err
-	}
-	if err := verifier.Check(); err != nil {
-		return fmt.Errorf("deal %d: the decoded file does not match the deal's root (the owner's shard roots disagree with it): %w", d.Id, err)
-	}
-	c.linef("decoded from shards %v and verified against the deal's root", shards.Have())
 	if err := out.Sync(); err != nil {
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmpPath, outPath); err != nil {
+		return err
+	}
+	c.linef("stored unencrypted: written to %s", outPath)
+	return nil
 }
 
 // scheme is the code the options ask for: replication unless data shards

@@ -320,10 +320,10 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	defer os.Remove(tmpPath)
 
 	if d.Deal.Scheme().Erasure() {
-		if err := c.getShards(ctx, d.Deal, d.Replicas, root, tmpPath); err != nil {
+		if err := c.getShards(ctx, d.Deal, d.Replicas, root, tmpPath, outPath); err != nil {
 			return fmt.Errorf("deal %d: %w", id, err)
 		}
-		return c.finishGet(tmpPath, outPath)
+		return nil
 	}
 
 	// A large deal comes in ranges from every holder at once, verified and
@@ -402,6 +402,15 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
 		return nil
 	}
+	return c.decryptInto(outPath, func(pw io.Writer) error {
+		return c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
+	})
+}
+
+// decryptInto decrypts, with the storage key, the ciphertext that produce
+// writes (verifying it as it goes) into outPath, in the same pass: outPath
+// appears only once produce succeeded and every byte decrypted.
+func (c *Client) decryptInto(outPath string, produce func(w io.Writer) error) error {
 	key, err := LoadIdentity(c.Home)
 	if err != nil {
 		return err
@@ -430,7 +439,7 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		pr.CloseWithError(err) // a failed decryption stops the download
 		decrypted <- err
 	}()
-	err = c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
+	err = produce(pw)
 	pw.CloseWithError(err)
 	if derr := <-decrypted; err == nil {
 		err = derr

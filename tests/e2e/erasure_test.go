@@ -15,8 +15,9 @@ import (
 
 // An erasure-coded deal (2+2 on a localnet of 6 providers) through real
 // processes:
-//   - put uploads the 2 data shards; the 2 parity holders rebuild theirs
-//     from them, and all 4 slots commit;
+//   - put uploads the 2 data shards; the holder of shard 0 computes the 2
+//     parity shards and their holders fetch them, and all 4 slots commit;
+//   - a public deal is coded the same way, and read back as stored;
 //   - with both data shard holders killed (m = 2), get decodes the file
 //     byte-exact from the parity shards;
 //   - their slots miss proofs, are dropped and reassigned to the spares,
@@ -38,6 +39,10 @@ func TestErasureCodedDealSurvivesLostProviders(t *testing.T) {
 		require.Equal(t, int64(shardSize), st.Size(), "slot %d holds one shard, not the file", r.Slot)
 	}
 	getAndCompare(t, ln, id, file)
+
+	// A public erasure-coded deal stores the bytes as they are.
+	public := writeRandomFile(t, 200_001)
+	getAndCompare(t, ln, putWith(t, ln, public, "--scheme", "2+2", "--public"), public)
 
 	// Kill the holders of both data shards: only parity is left.
 	lost := map[string]bool{}
