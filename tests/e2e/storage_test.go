@@ -133,7 +133,9 @@ func putWith(t *testing.T, ln *localnet.Net, path string, extra ...string) uint6
 	return id
 }
 
-func getAndCompare(t *testing.T, ln *localnet.Net, id uint64, original string) {
+// getAndCompare gets deal id as alice and requires the original's bytes;
+// it returns what get printed on standard error.
+func getAndCompare(t *testing.T, ln *localnet.Net, id uint64, original string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "copy.bin")
 	stdout, errOut, err := ln.Run("storage", "get", strconv.FormatUint(id, 10), "-o", out, "--from", "alice")
@@ -143,6 +145,7 @@ func getAndCompare(t *testing.T, ln *localnet.Net, id uint64, original string) {
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, got), "downloaded file differs from the original")
+	return errOut
 }
 
 func providerIndex(t *testing.T, ln *localnet.Net, addr string) int {
