@@ -60,14 +60,14 @@ func balance(t *testing.T, ln *localnet.Net, addr string) int64 {
 
 type dealJSON struct {
 	Deal struct {
-		ID       string `json:"id"`
-		Status   string `json:"status"`
+		ID           string `json:"id"`
+		Status       string `json:"status"`
 		Replicas     uint32 `json:"replicas"`
 		DataShards   uint32 `json:"data_shards"`
 		ParityShards uint32 `json:"parity_shards"`
 		ShardSize    string `json:"shard_size"`
 		Billable     string `json:"billable_bytes"`
-		Escrow   struct {
+		Escrow       struct {
 			Amount string `json:"amount"`
 		} `json:"escrow"`
 	} `json:"deal"`
