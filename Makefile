@@ -25,10 +25,11 @@ all: build
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build build/stratusd and build/stratus-provider
+build: ## build build/stratusd, build/stratus-provider and build/stratus-gateway
 	@mkdir -p $(BUILDDIR)
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratusd ./cmd/stratusd
 	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratus-provider ./cmd/stratus-provider
+	$(GO) build $(BUILD_FLAGS) -o $(BUILDDIR)/stratus-gateway ./cmd/stratus-gateway
 
 build-arm64: ## build build/arm64/stratus-provider for 64-bit ARM boards and phones (pure Go, no cgo)
 	@mkdir -p $(BUILDDIR)/arm64

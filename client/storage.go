@@ -460,3 +460,12 @@ func (c *Client) decryptInto(outPath string, produce func(w io.Writer) error) er
 	c.linef("verified against the deal's root and decrypted into %s", outPath)
 	return nil
 }
+
+// Cancel ends deal id now: what its providers earned so far is paid and
+// the rest of the escrow comes back to the owner.
+func (c *Client) Cancel(ctx context.Context, id uint64) error {
+	if _, err := c.send(ctx, &storagetypes.MsgCancelDeal{Owner: c.Account(), DealId: id}); err != nil {
+		return fmt.Errorf("cancelling deal %d: %w", id, err)
+	}
+	return nil
+}

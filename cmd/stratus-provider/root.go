@@ -20,11 +20,10 @@ import (
 
 	sdkclient "github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/tx"
-	"github.com/cosmos/cosmos-sdk/crypto/keyring"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/chainctx"
 	"github.com/stratusnet/stratus/client"
 	"github.com/stratusnet/stratus/provider/chain"
 	"github.com/stratusnet/stratus/provider/config"
@@ -143,35 +142,10 @@ func initCmd() *cobra.Command {
 
 // daemonContext builds the SDK client context the daemon signs and queries with.
 func daemonContext(h string, c config.Config) (sdkclient.Context, tx.Factory, error) {
-	enc := app.MakeEncodingConfig(filepath.Join(os.TempDir(), "stratus-provider-scratch"))
-	kr, err := keyring.New(sdk.KeyringServiceName(), c.KeyringBackend, c.KeyringDir, os.Stdin, enc.Codec)
-	if err != nil {
-		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("opening the keyring: %w", err)
-	}
-	rec, err := kr.Key(c.Key)
-	if err != nil {
-		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("key %q in %s (%s backend): %w", c.Key, c.KeyringDir, c.KeyringBackend, err)
-	}
-	addr, err := rec.GetAddress()
-	if err != nil {
-		return sdkclient.Context{}, tx.Factory{}, err
-	}
-	rpc, err := sdkclient.NewClientFromNode(c.Chain.Node)
-	if err != nil {
-		return sdkclient.Context{}, tx.Factory{}, fmt.Errorf("node %s: %w", c.Chain.Node, err)
-	}
-	cctx := sdkclient.Context{}.
-		WithCodec(enc.Codec).WithInterfaceRegistry(enc.InterfaceRegistry).WithTxConfig(enc.TxConfig).
-		WithLegacyAmino(enc.Amino).WithAccountRetriever(authtypes.AccountRetriever{}).
-		WithKeyring(kr).WithFromName(c.Key).WithFromAddress(addr).
-		WithChainID(c.Chain.ChainID).WithNodeURI(c.Chain.Node).WithClient(rpc).
-		WithBroadcastMode("sync").WithHomeDir(h).WithSkipConfirmation(true).WithOutput(os.Stdout)
-	txf := tx.Factory{}.
-		WithTxConfig(enc.TxConfig).WithAccountRetriever(authtypes.AccountRetriever{}).
-		WithKeybase(kr).WithFromName(c.Key).WithChainID(c.Chain.ChainID).WithGasPrices(c.Chain.GasPrices).
-		WithGasAdjustment(c.Chain.GasAdjustment).WithSimulateAndExecute(true).
-		WithSignMode(signModeDirect())
-	return cctx, txf, nil
+	return chainctx.New(chainctx.Options{
+		Home: h, KeyringBackend: c.KeyringBackend, KeyringDir: c.KeyringDir, Key: c.Key,
+		Node: c.Chain.Node, ChainID: c.Chain.ChainID, GasPrices: c.Chain.GasPrices, GasAdjustment: c.Chain.GasAdjustment,
+	})
 }
 
 func registerCmd() *cobra.Command {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/cosmos/cosmos-sdk/types/tx/signing"
 	sdkversion "github.com/cosmos/cosmos-sdk/version"
 )
 
@@ -11,5 +10,3 @@ func version() string {
 	}
 	return sdkversion.Version + " (" + sdkversion.Commit + ")"
 }
-
-func signModeDirect() signing.SignMode { return signing.SignMode_SIGN_MODE_DIRECT }

@@ -1,0 +1,165 @@
+// Command stratus-gateway serves the S3 API on a local port and stores
+// every object as a Stratus deal, as the account whose key it holds
+// (ADR 012, docs/s3.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/versity/versitygw/embedgw"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkversion "github.com/cosmos/cosmos-sdk/version"
+
+	"github.com/stratusnet/stratus/app"
+	"github.com/stratusnet/stratus/chainctx"
+	"github.com/stratusnet/stratus/client"
+	"github.com/stratusnet/stratus/gateway"
+)
+
+func main() {
+	if err := rootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+// sdkStorage stores objects through the client SDK, one deal each.
+type sdkStorage struct {
+	c    *client.Client
+	opts client.PutOptions
+}
+
+func (s sdkStorage) Put(ctx context.Context, path string) (uint64, error) {
+	res, err := s.c.Put(ctx, path, s.opts)
+	return res.DealID, err
+}
+
+func (s sdkStorage) Get(ctx context.Context, id uint64, path string) error {
+	return s.c.Get(ctx, id, path)
+}
+
+func (s sdkStorage) Delete(ctx context.Context, id uint64) error { return s.c.Cancel(ctx, id) }
+
+func rootCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stratus-gateway",
+		Short: "Serve the S3 API on a local port, storing every object as a Stratus deal",
+		Long: `Serves the S3 REST API (SigV4 in headers and presigned URLs) on --listen and
+stores every object as a private Stratus deal paid by --from's account:
+encrypted with the storage key in --home, erasure-coded --scheme (or kept
+as --replicas copies) for --duration blocks. Buckets and keys live in an
+index under --dir. S3 clients sign with --access-key and the secret in the
+STRATUS_GATEWAY_SECRET environment variable (or --secret-key).
+
+A PUT returns once the object's deal is committed; a GET fetches and
+verifies the deal once and serves ranges from the verified copy.`,
+		Example: `STRATUS_GATEWAY_SECRET=... stratus-gateway --home ~/.stratus --from alice --listen 127.0.0.1:9000
+aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
+		Version:      sdkversion.Version,
+		SilenceUsage: true,
+		RunE:         run,
+	}
+	f := cmd.Flags()
+	home, _ := os.UserHomeDir()
+	f.String("home", filepath.Join(home, ".stratus"), "client home: keyring, storage key, provider CA")
+	f.String("from", "", "the key that signs and pays for the deals (required)")
+	f.String("keyring-backend", "test", "keyring backend (os|file|test)")
+	f.String("node", "tcp://127.0.0.1:26657", "CometBFT RPC of a node")
+	f.String("chain-id", "stratus-local", "chain id")
+	f.String("gas-prices", "0"+app.BondDenom, "gas prices")
+	f.String("listen", "127.0.0.1:9000", "address the S3 API listens on")
+	f.String("access-key", "stratus", "S3 access key id clients sign with")
+	f.String("secret-key", "", "S3 secret key (default: $STRATUS_GATEWAY_SECRET)")
+	f.String("dir", "", "index and work files (default: HOME/gateway)")
+	f.String("scheme", "6+3", "erasure code K+M of new objects' deals")
+	f.Uint32("replicas", 0, "keep this many full copies instead of erasure-coding")
+	f.Uint64("duration", 100_000, "blocks each object is kept")
+	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
+	f.String("provider-ca", "", "CA certificate trusted for providers' HTTPS (default: HOME/provider-ca.pem when present)")
+	return cmd
+}
+
+func run(cmd *cobra.Command, _ []string) error {
+	f := cmd.Flags()
+	str := func(name string) string { v, _ := f.GetString(name); return v }
+	home, from := str("home"), str("from")
+	if from == "" {
+		return errors.New("--from: name the key whose account pays for the objects")
+	}
+	secret := str("secret-key")
+	if secret == "" {
+		secret = os.Getenv("STRATUS_GATEWAY_SECRET")
+	}
+	if len(secret) < 8 {
+		return errors.New("set the S3 secret key (at least 8 characters) in STRATUS_GATEWAY_SECRET or --secret-key")
+	}
+	opts := client.PutOptions{Timeout: 10 * time.Minute}
+	var err error
+	if opts.MaxPrice, err = sdk.ParseDecCoin(str("max-price")); err != nil {
+		return fmt.Errorf("--max-price: %w", err)
+	}
+	opts.Duration, _ = f.GetUint64("duration")
+	if opts.Replicas, _ = f.GetUint32("replicas"); opts.Replicas == 0 {
+		k, m, ok := strings.Cut(str("scheme"), "+")
+		kn, err1 := strconv.ParseUint(k, 10, 32)
+		mn, err2 := strconv.ParseUint(m, 10, 32)
+		if !ok || err1 != nil || err2 != nil || kn < 2 {
+			return fmt.Errorf("--scheme %q: want K+M with K at least 2 (or use --replicas)", str("scheme"))
+		}
+		opts.DataShards, opts.ParityShards = uint32(kn), uint32(mn)
+	}
+
+	cctx, txf, err := chainctx.New(chainctx.Options{
+		Home: home, KeyringBackend: str("keyring-backend"), KeyringDir: home, Key: from,
+		Node: str("node"), ChainID: str("chain-id"), GasPrices: str("gas-prices"), GasAdjustment: 1.5,
+	})
+	if err != nil {
+		return err
+	}
+	sdkc := client.New(cctx, txf)
+	ca := str("provider-ca")
+	if def := filepath.Join(home, "provider-ca.pem"); ca == "" {
+		if _, err := os.Stat(def); err == nil {
+			ca = def
+		}
+	}
+	if ca != "" {
+		if err := sdkc.TrustCA(ca); err != nil {
+			return fmt.Errorf("--provider-ca: %w", err)
+		}
+	}
+	dir := str("dir")
+	if dir == "" {
+		dir = filepath.Join(home, "gateway")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	index, err := gateway.OpenIndex(filepath.Join(dir, "index.db"))
+	if err != nil {
+		return err
+	}
+	defer index.Close()
+	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, dir)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd.PrintErrf("S3 gateway on http://%s for %s; access key %s; index %s\n", str("listen"), cctx.FromAddress, str("access-key"), dir)
+	return embedgw.RunVersityGW(ctx, be, &embedgw.Config{
+		RootUserAccess: str("access-key"), RootUserSecret: secret, Ports: []string{str("listen")},
+		MaxConnections: 250, MaxRequests: 100, MultipartMaxParts: 10000, Quiet: true,
+	})
+}

@@ -1,0 +1,379 @@
+// Package gateway is the S3 gateway's backend (ADR 012): versitygw serves
+// the S3 API, authenticates requests and speaks XML; this package maps
+// buckets and keys to Stratus deals through an index (bbolt) and a
+// Storage (the client SDK).
+package gateway
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/versity/versitygw/backend"
+	"github.com/versity/versitygw/s3err"
+	"github.com/versity/versitygw/s3response"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Storage keeps objects' bytes: each object is one deal.
+type Storage interface {
+	// Put stores the file at path as a new deal and returns its id once
+	// every slot is committed.
+	Put(ctx context.Context, path string) (uint64, error)
+	// Get writes deal id's bytes, verified, to path.
+	Get(ctx context.Context, id uint64, path string) error
+	// Delete ends deal id, refunding what it has not paid out.
+	Delete(ctx context.Context, id uint64) error
+}
+
+// Backend is the versitygw backend over an Index and a Storage. It embeds
+// BackendUnsupported: what it does not implement answers NotImplemented.
+type Backend struct {
+	backend.BackendUnsupported
+
+	index *Index
+	store Storage
+	// dir holds uploads being spooled and the cache of fetched objects.
+	dir string
+	now func() time.Time
+}
+
+// New returns a backend keeping its work files under dir.
+func New(index *Index, store Storage, dir string) (*Backend, error) {
+	for _, d := range []string{"spool", "cache"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return &Backend{index: index, store: store, dir: dir, now: time.Now}, nil
+}
+
+// String names the backend in versitygw's logs.
+func (b *Backend) String() string { return "Stratus" }
+
+func apiErr(code s3err.ErrorCode) error { return s3err.GetAPIError(code) }
+
+// s3Error maps the index's misses to S3 errors.
+func s3Error(err error) error {
+	switch {
+	case errors.Is(err, errNoBucket):
+		return apiErr(s3err.ErrNoSuchBucket)
+	case errors.Is(err, errNoKey):
+		return apiErr(s3err.ErrNoSuchKey)
+	}
+	return err
+}
+
+func (b *Backend) ListBuckets(_ context.Context, in s3response.ListBucketsInput) (s3response.ListAllMyBucketsResult, error) {
+	out := s3response.ListAllMyBucketsResult{Owner: s3response.CanonicalUser{ID: in.Owner}}
+	err := b.index.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketsKey).ForEach(func(k, v []byte) error {
+			if !strings.HasPrefix(string(k), in.Prefix) {
+				return nil
+			}
+			var rec bucketRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			out.Buckets.Bucket = append(out.Buckets.Bucket, s3response.ListAllMyBucketsEntry{Name: string(k), CreationDate: rec.Created})
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (b *Backend) HeadBucket(_ context.Context, in *s3.HeadBucketInput) (*s3.HeadBucketOutput, error) {
+	err := b.index.db.View(func(tx *bolt.Tx) error {
+		_, err := b.index.objects(tx, aws(in.Bucket))
+		return err
+	})
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	return &s3.HeadBucketOutput{}, nil
+}
+
+// GetBucketAcl answers the front end's check, on every request, that the
+// bucket exists; the gateway has one account, so there are no ACLs.
+func (b *Backend) GetBucketAcl(ctx context.Context, in *s3.GetBucketAclInput) ([]byte, error) {
+	if _, err := b.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: in.Bucket}); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (b *Backend) CreateBucket(_ context.Context, in *s3.CreateBucketInput, _ []byte) error {
+	name := aws(in.Bucket)
+	return b.index.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketsKey).Get([]byte(name)) != nil {
+			return apiErr(s3err.ErrBucketAlreadyOwnedByYou)
+		}
+		rec, err := json.Marshal(bucketRecord{Created: b.now().UTC()})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(objectsKey(name)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketsKey).Put([]byte(name), rec)
+	})
+}
+
+func (b *Backend) DeleteBucket(_ context.Context, bucket string) error {
+	return b.index.db.Update(func(tx *bolt.Tx) error {
+		objs, err := b.index.objects(tx, bucket)
+		if err != nil {
+			return s3Error(err)
+		}
+		if k, _ := objs.Cursor().First(); k != nil {
+			return apiErr(s3err.ErrBucketNotEmpty)
+		}
+		if err := tx.DeleteBucket(objectsKey(bucket)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketsKey).Delete([]byte(bucket))
+	})
+}
+
+// GetBucketVersioning: buckets are not versioned.
+func (b *Backend) GetBucketVersioning(context.Context, string) (s3response.GetBucketVersioningOutput, error) {
+	return s3response.GetBucketVersioningOutput{}, nil
+}
+
+// GetBucketPolicy: there are no bucket policies.
+func (b *Backend) GetBucketPolicy(context.Context, string) ([]byte, error) {
+	return nil, apiErr(s3err.ErrNoSuchBucketPolicy)
+}
+
+// GetObjectLockConfiguration: there is no object lock.
+func (b *Backend) GetObjectLockConfiguration(context.Context, string) ([]byte, error) {
+	return nil, apiErr(s3err.ErrObjectLockConfigurationNotFound)
+}
+
+// lookup reads key's record.
+func (b *Backend) lookup(bucket, key string) (Object, error) {
+	var obj Object
+	err := b.index.db.View(func(tx *bolt.Tx) error {
+		objs, err := b.index.objects(tx, bucket)
+		if err != nil {
+			return err
+		}
+		v := objs.Get([]byte(key))
+		if v == nil {
+			return errNoKey
+		}
+		return json.Unmarshal(v, &obj)
+	})
+	return obj, s3Error(err)
+}
+
+// PutObject spools the body to disk (the front end checks its signature
+// and checksums as it is read: a bad body fails the read, and nothing is
+// stored), stores it as a deal, and only then records the key. An object
+// it replaces has its deal ended.
+func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	bucket, key := aws(in.Bucket), aws(in.Key)
+	if err := b.index.db.View(func(tx *bolt.Tx) error { _, err := b.index.objects(tx, bucket); return err }); err != nil {
+		return s3response.PutObjectOutput{}, s3Error(err)
+	}
+	f, err := os.CreateTemp(filepath.Join(b.dir, "spool"), "put-*")
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	sum := md5.New()
+	var body io.Reader = in.Body
+	if body == nil {
+		body = strings.NewReader("")
+	}
+	n, err := io.Copy(io.MultiWriter(f, sum), body)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	if in.ContentLength != nil && n != *in.ContentLength {
+		return s3response.PutObjectOutput{}, apiErr(s3err.ErrIncompleteBody)
+	}
+	if md := aws(in.ContentMD5); md != "" {
+		want, err := base64.StdEncoding.DecodeString(md)
+		if err != nil || len(want) != md5.Size {
+			return s3response.PutObjectOutput{}, apiErr(s3err.ErrInvalidDigest)
+		}
+		if string(want) != string(sum.Sum(nil)) {
+			return s3response.PutObjectOutput{}, apiErr(s3err.ErrBadDigest)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	obj := Object{
+		Size: n, ETag: `"` + hex.EncodeToString(sum.Sum(nil)) + `"`, ContentType: aws(in.ContentType),
+		Metadata: in.Metadata, Modified: b.now().UTC(),
+	}
+	if n == 0 {
+		// A deal holds at least one byte: an empty object is only a record.
+		obj.Deal = 0
+	} else if obj.Deal, err = b.store.Put(ctx, f.Name()); err != nil {
+		return s3response.PutObjectOutput{}, fmt.Errorf("storing %s/%s: %w", bucket, key, err)
+	}
+	old, err := b.record(bucket, key, obj)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	b.release(ctx, old)
+	return s3response.PutObjectOutput{ETag: obj.ETag, Size: &n}, nil
+}
+
+// record writes key's object and returns the deal it replaced (0: none).
+func (b *Backend) record(bucket, key string, obj Object) (uint64, error) {
+	var old uint64
+	err := b.index.db.Update(func(tx *bolt.Tx) error {
+		objs, err := b.index.objects(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if v := objs.Get([]byte(key)); v != nil {
+			var prev Object
+			if err := json.Unmarshal(v, &prev); err == nil {
+				old = prev.Deal
+			}
+		}
+		rec, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		return objs.Put([]byte(key), rec)
+	})
+	return old, s3Error(err)
+}
+
+// release ends a deal no key points to any more. A failure leaves the deal
+// running to its end (it is paid for); the key is already gone.
+func (b *Backend) release(ctx context.Context, deal uint64) {
+	if deal == 0 {
+		return
+	}
+	_ = os.Remove(b.cached(deal))
+	_ = b.store.Delete(ctx, deal)
+}
+
+func (b *Backend) cached(deal uint64) string {
+	return filepath.Join(b.dir, "cache", fmt.Sprintf("deal-%d", deal))
+}
+
+// open returns the object's bytes from the cache, fetching the deal into
+// it first.
+func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
+	if obj.Deal == 0 {
+		return os.Open(os.DevNull)
+	}
+	path := b.cached(obj.Deal)
+	if f, err := os.Open(path); err == nil {
+		return f, nil
+	}
+	tmp := path + fmt.Sprintf(".%d.part", time.Now().UnixNano())
+	if err := b.store.Get(ctx, obj.Deal, tmp); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("fetching deal %d: %w", obj.Deal, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
+
+func (b *Backend) HeadObject(_ context.Context, in *s3.HeadObjectInput) (*s3.HeadObjectOutput, error) {
+	obj, err := b.lookup(aws(in.Bucket), aws(in.Key))
+	if err != nil {
+		return nil, err
+	}
+	return &s3.HeadObjectOutput{
+		AcceptRanges: ptr("bytes"), ContentLength: &obj.Size, ETag: ptr(obj.ETag), LastModified: &obj.Modified,
+		ContentType: optional(obj.ContentType), Metadata: obj.Metadata, StorageClass: types.StorageClassStandard,
+	}, nil
+}
+
+// GetObject serves the object, or the Range asked for, from the verified
+// copy of its deal.
+func (b *Backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.GetObjectOutput, error) {
+	obj, err := b.lookup(aws(in.Bucket), aws(in.Key))
+	if err != nil {
+		return nil, err
+	}
+	start, length, ranged, err := backend.ParseObjectRange(obj.Size, aws(in.Range))
+	if err != nil {
+		return nil, err
+	}
+	f, err := b.open(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	out := &s3.GetObjectOutput{
+		AcceptRanges: ptr("bytes"), ContentLength: &length, ETag: ptr(obj.ETag), LastModified: &obj.Modified,
+		ContentType: optional(obj.ContentType), Metadata: obj.Metadata, StorageClass: types.StorageClassStandard,
+		Body: readCloser{io.NewSectionReader(f, start, length), f},
+	}
+	if ranged {
+		out.ContentRange = ptr(fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, obj.Size))
+	}
+	return out, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// DeleteObject drops the key and ends its deal. Deleting a key that does
+// not exist succeeds, as in S3.
+func (b *Backend) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
+	bucket, key := aws(in.Bucket), aws(in.Key)
+	var deal uint64
+	err := b.index.db.Update(func(tx *bolt.Tx) error {
+		objs, err := b.index.objects(tx, bucket)
+		if err != nil {
+			return err
+		}
+		v := objs.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		var obj Object
+		if err := json.Unmarshal(v, &obj); err == nil {
+			deal = obj.Deal
+		}
+		return objs.Delete([]byte(key))
+	})
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	b.release(ctx, deal)
+	return &s3.DeleteObjectOutput{}, nil
+}
+
+func aws(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,369 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
+	"github.com/versity/versitygw/embedgw"
+
+	"github.com/stratusnet/stratus/gateway"
+)
+
+const (
+	accessKey = "STRATUSTESTKEY"
+	secretKey = "stratus-test-secret"
+)
+
+// fakeStorage keeps deals as files: the S3 surface is the gateway's, the
+// storage is tested elsewhere (and end to end on a localnet).
+type fakeStorage struct {
+	dir     string
+	mu      sync.Mutex
+	next    uint64
+	deleted map[uint64]bool
+}
+
+func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
+
+func (s *fakeStorage) Put(_ context.Context, path string) (uint64, error) {
+	s.mu.Lock()
+	s.next++
+	id := s.next
+	s.mu.Unlock()
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return id, os.WriteFile(s.path(id), bz, 0o600)
+}
+
+func (s *fakeStorage) Get(_ context.Context, id uint64, path string) error {
+	bz, err := os.ReadFile(s.path(id))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, bz, 0o600)
+}
+
+func (s *fakeStorage) Delete(_ context.Context, id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted[id] = true
+	return os.Remove(s.path(id))
+}
+
+func (s *fakeStorage) isDeleted(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deleted[id]
+}
+
+var (
+	endpoint string
+	storage  *fakeStorage
+)
+
+// TestMain runs one gateway for the package: versitygw allows one per
+// process.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stratus-gateway-test")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		storage = &fakeStorage{dir: filepath.Join(dir, "deals"), deleted: map[uint64]bool{}}
+		if err := os.MkdirAll(storage.dir, 0o700); err != nil {
+			panic(err)
+		}
+		index, err := gateway.OpenIndex(filepath.Join(dir, "index.db"))
+		if err != nil {
+			panic(err)
+		}
+		defer index.Close()
+		be, err := gateway.New(index, storage, filepath.Join(dir, "work"))
+		if err != nil {
+			panic(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- embedgw.RunVersityGW(ctx, be, &embedgw.Config{
+				RootUserAccess: accessKey, RootUserSecret: secretKey, Ports: []string{addr},
+				MaxConnections: 64, MaxRequests: 64, MultipartMaxParts: 10000, Quiet: true,
+			})
+		}()
+		endpoint = "http://" + addr
+		for range 100 {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		defer func() {
+			cancel()
+			<-done
+		}()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func client(t *testing.T, secret string) *s3.Client {
+	t.Helper()
+	return s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secret, ""),
+	})
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return b
+}
+
+func requireCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var apiErr smithy.APIError
+	require.True(t, errors.As(err, &apiErr), "want %s, got %v", code, err)
+	require.Equal(t, code, apiErr.ErrorCode(), "%v", err)
+}
+
+// Buckets: create, head, list, refuse a duplicate, refuse to delete a
+// bucket with objects, delete an empty one.
+func TestBuckets(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")})
+	require.NoError(t, err)
+	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")})
+	requireCode(t, err, "BucketAlreadyOwnedByYou")
+	_, err = c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("photos")})
+	require.NoError(t, err)
+	_, err = c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("nope")})
+	require.Error(t, err)
+	list, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	require.NoError(t, err)
+	var names []string
+	for _, b := range list.Buckets {
+		names = append(names, aws.ToString(b.Name))
+	}
+	require.Contains(t, names, "photos")
+
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("a.jpg"), Body: bytes.NewReader([]byte("x"))})
+	require.NoError(t, err)
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")})
+	requireCode(t, err, "BucketNotEmpty")
+	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("photos"), Key: aws.String("a.jpg")})
+	require.NoError(t, err)
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("photos")})
+	require.NoError(t, err)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("b"), Body: bytes.NewReader([]byte("x"))})
+	requireCode(t, err, "NoSuchBucket")
+}
+
+// Objects: put, get (whole and ranges), head with metadata, overwrite
+// (the old deal ends), delete (the deal ends), a missing key, a bad
+// Content-MD5.
+func TestObjects(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("objects")})
+	require.NoError(t, err)
+	data := randomBytes(t, 300_001)
+	sum := md5.Sum(data)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("objects"), Key: aws.String("dir/file.bin"), Body: bytes.NewReader(data),
+		ContentType: aws.String("application/x-test"), Metadata: map[string]string{"origin": "test"},
+	})
+	require.NoError(t, err)
+
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin")})
+	require.NoError(t, err)
+	body, err := io.ReadAll(got.Body)
+	require.NoError(t, err)
+	require.Equal(t, data, body)
+	require.Equal(t, fmt.Sprintf(`"%x"`, sum), aws.ToString(got.ETag))
+
+	for _, r := range []struct {
+		header     string
+		start, end int
+	}{{"bytes=0-99", 0, 99}, {"bytes=1000-", 1000, len(data) - 1}, {"bytes=-10", len(data) - 10, len(data) - 1}} {
+		got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin"), Range: aws.String(r.header)})
+		require.NoError(t, err, r.header)
+		body, err := io.ReadAll(got.Body)
+		require.NoError(t, err)
+		require.Equal(t, data[r.start:r.end+1], body, r.header)
+		require.Equal(t, fmt.Sprintf("bytes %d-%d/%d", r.start, r.end, len(data)), aws.ToString(got.ContentRange))
+	}
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin"), Range: aws.String("bytes=999999-")})
+	requireCode(t, err, "InvalidRange")
+
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin")})
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), aws.ToInt64(head.ContentLength))
+	require.Equal(t, "application/x-test", aws.ToString(head.ContentType))
+	require.Equal(t, "test", head.Metadata["origin"])
+
+	_, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("objects"), Key: aws.String("missing")})
+	requireCode(t, err, "NoSuchKey")
+
+	// A Content-MD5 that is not the body's stores nothing.
+	wrong := md5.Sum([]byte("something else"))
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("objects"), Key: aws.String("bad"), Body: bytes.NewReader(data),
+		ContentMD5: aws.String(base64.StdEncoding.EncodeToString(wrong[:])),
+	})
+	requireCode(t, err, "BadDigest")
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("objects"), Key: aws.String("bad")})
+	require.Error(t, err, "a refused put leaves no object")
+
+	// Overwriting ends the old deal; deleting ends the new one.
+	storage.mu.Lock()
+	first := storage.next
+	storage.mu.Unlock()
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin"), Body: bytes.NewReader([]byte("v2"))})
+	require.NoError(t, err)
+	require.True(t, storage.isDeleted(first), "the replaced object's deal is ended")
+	got, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin")})
+	require.NoError(t, err)
+	body, err = io.ReadAll(got.Body)
+	require.NoError(t, err)
+	require.Equal(t, []byte("v2"), body)
+	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin")})
+	require.NoError(t, err)
+	require.True(t, storage.isDeleted(first+1))
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("objects"), Key: aws.String("dir/file.bin")})
+	require.Error(t, err)
+}
+
+// ListObjectsV2 over 1,100 keys: pages of max-keys with continuation
+// tokens, a prefix, a delimiter folding "directories", and start-after.
+func TestListObjectsV2(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("many")})
+	require.NoError(t, err)
+	var want []string
+	for i := range 1000 {
+		want = append(want, fmt.Sprintf("logs/%04d.txt", i))
+	}
+	want = append(want, "a/1", "a/2", "b/x/1", "top.txt")
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, k := range want {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("many"), Key: aws.String(k), Body: bytes.NewReader([]byte(k))})
+			require.NoError(t, err)
+		})
+	}
+	wg.Wait()
+
+	// Every key once, in order, across pages.
+	var keys []string
+	pages := 0
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String("many"), MaxKeys: aws.Int32(300)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		require.NoError(t, err)
+		pages++
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	require.Equal(t, 4, pages)
+	require.Len(t, keys, len(want))
+	for i := 1; i < len(keys); i++ {
+		require.Less(t, keys[i-1], keys[i])
+	}
+
+	// The delimiter folds everything under a "/" after the prefix.
+	page, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("many"), Delimiter: aws.String("/")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a/", "b/", "logs/"}, prefixes(page.CommonPrefixes))
+	require.Len(t, page.Contents, 1)
+	require.Equal(t, "top.txt", aws.ToString(page.Contents[0].Key))
+
+	page, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("many"), Prefix: aws.String("b/"), Delimiter: aws.String("/")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"b/x/"}, prefixes(page.CommonPrefixes))
+	require.Empty(t, page.Contents)
+
+	page, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("many"), Prefix: aws.String("logs/"), StartAfter: aws.String("logs/0997.txt")})
+	require.NoError(t, err)
+	require.Len(t, page.Contents, 2)
+	require.Equal(t, "logs/0998.txt", aws.ToString(page.Contents[0].Key))
+
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("nope")})
+	requireCode(t, err, "NoSuchBucket")
+}
+
+func prefixes(ps []s3types.CommonPrefix) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, aws.ToString(p.Prefix))
+	}
+	return out
+}
+
+// A wrong secret is SignatureDoesNotMatch and changes nothing; a
+// presigned GET works without credentials and fails once tampered with.
+func TestSignatures(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("signed")})
+	require.NoError(t, err)
+	_, err = client(t, "wrong-secret").PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("signed"), Key: aws.String("k"), Body: bytes.NewReader([]byte("x"))})
+	requireCode(t, err, "SignatureDoesNotMatch")
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("signed"), Key: aws.String("k")})
+	require.Error(t, err, "a refused put stores nothing")
+
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("signed"), Key: aws.String("k"), Body: bytes.NewReader([]byte("presigned bytes"))})
+	require.NoError(t, err)
+	req, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("signed"), Key: aws.String("k")},
+		s3.WithPresignExpires(time.Minute))
+	require.NoError(t, err)
+	resp, err := http.Get(req.URL)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Equal(t, "presigned bytes", string(body))
+
+	resp, err = http.Get(req.URL + "x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a tampered presigned URL is refused")
+}
