@@ -367,3 +367,98 @@ func TestSignatures(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a tampered presigned URL is refused")
 }
+
+// Multipart: parts are listed as they come, an upload is listed until it
+// completes, the parts named must be ascending, uploaded and (all but the
+// last) at least 5 MiB; the completed object is the parts in order, with
+// S3's multipart ETag. An aborted upload is gone.
+func TestMultipart(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("multi")})
+	require.NoError(t, err)
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("multi"), Key: aws.String("big.bin")})
+	require.NoError(t, err)
+	parts := [][]byte{randomBytes(t, 5<<20), randomBytes(t, 5<<20+7), randomBytes(t, 1234)}
+	var done []s3types.CompletedPart
+	var sums []byte
+	for i, p := range parts {
+		res, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("multi"), Key: aws.String("big.bin"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		require.NoError(t, err)
+		sum := md5.Sum(p)
+		sums = append(sums, sum[:]...)
+		require.Equal(t, fmt.Sprintf(`"%x"`, sum), aws.ToString(res.ETag))
+		done = append(done, s3types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: res.ETag})
+	}
+	lp, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("multi"), Key: aws.String("big.bin"), UploadId: up.UploadId})
+	require.NoError(t, err)
+	require.Len(t, lp.Parts, 3)
+	require.Equal(t, int64(5<<20+7), aws.ToInt64(lp.Parts[1].Size))
+	lu, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("multi")})
+	require.NoError(t, err)
+	require.Len(t, lu.Uploads, 1)
+	require.Equal(t, aws.ToString(up.UploadId), aws.ToString(lu.Uploads[0].UploadId))
+
+	complete := func(ps []s3types.CompletedPart) error {
+		_, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("multi"), Key: aws.String("big.bin"),
+			UploadId: up.UploadId, MultipartUpload: &s3types.CompletedMultipartUpload{Parts: ps}})
+		return err
+	}
+	requireCode(t, complete([]s3types.CompletedPart{done[1], done[0], done[2]}), "InvalidPartOrder")
+	requireCode(t, complete([]s3types.CompletedPart{done[0], {PartNumber: aws.Int32(2), ETag: done[0].ETag}, done[2]}), "InvalidPart")
+	requireCode(t, complete([]s3types.CompletedPart{done[0], done[2], {PartNumber: aws.Int32(4), ETag: done[2].ETag}}), "EntityTooSmall")
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("multi"), Key: aws.String("big.bin")})
+	require.Error(t, err, "a refused completion stores nothing")
+
+	require.NoError(t, complete(done))
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("multi"), Key: aws.String("big.bin")})
+	require.NoError(t, err)
+	body, err := io.ReadAll(got.Body)
+	require.NoError(t, err)
+	require.Equal(t, bytes.Join(parts, nil), body)
+	require.Equal(t, fmt.Sprintf(`"%x-3"`, md5.Sum(sums)), aws.ToString(got.ETag))
+	lu, err = c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("multi")})
+	require.NoError(t, err)
+	require.Empty(t, lu.Uploads, "a completed upload is no longer listed")
+
+	// Abort: the upload and its parts are gone.
+	up2, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("multi"), Key: aws.String("gone.bin")})
+	require.NoError(t, err)
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("multi"), Key: aws.String("gone.bin"), UploadId: up2.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("part"))})
+	require.NoError(t, err)
+	_, err = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("multi"), Key: aws.String("gone.bin"), UploadId: up2.UploadId})
+	require.NoError(t, err)
+	_, err = c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("multi"), Key: aws.String("gone.bin"), UploadId: up2.UploadId})
+	requireCode(t, err, "NoSuchUpload")
+	_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("multi"), Key: aws.String("gone.bin"), UploadId: up2.UploadId,
+		PartNumber: aws.Int32(2), Body: bytes.NewReader([]byte("late"))})
+	requireCode(t, err, "NoSuchUpload")
+}
+
+// CopyObject makes an independent object (its own deal); DeleteObjects
+// deletes several keys and reports each.
+func TestCopyAndDeleteObjects(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("copies")})
+	require.NoError(t, err)
+	data := randomBytes(t, 4096)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("copies"), Key: aws.String("src"), Body: bytes.NewReader(data)})
+	require.NoError(t, err)
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copies"), Key: aws.String("dst"), CopySource: aws.String("copies/src")})
+	require.NoError(t, err)
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("copies"), Key: aws.String("x"), CopySource: aws.String("copies/missing")})
+	requireCode(t, err, "NoSuchKey")
+
+	res, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("copies"), Delete: &s3types.Delete{
+		Objects: []s3types.ObjectIdentifier{{Key: aws.String("src")}, {Key: aws.String("never-there")}}}})
+	require.NoError(t, err)
+	require.Len(t, res.Deleted, 2)
+	got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("copies"), Key: aws.String("dst")})
+	require.NoError(t, err, "the copy outlives its source")
+	body, err := io.ReadAll(got.Body)
+	require.NoError(t, err)
+	require.Equal(t, data, body)
+}
