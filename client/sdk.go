@@ -49,6 +49,10 @@ type Client struct {
 	Home string
 	// events serialises OnEvent: shards upload and download in parallel.
 	events sync.Mutex
+	// sender is shared by every send, so concurrent calls (a gateway's
+	// requests) take turns and their sequences never collide.
+	senderOnce sync.Once
+	sender     *TxSender
 }
 
 // New returns a client over cctx and txf (used only to send transactions).
@@ -246,5 +250,6 @@ func (c *Client) send(ctx context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, er
 	if c.cctx.FromAddress.Empty() {
 		return nil, errors.New("no signing key: give --from the key that signs and pays")
 	}
-	return NewTxSender(c.cctx, c.txf).Send(ctx, msgs...)
+	c.senderOnce.Do(func() { c.sender = NewTxSender(c.cctx, c.txf) })
+	return c.sender.Send(ctx, msgs...)
 }

@@ -462,3 +462,34 @@ func TestCopyAndDeleteObjects(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, data, body)
 }
+
+// ListObjects (version 1) pages with markers over the same keys.
+func TestListObjectsV1(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("list-v1")})
+	require.NoError(t, err)
+	for i := range 25 {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("list-v1"), Key: aws.String(fmt.Sprintf("k/%02d", i)), Body: bytes.NewReader([]byte("x"))})
+		require.NoError(t, err)
+	}
+	var keys []string
+	marker := ""
+	for {
+		page, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("list-v1"), MaxKeys: aws.Int32(10), Marker: aws.String(marker)})
+		require.NoError(t, err)
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			break
+		}
+		marker = aws.ToString(page.NextMarker)
+	}
+	require.Len(t, keys, 25)
+	require.Equal(t, "k/00", keys[0])
+	require.Equal(t, "k/24", keys[24])
+	page, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("list-v1"), Delimiter: aws.String("/")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"k/"}, prefixes(page.CommonPrefixes))
+}

@@ -16,33 +16,26 @@ import (
 // maxListKeys is S3's page size, and the most a request may ask for.
 const maxListKeys = 1000
 
-// ListObjectsV2 walks the bucket's keys in byte order from the later of
-// start-after and the continuation token, keeping those under the prefix
-// and folding those with the delimiter after the prefix into common
-// prefixes. A page holds at most max-keys keys and prefixes; the token is
-// the last one it holds, base64-encoded.
-func (b *Backend) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input) (s3response.ListObjectsV2Result, error) {
-	bucket, prefix, delim := aws(in.Bucket), aws(in.Prefix), aws(in.Delimiter)
-	maxKeys := int32(maxListKeys)
-	if in.MaxKeys != nil && *in.MaxKeys >= 0 && *in.MaxKeys < maxKeys {
-		maxKeys = *in.MaxKeys
+// listing is one page of a bucket's keys.
+type listing struct {
+	contents  []s3response.Object
+	prefixes  []types.CommonPrefix
+	truncated bool
+	last      string // the last key or common prefix on the page
+}
+
+func pageSize(asked *int32) int32 {
+	if asked != nil && *asked >= 0 && *asked < maxListKeys {
+		return *asked
 	}
-	after := aws(in.StartAfter)
-	if tok := aws(in.ContinuationToken); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil {
-			return s3response.ListObjectsV2Result{}, s3err.GetAPIError(s3err.ErrInvalidRequest)
-		}
-		if string(raw) > after {
-			after = string(raw)
-		}
-	}
-	out := s3response.ListObjectsV2Result{
-		Name: &bucket, Prefix: &prefix, MaxKeys: &maxKeys, StartAfter: in.StartAfter, ContinuationToken: in.ContinuationToken,
-		Delimiter: in.Delimiter, EncodingType: in.EncodingType,
-	}
-	var last string
-	truncated := false
+	return maxListKeys
+}
+
+// list walks the bucket's keys in byte order after the key after, keeping
+// those under prefix and folding those with delim after the prefix into
+// common prefixes, until maxKeys keys and prefixes are on the page.
+func (b *Backend) list(bucket, prefix, delim, after string, maxKeys int32) (listing, error) {
+	var out listing
 	err := b.index.db.View(func(tx *bolt.Tx) error {
 		objs, err := b.index.objects(tx, bucket)
 		if err != nil {
@@ -60,10 +53,7 @@ func (b *Backend) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input) (s
 			if !strings.HasPrefix(key, prefix) {
 				break
 			}
-			if folding != "" && strings.HasPrefix(key, folding) {
-				continue
-			}
-			if key <= after {
+			if key <= after || (folding != "" && strings.HasPrefix(key, folding)) {
 				continue
 			}
 			item := key
@@ -77,13 +67,13 @@ func (b *Backend) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input) (s
 				continue // the prefix was on an earlier page
 			}
 			if count == maxKeys {
-				truncated = true
+				out.truncated = true
 				return nil
 			}
 			count++
-			last = item
+			out.last = item
 			if folded {
-				out.CommonPrefixes = append(out.CommonPrefixes, types.CommonPrefix{Prefix: &item})
+				out.prefixes = append(out.prefixes, types.CommonPrefix{Prefix: &item})
 				folding = item // the keys under it follow: skip them
 				continue
 			}
@@ -91,21 +81,63 @@ func (b *Backend) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input) (s
 			if err := json.Unmarshal(v, &obj); err != nil {
 				return err
 			}
-			out.Contents = append(out.Contents, s3response.Object{
+			out.contents = append(out.contents, s3response.Object{
 				Key: &key, ETag: ptr(obj.ETag), Size: ptr(obj.Size), LastModified: ptr(obj.Modified),
 				StorageClass: types.ObjectStorageClassStandard,
 			})
 		}
 		return nil
 	})
-	if err != nil {
-		return s3response.ListObjectsV2Result{}, s3Error(err)
+	return out, s3Error(err)
+}
+
+// ListObjectsV2 lists from the later of start-after and the continuation
+// token, which is the last key or prefix of the page before,
+// base64-encoded.
+func (b *Backend) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input) (s3response.ListObjectsV2Result, error) {
+	bucket, prefix := aws(in.Bucket), aws(in.Prefix)
+	maxKeys := pageSize(in.MaxKeys)
+	after := aws(in.StartAfter)
+	if tok := aws(in.ContinuationToken); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return s3response.ListObjectsV2Result{}, s3err.GetAPIError(s3err.ErrInvalidRequest)
+		}
+		if string(raw) > after {
+			after = string(raw)
+		}
 	}
-	n := int32(len(out.Contents) + len(out.CommonPrefixes))
-	out.KeyCount = &n
-	out.IsTruncated = &truncated
-	if truncated {
-		out.NextContinuationToken = ptr(base64.RawURLEncoding.EncodeToString([]byte(last)))
+	page, err := b.list(bucket, prefix, aws(in.Delimiter), after, maxKeys)
+	if err != nil {
+		return s3response.ListObjectsV2Result{}, err
+	}
+	n := int32(len(page.contents) + len(page.prefixes))
+	out := s3response.ListObjectsV2Result{
+		Name: &bucket, Prefix: &prefix, MaxKeys: &maxKeys, StartAfter: in.StartAfter, ContinuationToken: in.ContinuationToken,
+		Delimiter: in.Delimiter, EncodingType: in.EncodingType, KeyCount: &n, IsTruncated: &page.truncated,
+		Contents: page.contents, CommonPrefixes: page.prefixes,
+	}
+	if page.truncated {
+		out.NextContinuationToken = ptr(base64.RawURLEncoding.EncodeToString([]byte(page.last)))
+	}
+	return out, nil
+}
+
+// ListObjects (version 1, which rclone and older tools use) lists after
+// the marker; NextMarker is the page's last key or prefix.
+func (b *Backend) ListObjects(_ context.Context, in *s3.ListObjectsInput) (s3response.ListObjectsResult, error) {
+	bucket, prefix := aws(in.Bucket), aws(in.Prefix)
+	maxKeys := pageSize(in.MaxKeys)
+	page, err := b.list(bucket, prefix, aws(in.Delimiter), aws(in.Marker), maxKeys)
+	if err != nil {
+		return s3response.ListObjectsResult{}, err
+	}
+	out := s3response.ListObjectsResult{
+		Name: &bucket, Prefix: &prefix, Marker: in.Marker, MaxKeys: &maxKeys, Delimiter: in.Delimiter,
+		EncodingType: in.EncodingType, IsTruncated: &page.truncated, Contents: page.contents, CommonPrefixes: page.prefixes,
+	}
+	if page.truncated {
+		out.NextMarker = &page.last
 	}
 	return out, nil
 }

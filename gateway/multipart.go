@@ -405,4 +405,3 @@ func aws32(v *int32) int32 {
 	}
 	return *v
 }
-

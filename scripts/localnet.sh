@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=${STRATUSD:-$ROOT/build/stratusd}
 PBIN=${STRATUS_PROVIDER:-$ROOT/build/stratus-provider}
+GBIN=${STRATUS_GATEWAY:-$ROOT/build/stratus-gateway}
 DIR=${LOCALNET_DIR:-$ROOT/build/localnet}
 VALIDATORS=${VALIDATORS:-1}
 CHAIN_ID=${CHAIN_ID:-stratus-local}
@@ -32,6 +33,10 @@ P2P_BASE=$((26656 + PORT_OFFSET)) RPC_BASE=$((26657 + PORT_OFFSET)) GRPC_BASE=$(
 API_BASE=$((1317 + PORT_OFFSET)) PROM_BASE=$((26660 + PORT_OFFSET))
 # Provider i (1-based) serves its HTTP API on PROVIDER_BASE + i.
 PROVIDER_BASE=$((8480 + PORT_OFFSET))
+# The S3 gateway (GATEWAY=0 to leave it out) listens on GATEWAY_PORT.
+GATEWAY=${GATEWAY:-1}
+GATEWAY_SCHEME=${GATEWAY_SCHEME:-6+3}
+GATEWAY_PORT=$((9000 + PORT_OFFSET))
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'localnet: %s\n' "$*" >&2; exit 1; }
@@ -231,6 +236,29 @@ start_providers() {
   done
 }
 
+# start_gateway starts the S3 gateway as alice, with a secret made once
+# and kept in $DIR/gateway/secret.
+start_gateway() {
+  [[ $GATEWAY == 1 && $PROVIDERS -gt 0 ]] || return 0
+  if [[ ! -x $GBIN ]]; then log "no $GBIN: the S3 gateway is not started (run 'make build')"; return 0; fi
+  mkdir -p "$DIR/gateway"
+  if [[ ! -f $DIR/gateway/secret ]]; then
+    (umask 077; head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DIR/gateway/secret")
+  fi
+  if [[ -f $DIR/gateway.pid ]] && kill -0 "$(cat "$DIR/gateway.pid")" 2>/dev/null; then return 0; fi
+  STRATUS_GATEWAY_SECRET=$(cat "$DIR/gateway/secret") nohup "$GBIN" --home "$CLIENT" --from alice --keyring-backend test \
+    --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" --listen "127.0.0.1:$GATEWAY_PORT" --dir "$DIR/gateway" --scheme "$GATEWAY_SCHEME" --duration 5000 \
+    > "$DIR/gateway.log" 2>&1 &
+  echo $! > "$DIR/gateway.pid"
+  local ok=""
+  for _ in $(seq 1 50); do
+    if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/"; then ok=1; break; fi
+    kill -0 "$(cat "$DIR/gateway.pid")" 2>/dev/null || die "the S3 gateway exited; see $DIR/gateway.log: $(tail -n 3 "$DIR/gateway.log")"
+    sleep 0.2
+  done
+  [[ -n $ok ]] || die "the S3 gateway does not answer on port $GATEWAY_PORT; see $DIR/gateway.log"
+}
+
 start() {
   local n; n=$(node_count)
   local version; version=$("$BIN" version 2>/dev/null || echo unknown)
@@ -271,6 +299,7 @@ start() {
     touch "$DIR/tuned"
   fi
   start_providers
+  start_gateway
 
   log ""
   log "Stratus localnet '$CHAIN_ID' is producing blocks (height $h) with $n validator(s)."
@@ -282,6 +311,9 @@ start() {
     log "  provider$i  API  https://127.0.0.1:$((PROVIDER_BASE + i))   home $(provider_home "$i")   log $DIR/provider$i.log"
   done
   log ""
+  if [[ -f $DIR/gateway.pid ]]; then
+    log "  S3 gateway   http://127.0.0.1:$GATEWAY_PORT   access key stratus   secret $(cat "$DIR/gateway/secret")   (as alice; log $DIR/gateway.log)"
+  fi
   log "  TLS          providers serve HTTPS with certificates of the local CA $DIR/tls/ca.pem; the CLI trusts it as $CLIENT/provider-ca.pem"
   log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"
   log "  keys         admin (network authority), alice and bob (users), $(for ((i = 0; i < n; i++)); do printf 'val%d ' "$i"; done)(validators), provider1..provider$PROVIDERS (registered providers)"
@@ -298,7 +330,7 @@ start() {
 
 stop() {
   local i stopped=0
-  for pidfile in "$DIR"/provider*.pid "$DIR"/node*.pid; do
+  for pidfile in "$DIR"/gateway.pid "$DIR"/provider*.pid "$DIR"/node*.pid; do
     [[ -f $pidfile ]] || continue
     local pid; pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then

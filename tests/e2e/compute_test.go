@@ -131,9 +131,19 @@ func putPublic(t *testing.T, ln *localnet.Net, path string, replicas int) uint64
 var submittedRE = regexp.MustCompile(`job (\d+) submitted`)
 
 // submit runs `compute run` without --wait and returns the job id.
+// While every executor slot is taken (jobs submitted just before still
+// run), the chain refuses the job; like a user, it tries again.
 func submit(t *testing.T, ln *localnet.Net, args ...string) uint64 {
 	t.Helper()
-	out, errOut, err := ln.Run(append([]string{"compute", "run"}, append(args, "--from", "alice")...)...)
+	var out, errOut string
+	var err error
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		out, errOut, err = ln.Run(append([]string{"compute", "run"}, append(args, "--from", "alice")...)...)
+		if err == nil || !strings.Contains(errOut, "not enough eligible compute providers") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
 	require.NoError(t, err, "compute run: %s\n%s", out, errOut)
 	m := submittedRE.FindStringSubmatch(errOut)
 	require.NotNil(t, m, "compute run said: %s", errOut)

@@ -26,16 +26,17 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Binaries are the built stratusd and stratus-provider.
+// Binaries are the built stratusd, stratus-provider and stratus-gateway.
 type Binaries struct {
 	Stratusd string
 	Provider string
+	Gateway  string
 }
 
-// Build builds stratusd and stratus-provider into dir.
+// Build builds stratusd, stratus-provider and stratus-gateway into dir.
 func Build(dir string) (Binaries, error) {
-	b := Binaries{Stratusd: filepath.Join(dir, "stratusd"), Provider: filepath.Join(dir, "stratus-provider")}
-	for bin, pkg := range map[string]string{b.Stratusd: "./cmd/stratusd", b.Provider: "./cmd/stratus-provider"} {
+	b := Binaries{Stratusd: filepath.Join(dir, "stratusd"), Provider: filepath.Join(dir, "stratus-provider"), Gateway: filepath.Join(dir, "stratus-gateway")}
+	for bin, pkg := range map[string]string{b.Stratusd: "./cmd/stratusd", b.Provider: "./cmd/stratus-provider", b.Gateway: "./cmd/stratus-gateway"} {
 		cmd := exec.Command("go", "build", "-o", bin, pkg)
 		cmd.Dir = RepoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -50,10 +51,14 @@ type Net struct {
 	t           *testing.T
 	Bin         string
 	ProviderBin string
-	Dir         string
-	Offset      int
-	Validators  int
-	Providers   int
+	GatewayBin  string
+	// GatewayScheme, when set before start, runs the S3 gateway with that
+	// erasure code (StartWithGateway); empty: no gateway.
+	GatewayScheme string
+	Dir           string
+	Offset        int
+	Validators    int
+	Providers     int
 }
 
 // Start creates and starts a localnet of n validators and the given number
@@ -61,7 +66,20 @@ type Net struct {
 // the test ends.
 func Start(t *testing.T, bins Binaries, n, providers int) *Net {
 	t.Helper()
-	ln := &Net{t: t, Bin: bins.Stratusd, ProviderBin: bins.Provider, Dir: t.TempDir(), Offset: freeOffset(t, n), Validators: n, Providers: providers}
+	return start(t, bins, n, providers, "")
+}
+
+// StartWithGateway is Start with the S3 gateway running as alice, storing
+// objects with the erasure code scheme (e.g. "2+1").
+func StartWithGateway(t *testing.T, bins Binaries, n, providers int, scheme string) *Net {
+	t.Helper()
+	return start(t, bins, n, providers, scheme)
+}
+
+func start(t *testing.T, bins Binaries, n, providers int, scheme string) *Net {
+	t.Helper()
+	ln := &Net{t: t, Bin: bins.Stratusd, ProviderBin: bins.Provider, GatewayBin: bins.Gateway, GatewayScheme: scheme,
+		Dir: t.TempDir(), Offset: freeOffset(t, n), Validators: n, Providers: providers}
 	t.Cleanup(func() {
 		if out, err := ln.script("stop"); err != nil {
 			t.Logf("stopping localnet: %v\n%s", err, out)
@@ -82,9 +100,23 @@ func (ln *Net) script(action string) (string, error) {
 		"LOCALNET_DIR="+ln.Dir,
 		"VALIDATORS="+strconv.Itoa(ln.Validators),
 		"PORT_OFFSET="+strconv.Itoa(ln.Offset),
+		"STRATUS_GATEWAY="+ln.GatewayBin,
+		"GATEWAY="+map[bool]string{true: "1", false: "0"}[ln.GatewayScheme != ""],
+		"GATEWAY_SCHEME="+ln.GatewayScheme,
 	)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// GatewayURL is the S3 gateway's endpoint.
+func (ln *Net) GatewayURL() string { return fmt.Sprintf("http://127.0.0.1:%d", 9000+ln.Offset) }
+
+// GatewaySecret is the S3 gateway's secret key (its access key is
+// "stratus").
+func (ln *Net) GatewaySecret() string {
+	bz, err := os.ReadFile(filepath.Join(ln.Dir, "gateway", "secret"))
+	require.NoError(ln.t, err)
+	return strings.TrimSpace(string(bz))
 }
 
 // Stop stops the nodes, keeping their data.
