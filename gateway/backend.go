@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -47,6 +48,12 @@ type Backend struct {
 	// dir holds uploads being spooled and the cache of fetched objects.
 	dir string
 	now func() time.Time
+
+	// fetching holds a channel per deal being fetched into the cache: a
+	// client reading one object in many parallel ranges (aws-cli does)
+	// waits for one fetch instead of starting its own.
+	mu       sync.Mutex
+	fetching map[uint64]chan struct{}
 }
 
 // New returns a backend keeping its work files under dir.
@@ -56,7 +63,7 @@ func New(index *Index, store Storage, dir string) (*Backend, error) {
 			return nil, err
 		}
 	}
-	return &Backend{index: index, store: store, dir: dir, now: time.Now}, nil
+	return &Backend{index: index, store: store, dir: dir, now: time.Now, fetching: map[uint64]chan struct{}{}}, nil
 }
 
 // String names the backend in versitygw's logs.
@@ -279,6 +286,31 @@ func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
 		return os.Open(os.DevNull)
 	}
 	path := b.cached(obj.Deal)
+	for {
+		if f, err := os.Open(path); err == nil {
+			return f, nil
+		}
+		b.mu.Lock()
+		wait, busy := b.fetching[obj.Deal]
+		if !busy {
+			b.fetching[obj.Deal] = make(chan struct{})
+		}
+		b.mu.Unlock()
+		if !busy {
+			break
+		}
+		select { // another request is fetching it: wait, then look again
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	defer func() {
+		b.mu.Lock()
+		close(b.fetching[obj.Deal])
+		delete(b.fetching, obj.Deal)
+		b.mu.Unlock()
+	}()
 	if f, err := os.Open(path); err == nil {
 		return f, nil
 	}

@@ -41,6 +41,7 @@ type fakeStorage struct {
 	mu      sync.Mutex
 	next    uint64
 	deleted map[uint64]bool
+	gets    map[uint64]int // fetches of each deal
 }
 
 func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
@@ -58,6 +59,10 @@ func (s *fakeStorage) Put(_ context.Context, path string) (uint64, error) {
 }
 
 func (s *fakeStorage) Get(_ context.Context, id uint64, path string) error {
+	s.mu.Lock()
+	s.gets[id]++
+	s.mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // a fetch takes time: parallel reads overlap it
 	bz, err := os.ReadFile(s.path(id))
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		storage = &fakeStorage{dir: filepath.Join(dir, "deals"), deleted: map[uint64]bool{}}
+		storage = &fakeStorage{dir: filepath.Join(dir, "deals"), deleted: map[uint64]bool{}, gets: map[uint64]int{}}
 		if err := os.MkdirAll(storage.dir, 0o700); err != nil {
 			panic(err)
 		}
@@ -492,4 +497,34 @@ func TestListObjectsV1(t *testing.T) {
 	page, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("list-v1"), Delimiter: aws.String("/")})
 	require.NoError(t, err)
 	require.Equal(t, []string{"k/"}, prefixes(page.CommonPrefixes))
+}
+
+// Many parallel ranged GETs of an object not yet cached (as aws-cli sends)
+// fetch its deal once.
+func TestParallelRangesFetchOnce(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, secretKey)
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("ranges")})
+	require.NoError(t, err)
+	data := randomBytes(t, 80_000)
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("ranges"), Key: aws.String("k"), Body: bytes.NewReader(data)})
+	require.NoError(t, err)
+	storage.mu.Lock()
+	deal := storage.next
+	storage.mu.Unlock()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			r := fmt.Sprintf("bytes=%d-%d", i*10_000, i*10_000+9_999)
+			got, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("ranges"), Key: aws.String("k"), Range: aws.String(r)})
+			require.NoError(t, err)
+			body, err := io.ReadAll(got.Body)
+			require.NoError(t, err)
+			require.Equal(t, data[i*10_000:(i+1)*10_000], body)
+		})
+	}
+	wg.Wait()
+	storage.mu.Lock()
+	defer storage.mu.Unlock()
+	require.Equal(t, 1, storage.gets[deal], "one fetch of the deal for all the ranges")
 }

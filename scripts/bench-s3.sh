@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The S3 gateway against the CLI on one localnet: PUT and GET of one file
+# through `aws s3 cp` (multipart, 8 MiB parts) next to `stratusd storage
+# put` and `get` of the same file, and the gateway's peak resident memory.
+# See docs/benchmarks.md.
+#
+#   SIZE_MIB=256 scripts/bench-s3.sh
+#
+# Needs aws-cli (Debian's awscli) and GNU time is not needed: the
+# gateway's memory is read from /proc while it runs. The localnet lives in
+# a temp dir on ports shifted by PORT_OFFSET (default 21000) and is stopped
+# and deleted at the end.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SIZE_MIB=${SIZE_MIB:-256}
+export PORT_OFFSET=${PORT_OFFSET:-21000}
+AWS=${AWS:-/usr/bin/aws}
+
+die() { printf 'bench-s3: %s\n' "$*" >&2; exit 1; }
+[[ -x $AWS ]] || die "$AWS not found: install awscli (or set AWS)"
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MIB must be a positive number"
+make build > /dev/null || die "make build failed"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/stratus-bench-s3.XXXXXX")
+export LOCALNET_DIR=$WORK/localnet
+cleanup() {
+  [[ -n ${PEAK_PID:-} ]] && kill "$PEAK_PID" 2> /dev/null || true
+  [[ -d $LOCALNET_DIR ]] && "$ROOT/scripts/localnet.sh" stop > /dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export TMPDIR=$WORK
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+FILE=$WORK/object.bin
+head -c $((SIZE_MIB << 20)) /dev/urandom > "$FILE"
+echo "starting a localnet with the gateway in $LOCALNET_DIR (PORT_OFFSET=$PORT_OFFSET)"
+"$ROOT/scripts/localnet.sh" start > "$WORK/start.log" 2>&1 || die "the localnet did not start: $(tail -n 5 "$WORK/start.log")"
+CLI=("$ROOT/build/stratusd" --home "$LOCALNET_DIR/client")
+EP=http://127.0.0.1:$((9000 + PORT_OFFSET))
+unset AWS_CA_BUNDLE
+export AWS_ACCESS_KEY_ID=stratus AWS_SECRET_ACCESS_KEY=$(cat "$LOCALNET_DIR/gateway/secret") AWS_DEFAULT_REGION=us-east-1
+GW_PID=$(cat "$LOCALNET_DIR/gateway.pid")
+# Sample the gateway's peak RSS (VmHWM) in the background.
+(while kill -0 "$GW_PID" 2> /dev/null; do awk '/VmHWM/ { print $2 }' "/proc/$GW_PID/status" > "$WORK/gw.hwm" 2> /dev/null; sleep 0.5; done) &
+PEAK_PID=$!
+
+t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
+cli_put=$(sub "$t1" "$t0"); id=$(tail -n 1 "$WORK/id")
+t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
+cli_get=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
+
+"$AWS" --endpoint-url "$EP" s3 mb s3://bench > /dev/null
+t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "$FILE" s3://bench/object.bin --only-show-errors || die "aws s3 cp up failed"; t1=$(now)
+s3_put=$(sub "$t1" "$t0")
+t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp s3://bench/object.bin "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
+s3_get=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"
+
+printf 'object                 %d MiB, stored 6+3\n' "$SIZE_MIB"
+printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "aws s3 cp (PUT)" "$s3_put" "stratusd storage get" "$cli_get" "aws s3 cp (GET)" "$s3_get"
+printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
+printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"
+printf 'gateway peak RSS       %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.hwm")"
