@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -274,4 +276,25 @@ func (o PutOptions) scheme() (erasure.Scheme, bool) {
 		return erasure.Scheme{}, false
 	}
 	return erasure.Scheme{K: int(o.DataShards), M: int(o.ParityShards)}, true
+}
+
+// ParseScheme reads an erasure code written K+M (K data and M parity
+// shards) into PutOptions' DataShards and ParityShards. K must be at least
+// 2: one data shard is replication (Replicas).
+func ParseScheme(s string) (k, m uint32, err error) {
+	ks, ms, ok := strings.Cut(s, "+")
+	var k64, m64 uint64
+	if ok {
+		k64, err = strconv.ParseUint(ks, 10, 32)
+		if err == nil {
+			m64, err = strconv.ParseUint(ms, 10, 32)
+		}
+	}
+	if !ok || err != nil || k64 == 0 || k64+m64 > storagetypes.MaxShards {
+		return 0, 0, fmt.Errorf("scheme %q: want K+M, data and parity shards, e.g. 6+3 (1 <= K, K+M <= %d)", s, storagetypes.MaxShards)
+	}
+	if k64 == 1 {
+		return 0, 0, fmt.Errorf("scheme %q: one data shard is replication; keep %d replicas instead", s, m64+1)
+	}
+	return uint32(k64), uint32(m64), nil
 }

@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -111,13 +109,9 @@ func run(cmd *cobra.Command, _ []string) error {
 	}
 	opts.Duration, _ = f.GetUint64("duration")
 	if opts.Replicas, _ = f.GetUint32("replicas"); opts.Replicas == 0 {
-		k, m, ok := strings.Cut(str("scheme"), "+")
-		kn, err1 := strconv.ParseUint(k, 10, 32)
-		mn, err2 := strconv.ParseUint(m, 10, 32)
-		if !ok || err1 != nil || err2 != nil || kn < 2 {
-			return fmt.Errorf("--scheme %q: want K+M with K at least 2 (or use --replicas)", str("scheme"))
+		if opts.DataShards, opts.ParityShards, err = client.ParseScheme(str("scheme")); err != nil {
+			return fmt.Errorf("--%w (or use --replicas)", err)
 		}
-		opts.DataShards, opts.ParityShards = uint32(kn), uint32(mn)
 	}
 
 	cctx, txf, err := chainctx.New(chainctx.Options{

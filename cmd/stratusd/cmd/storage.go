@@ -73,11 +73,11 @@ every slot is committed, what is sent is kept in the client home's uploads/.`,
 			}
 			f := cmd.Flags()
 			replicas, _ := f.GetUint32("replicas")
-			var k, m uint64
+			var k, m uint32
 			if !f.Changed("replicas") {
 				scheme, _ := f.GetString("scheme")
-				if k, m, err = parseScheme(scheme); err != nil {
-					return err
+				if k, m, err = client.ParseScheme(scheme); err != nil {
+					return fmt.Errorf("--%w", err)
 				}
 			}
 			direct, _ := f.GetBool("direct")
@@ -100,7 +100,7 @@ every slot is committed, what is sent is kept in the client home's uploads/.`,
 				return err
 			}
 			res, err := sdkc.Put(cmd.Context(), args[0], client.PutOptions{
-				Replicas: replicas, DataShards: uint32(k), ParityShards: uint32(m), Direct: direct,
+				Replicas: replicas, DataShards: k, ParityShards: m, Direct: direct,
 				Duration: duration, MaxPrice: maxPrice, Timeout: timeout, Public: public, RateLimit: rate,
 			})
 			if err != nil {
@@ -309,22 +309,4 @@ func trimDec(s string) string {
 		return s
 	}
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-}
-
-// parseScheme reads an erasure code written K+M.
-func parseScheme(s string) (k, m uint64, err error) {
-	ks, ms, ok := strings.Cut(s, "+")
-	if ok {
-		k, err = strconv.ParseUint(ks, 10, 32)
-		if err == nil {
-			m, err = strconv.ParseUint(ms, 10, 32)
-		}
-	}
-	if !ok || err != nil || k == 0 || k+m > storagetypes.MaxShards {
-		return 0, 0, fmt.Errorf("--scheme %q: want K+M, data and parity shards, e.g. 6+3 (1 <= K, K+M <= %d)", s, storagetypes.MaxShards)
-	}
-	if k == 1 {
-		return 0, 0, fmt.Errorf("--scheme %q: one data shard is replication; use --replicas %d", s, m+1)
-	}
-	return k, m, nil
 }
