@@ -233,3 +233,40 @@ func slotOf(t *testing.T, s *scenario, id uint64, provider string) uint32 {
 	t.Fatalf("%s holds no slot of deal %d", provider, id)
 	return 0
 }
+
+// A deal's label is kept verbatim and listed with the owner's deals; one
+// longer than max_label_bytes (or any, when it is 0) is refused and
+// changes nothing.
+func TestDealLabelsAreBoundedAndListed(t *testing.T) {
+	s := newScenario(t, 1_000_000_000, 1_000_000_000, 1_000_000_000)
+	p := scenarioParams()
+	p.MaxLabelBytes = 64
+	s.setParams(t, p)
+	withLabel := func(label []byte) *storagetypes.MsgCreateDeal {
+		msg, _, _ := s.ecDealMsg(t, 4_000, 2, 1, 100, 2_000_000_000)
+		msg.Label = label
+		return msg
+	}
+	s.rejects(t, s.user, withLabel(bytes.Repeat([]byte{7}, 65)), storagetypes.ErrInvalidLabel)
+	over := withLabel(bytes.Repeat([]byte{7}, storagetypes.MaxLabelBytes+1))
+	require.ErrorIs(t, over.ValidateBasic(), storagetypes.ErrInvalidLabel)
+
+	label := bytes.Repeat([]byte{0xa5}, 64)
+	res, _ := s.deliver(t, s.user, withLabel(label))
+	require.Zero(t, res.Code, res.Log)
+	var created storagetypes.MsgCreateDealResponse
+	decodeResponse(t, res, &created)
+	q := storagekeeper.NewQueryServerImpl(s.c.App.StorageKeeper)
+	list, err := q.DealsByOwner(s.c.Ctx(), &storagetypes.QueryDealsByOwnerRequest{Owner: s.user.Address.String()})
+	require.NoError(t, err)
+	require.Len(t, list.Deals, 1)
+	require.Equal(t, created.DealId, list.Deals[0].Id)
+	require.Equal(t, label, list.Deals[0].Label)
+
+	p.MaxLabelBytes = 0
+	s.setParams(t, p)
+	s.rejects(t, s.user, withLabel([]byte{1}), storagetypes.ErrInvalidLabel)
+	p.MaxLabelBytes = storagetypes.MaxLabelBytes + 1
+	require.ErrorIs(t, p.Validate(), storagetypes.ErrInvalidParams)
+	s.requireAccounted(t)
+}

@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/providerapi"
@@ -40,6 +41,9 @@ type PutOptions struct {
 	Public bool
 	// RateLimit caps the upload at this many bytes a second (0: none).
 	RateLimit uint64
+	// Label is the deal's label (public, at most the max_label_bytes
+	// param): seal it first if what it says is private.
+	Label []byte
 }
 
 // PutResult is a stored deal.
@@ -113,7 +117,7 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 	}
 	msg := &storagetypes.MsgCreateDeal{
 		Owner: c.Account(), Root: sealed.Root[:], Size_: sealed.Size,
-		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public,
+		Replicas: o.Replicas, DurationBlocks: o.Duration, MaxPrice: o.MaxPrice, Public: o.Public, Label: o.Label,
 	}
 	scheme, coded := o.scheme()
 	pending := ""
@@ -378,6 +382,27 @@ func (c *Client) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []stor
 		return storagetypes.Deal{}, nil, err
 	}
 	return res.Deal, res.Replicas, nil
+}
+
+// Deals lists every deal of the client's account, oldest first, page by
+// page (ended and cancelled deals included: their status says so).
+func (c *Client) Deals(ctx context.Context) ([]storagetypes.Deal, error) {
+	q := storagetypes.NewQueryClient(c.cctx)
+	var out []storagetypes.Deal
+	var key []byte
+	for {
+		res, err := q.DealsByOwner(ctx, &storagetypes.QueryDealsByOwnerRequest{
+			Owner: c.Account(), Pagination: &query.PageRequest{Key: key, Limit: 200},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing the deals of %s: %w", c.Account(), err)
+		}
+		out = append(out, res.Deals...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
 }
 
 // getParallel downloads deal d in ranges from holders into tmpPath and,

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,13 +30,43 @@ import (
 
 // Storage keeps objects' bytes: each object is one deal.
 type Storage interface {
-	// Put stores the file at path as a new deal and returns its id once
-	// every slot is committed.
-	Put(ctx context.Context, path string) (uint64, error)
+	// Put stores the file at path as a new deal on terms t and returns its
+	// id once every slot is committed.
+	Put(ctx context.Context, path string, t PutTerms) (uint64, error)
 	// Get writes deal id's bytes, verified, to path.
 	Get(ctx context.Context, id uint64, path string) error
 	// Delete ends deal id, refunding what it has not paid out.
 	Delete(ctx context.Context, id uint64) error
+	// Deals lists the account's deals (Rebuild reads their labels).
+	Deals(ctx context.Context) ([]Deal, error)
+}
+
+// Deal is what Rebuild needs of one of the account's deals.
+type Deal struct {
+	ID    uint64
+	Live  bool // pending or active: neither ended nor cancelled
+	Label []byte
+}
+
+// PutTerms are a new deal's label and, from its bucket's tags, the terms
+// that differ from the gateway's defaults (zero: the default).
+type PutTerms struct {
+	Label                              []byte
+	Replicas, DataShards, ParityShards uint32
+	Duration                           uint64
+	MaxPrice                           string
+}
+
+// Options configure a Backend.
+type Options struct {
+	// Dir holds uploads being spooled and the cache of fetched objects.
+	Dir string
+	// LabelKey (32 bytes, from LabelKey) seals the label each deal carries,
+	// which lets Rebuild recover the index from the chain. Without it deals
+	// carry no label and only the backups can restore the index.
+	LabelKey []byte
+	// MaxLabel is the longest label the chain takes (param max_label_bytes).
+	MaxLabel int
 }
 
 // Backend is the versitygw backend over an Index and a Storage. It embeds
@@ -45,25 +76,33 @@ type Backend struct {
 
 	index *Index
 	store Storage
-	// dir holds uploads being spooled and the cache of fetched objects.
-	dir string
-	now func() time.Time
+	opts  Options
+	dir   string
+	now   func() time.Time
 
 	// fetching holds a channel per deal being fetched into the cache: a
 	// client reading one object in many parallel ranges (aws-cli does)
 	// waits for one fetch instead of starting its own.
 	mu       sync.Mutex
 	fetching map[uint64]chan struct{}
+
+	// changes counts changes to buckets and objects; backedUp is the
+	// count the last backup saw.
+	changes, backedUp atomic.Uint64
+	backupMu          sync.Mutex
 }
 
-// New returns a backend keeping its work files under dir.
-func New(index *Index, store Storage, dir string) (*Backend, error) {
+// New returns a backend over index and store.
+func New(index *Index, store Storage, o Options) (*Backend, error) {
 	for _, d := range []string{"spool", "cache"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(o.Dir, d), 0o700); err != nil {
 			return nil, err
 		}
 	}
-	return &Backend{index: index, store: store, dir: dir, now: time.Now, fetching: map[uint64]chan struct{}{}}, nil
+	if len(o.LabelKey) != 0 && len(o.LabelKey) != 32 {
+		return nil, fmt.Errorf("the label key is %d bytes, want 32", len(o.LabelKey))
+	}
+	return &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]chan struct{}{}}, nil
 }
 
 // String names the backend in versitygw's logs.
@@ -122,7 +161,7 @@ func (b *Backend) GetBucketAcl(ctx context.Context, in *s3.GetBucketAclInput) ([
 
 func (b *Backend) CreateBucket(_ context.Context, in *s3.CreateBucketInput, _ []byte) error {
 	name := aws(in.Bucket)
-	return b.index.db.Update(func(tx *bolt.Tx) error {
+	return b.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketsKey).Get([]byte(name)) != nil {
 			return apiErr(s3err.ErrBucketAlreadyOwnedByYou)
 		}
@@ -138,7 +177,7 @@ func (b *Backend) CreateBucket(_ context.Context, in *s3.CreateBucketInput, _ []
 }
 
 func (b *Backend) DeleteBucket(_ context.Context, bucket string) error {
-	return b.index.db.Update(func(tx *bolt.Tx) error {
+	return b.update(func(tx *bolt.Tx) error {
 		objs, err := b.index.objects(tx, bucket)
 		if err != nil {
 			return s3Error(err)
@@ -228,24 +267,40 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 		Size: n, ETag: `"` + hex.EncodeToString(sum.Sum(nil)) + `"`, ContentType: aws(in.ContentType),
 		Metadata: in.Metadata, Modified: b.now().UTC(),
 	}
-	if n == 0 {
-		// A deal holds at least one byte: an empty object is only a record.
+	if obj, err = b.keep(ctx, bucket, key, f.Name(), obj); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	return s3response.PutObjectOutput{ETag: obj.ETag, Size: &n}, nil
+}
+
+// keep stores the file at path as key's new deal, on its bucket's terms
+// and labelled with what it is (an empty object is only a record: a deal
+// holds at least one byte), records it, and ends the deal it replaces.
+func (b *Backend) keep(ctx context.Context, bucket, key, path string, obj Object) (Object, error) {
+	if obj.Size > 0 {
+		t, err := b.bucketTerms(bucket)
+		if err != nil {
+			return obj, err
+		}
+		t.Label = b.seal(objectLabel(bucket, key, obj))
+		if obj.Deal, err = b.store.Put(ctx, path, t); err != nil {
+			return obj, fmt.Errorf("storing %s/%s: %w", bucket, key, err)
+		}
+	} else {
 		obj.Deal = 0
-	} else if obj.Deal, err = b.store.Put(ctx, f.Name()); err != nil {
-		return s3response.PutObjectOutput{}, fmt.Errorf("storing %s/%s: %w", bucket, key, err)
 	}
 	old, err := b.record(bucket, key, obj)
 	if err != nil {
-		return s3response.PutObjectOutput{}, err
+		return obj, err
 	}
 	b.release(ctx, old)
-	return s3response.PutObjectOutput{ETag: obj.ETag, Size: &n}, nil
+	return obj, nil
 }
 
 // record writes key's object and returns the deal it replaced (0: none).
 func (b *Backend) record(bucket, key string, obj Object) (uint64, error) {
 	var old uint64
-	err := b.index.db.Update(func(tx *bolt.Tx) error {
+	err := b.update(func(tx *bolt.Tx) error {
 		objs, err := b.index.objects(tx, bucket)
 		if err != nil {
 			return err
@@ -372,7 +427,7 @@ type readCloser struct {
 func (b *Backend) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput) (*s3.DeleteObjectOutput, error) {
 	bucket, key := aws(in.Bucket), aws(in.Key)
 	var deal uint64
-	err := b.index.db.Update(func(tx *bolt.Tx) error {
+	err := b.update(func(tx *bolt.Tx) error {
 		objs, err := b.index.objects(tx, bucket)
 		if err != nil {
 			return err

@@ -42,20 +42,41 @@ type fakeStorage struct {
 	next    uint64
 	deleted map[uint64]bool
 	gets    map[uint64]int // fetches of each deal
+	terms   map[uint64]gateway.PutTerms
+	// failDeletes makes Delete fail, leaving the deal live (a cancel that
+	// did not go through).
+	failDeletes bool
 }
 
 func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
 
-func (s *fakeStorage) Put(_ context.Context, path string) (uint64, error) {
+func (s *fakeStorage) Put(_ context.Context, path string, t gateway.PutTerms) (uint64, error) {
 	s.mu.Lock()
 	s.next++
 	id := s.next
+	s.terms[id] = t
 	s.mu.Unlock()
 	bz, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	return id, os.WriteFile(s.path(id), bz, 0o600)
+}
+
+func (s *fakeStorage) Deals(context.Context) ([]gateway.Deal, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []gateway.Deal
+	for id := uint64(1); id <= s.next; id++ {
+		out = append(out, gateway.Deal{ID: id, Live: !s.deleted[id], Label: s.terms[id].Label})
+	}
+	return out, nil
+}
+
+func (s *fakeStorage) termsOf(id uint64) gateway.PutTerms {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.terms[id]
 }
 
 func (s *fakeStorage) Get(_ context.Context, id uint64, path string) error {
@@ -73,6 +94,9 @@ func (s *fakeStorage) Get(_ context.Context, id uint64, path string) error {
 func (s *fakeStorage) Delete(_ context.Context, id uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failDeletes {
+		return errors.New("the chain refused the cancel")
+	}
 	s.deleted[id] = true
 	return os.Remove(s.path(id))
 }
@@ -86,6 +110,8 @@ func (s *fakeStorage) isDeleted(id uint64) bool {
 var (
 	endpoint string
 	storage  *fakeStorage
+	served   *gateway.Backend
+	labelKey = bytes.Repeat([]byte{0x5a}, 32)
 )
 
 // TestMain runs one gateway for the package: versitygw allows one per
@@ -97,7 +123,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		storage = &fakeStorage{dir: filepath.Join(dir, "deals"), deleted: map[uint64]bool{}, gets: map[uint64]int{}}
+		storage = &fakeStorage{dir: filepath.Join(dir, "deals"), deleted: map[uint64]bool{}, gets: map[uint64]int{}, terms: map[uint64]gateway.PutTerms{}}
 		if err := os.MkdirAll(storage.dir, 0o700); err != nil {
 			panic(err)
 		}
@@ -106,10 +132,11 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 		defer index.Close()
-		be, err := gateway.New(index, storage, filepath.Join(dir, "work"))
+		be, err := gateway.New(index, storage, gateway.Options{Dir: filepath.Join(dir, "work"), LabelKey: labelKey, MaxLabel: 2048})
 		if err != nil {
 			panic(err)
 		}
+		served = be
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			panic(err)

@@ -26,7 +26,8 @@ type Object struct {
 }
 
 type bucketRecord struct {
-	Created time.Time `json:"created"`
+	Created time.Time         `json:"created"`
+	Tags    map[string]string `json:"tags,omitempty"` // Stratus tags set its objects' deal terms
 }
 
 // errNoBucket and errNoKey are the index's misses; the backend turns them

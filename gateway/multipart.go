@@ -316,16 +316,9 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	}
 	obj := Object{Size: size, ETag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(sums.Sum(nil)), len(named)),
 		ContentType: u.ContentType, Metadata: u.Metadata, Modified: b.now().UTC()}
-	if size > 0 {
-		if obj.Deal, err = b.store.Put(ctx, whole.Name()); err != nil {
-			return s3response.CompleteMultipartUploadResult{}, "", fmt.Errorf("storing %s/%s: %w", bucket, key, err)
-		}
-	}
-	old, err := b.record(bucket, key, obj)
-	if err != nil {
+	if obj, err = b.keep(ctx, bucket, key, whole.Name(), obj); err != nil {
 		return s3response.CompleteMultipartUploadResult{}, "", err
 	}
-	b.release(ctx, old)
 	_ = b.index.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(uploadsKey).Delete([]byte(id)) })
 	_ = os.RemoveAll(b.partsDir(id))
 	return s3response.CompleteMultipartUploadResult{Bucket: &bucket, Key: &key, ETag: &obj.ETag}, "", nil
@@ -364,16 +357,9 @@ func (b *Backend) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	defer f.Close()
 	obj.Modified = b.now().UTC()
-	if obj.Deal != 0 {
-		if obj.Deal, err = b.store.Put(ctx, f.Name()); err != nil {
-			return s3response.CopyObjectOutput{}, fmt.Errorf("copying to %s/%s: %w", dstBucket, dstKey, err)
-		}
-	}
-	old, err := b.record(dstBucket, dstKey, obj)
-	if err != nil {
+	if obj, err = b.keep(ctx, dstBucket, dstKey, f.Name(), obj); err != nil {
 		return s3response.CopyObjectOutput{}, err
 	}
-	b.release(ctx, old)
 	return s3response.CopyObjectOutput{CopyObjectResult: &s3response.CopyObjectResult{ETag: &obj.ETag, LastModified: &obj.Modified}}, nil
 }
 

@@ -36,6 +36,8 @@ PROVIDER_BASE=$((8480 + PORT_OFFSET))
 # The S3 gateway (GATEWAY=0 to leave it out) listens on GATEWAY_PORT.
 GATEWAY=${GATEWAY:-1}
 GATEWAY_SCHEME=${GATEWAY_SCHEME:-6+3}
+# It backs its index up as a deal at most this often while it changes.
+GATEWAY_BACKUP=${GATEWAY_BACKUP:-1m}
 GATEWAY_PORT=$((9000 + PORT_OFFSET))
 
 log() { printf '%s\n' "$*"; }
@@ -163,7 +165,7 @@ provider_running() {
 # collateral 2x the remaining value, a 10,000 ustrat deal fee, 1 MiB billed
 # at least.
 tune_storage() {
-  local params='{"chunk_size":'"$CHUNK_SIZE"',"max_replicas":16,"min_duration_blocks":10,"max_duration_blocks":"100000000","max_deal_size":"1099511627776","commit_timeout":"30","max_reassignments":3,"proof_window":"10","samples_per_window":8,"max_missed":2,"slash_missed":"1000000000000000","slash_invalid":"50000000000000000","max_repairs_per_block":20,"collateral_ratio":"2000000000000000000","missed_collateral_fraction":"100000000000000000","deal_fee":{"denom":"ustrat","amount":"10000"},"min_billable_bytes":"1048576","max_expiries_per_block":200,"max_data_shards":12,"max_parity_shards":6}'
+  local params='{"chunk_size":'"$CHUNK_SIZE"',"max_replicas":16,"min_duration_blocks":10,"max_duration_blocks":"100000000","max_deal_size":"1099511627776","commit_timeout":"30","max_reassignments":3,"proof_window":"10","samples_per_window":8,"max_missed":2,"slash_missed":"1000000000000000","slash_invalid":"50000000000000000","max_repairs_per_block":20,"collateral_ratio":"2000000000000000000","missed_collateral_fraction":"100000000000000000","deal_fee":{"denom":"ustrat","amount":"10000"},"min_billable_bytes":"1048576","max_expiries_per_block":200,"max_data_shards":12,"max_parity_shards":6,"max_label_bytes":2048}'
   # (Decimals travel as integers scaled by 10^18: 0.001, 0.05, 2 and 0.1 above.)
   cli tx storage update-params --params "$params" --from admin -y -o json > "$DIR/tune-storage.json" 2>&1 \
     || die "setting storage params: $(cat "$DIR/tune-storage.json")"
@@ -247,7 +249,7 @@ start_gateway() {
   fi
   if [[ -f $DIR/gateway.pid ]] && kill -0 "$(cat "$DIR/gateway.pid")" 2>/dev/null; then return 0; fi
   STRATUS_GATEWAY_SECRET=$(cat "$DIR/gateway/secret") nohup "$GBIN" --home "$CLIENT" --from alice --keyring-backend test \
-    --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" --listen "127.0.0.1:$GATEWAY_PORT" --dir "$DIR/gateway" --scheme "$GATEWAY_SCHEME" --duration 5000 \
+    --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" --listen "127.0.0.1:$GATEWAY_PORT" --dir "$DIR/gateway" --scheme "$GATEWAY_SCHEME" --duration 5000 --backup-interval "$GATEWAY_BACKUP" \
     > "$DIR/gateway.log" 2>&1 &
   echo $! > "$DIR/gateway.pid"
   local ok=""
@@ -328,18 +330,28 @@ start() {
   [[ $started -eq 1 ]] || true
 }
 
+# stop_pid stops the process in pidfile: SIGTERM, then SIGKILL after
+# $2 tenths of seconds. It counts what it stopped in $stopped.
+stop_pid() {
+  local pidfile=$1 wait=$2
+  [[ -f $pidfile ]] || return 0
+  local pid; pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 "$wait"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    stopped=$((stopped + 1))
+  fi
+  rm -f "$pidfile"
+}
+
 stop() {
-  local i stopped=0
-  for pidfile in "$DIR"/gateway.pid "$DIR"/provider*.pid "$DIR"/node*.pid; do
-    [[ -f $pidfile ]] || continue
-    local pid; pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-      stopped=$((stopped + 1))
-    fi
-    rm -f "$pidfile"
+  local pidfile
+  stopped=0
+  # The gateway first, while the chain runs: it backs its index up as it stops.
+  stop_pid "$DIR/gateway.pid" 1200
+  for pidfile in "$DIR"/provider*.pid "$DIR"/node*.pid; do
+    stop_pid "$pidfile" 100
   done
   log "stopped $stopped process(es)"
 }
@@ -357,5 +369,7 @@ case ${1:-start} in
   stop) stop ;;
   reset) stop; rm -rf "$DIR"; log "deleted $DIR" ;;
   status) status ;;
-  *) die "usage: $0 start|stop|reset|status" ;;
+  gateway-start) start_gateway ;;
+  gateway-stop) stopped=0; stop_pid "$DIR/gateway.pid" 1200 ;;
+  *) die "usage: $0 start|stop|reset|status|gateway-start|gateway-stop" ;;
 esac

@@ -23,6 +23,7 @@ import (
 	"github.com/stratusnet/stratus/chainctx"
 	"github.com/stratusnet/stratus/client"
 	"github.com/stratusnet/stratus/gateway"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 func main() {
@@ -32,14 +33,33 @@ func main() {
 	}
 }
 
-// sdkStorage stores objects through the client SDK, one deal each.
+// sdkStorage stores objects through the client SDK, one deal each, on
+// the gateway's terms unless the bucket's tags set others.
 type sdkStorage struct {
 	c    *client.Client
 	opts client.PutOptions
 }
 
-func (s sdkStorage) Put(ctx context.Context, path string) (uint64, error) {
-	res, err := s.c.Put(ctx, path, s.opts)
+func (s sdkStorage) Put(ctx context.Context, path string, t gateway.PutTerms) (uint64, error) {
+	o := s.opts
+	o.Label = t.Label
+	switch {
+	case t.Replicas != 0:
+		o.Replicas, o.DataShards, o.ParityShards = t.Replicas, 0, 0
+	case t.DataShards != 0:
+		o.Replicas, o.DataShards, o.ParityShards = 0, t.DataShards, t.ParityShards
+	}
+	if t.Duration != 0 {
+		o.Duration = t.Duration
+	}
+	if t.MaxPrice != "" {
+		p, err := sdk.ParseDecCoin(t.MaxPrice)
+		if err != nil {
+			return 0, err
+		}
+		o.MaxPrice = p
+	}
+	res, err := s.c.Put(ctx, path, o)
 	return res.DealID, err
 }
 
@@ -48,6 +68,19 @@ func (s sdkStorage) Get(ctx context.Context, id uint64, path string) error {
 }
 
 func (s sdkStorage) Delete(ctx context.Context, id uint64) error { return s.c.Cancel(ctx, id) }
+
+func (s sdkStorage) Deals(ctx context.Context) ([]gateway.Deal, error) {
+	deals, err := s.c.Deals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gateway.Deal, len(deals))
+	for i, d := range deals {
+		live := d.Status == storagetypes.DealStatus_DEAL_STATUS_PENDING || d.Status == storagetypes.DealStatus_DEAL_STATUS_ACTIVE
+		out[i] = gateway.Deal{ID: d.Id, Live: live, Label: d.Label}
+	}
+	return out, nil
+}
 
 func rootCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -61,7 +94,15 @@ index under --dir. S3 clients sign with --access-key and the secret in the
 STRATUS_GATEWAY_SECRET environment variable (or --secret-key).
 
 A PUT returns once the object's deal is committed; a GET fetches and
-verifies the deal once and serves ranges from the verified copy.`,
+verifies the deal once and serves ranges from the verified copy.
+
+Bucket tags stratus:scheme, stratus:replicas, stratus:duration and
+stratus:max-price set the terms of the objects stored in that bucket.
+
+Every object deal carries a label, sealed with a key derived from the
+storage key, naming its bucket and key; the index itself is stored as a
+deal every --backup-interval while it changes. A gateway started with an
+empty --dir rebuilds the index from the newest backup and the labels.`,
 		Example: `STRATUS_GATEWAY_SECRET=... stratus-gateway --home ~/.stratus --from alice --listen 127.0.0.1:9000
 aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 		Version:      sdkversion.Version,
@@ -84,6 +125,7 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.Uint32("replicas", 0, "keep this many full copies instead of erasure-coding")
 	f.Uint64("duration", 100_000, "blocks each object is kept")
 	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
+	f.Duration("backup-interval", 5*time.Minute, "back the index up as a deal at most this often while it changes (0: never)")
 	f.String("provider-ca", "", "CA certificate trusted for providers' HTTPS (default: HOME/provider-ca.pem when present)")
 	return cmd
 }
@@ -145,15 +187,55 @@ func run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer index.Close()
-	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, dir)
+	id, _, err := client.LoadOrCreateIdentity(home)
 	if err != nil {
 		return err
 	}
+	labelKey, err := gateway.LabelKey([]byte(id.String()))
+	if err != nil {
+		return err
+	}
+	params, err := storagetypes.NewQueryClient(cctx).Params(cmd.Context(), &storagetypes.QueryParamsRequest{})
+	if err != nil {
+		return fmt.Errorf("reading the storage params from %s: %w", str("node"), err)
+	}
+	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, gateway.Options{
+		Dir: dir, LabelKey: labelKey, MaxLabel: int(params.Params.MaxLabelBytes),
+	})
+	if err != nil {
+		return err
+	}
+	if index.Empty() {
+		rep, err := be.Rebuild(cmd.Context())
+		if err != nil {
+			return fmt.Errorf("rebuilding the index from the chain: %w", err)
+		}
+		if rep.Backup != 0 || rep.FromLabels != 0 {
+			cmd.PrintErrf("rebuilt the index: %d objects from the backup in deal %d (%d since deleted), %d from newer deals' labels, %d buckets added, %d old backups cancelled\n",
+				rep.FromBackup, rep.Backup, rep.Dropped, rep.FromLabels, rep.BucketsAdded, rep.OldBackups)
+		}
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	logf := func(format string, args ...any) { cmd.PrintErrf(format+"\n", args...) }
+	every, _ := f.GetDuration("backup-interval")
+	if every > 0 {
+		go be.BackupEvery(ctx, every, logf)
+	}
 	cmd.PrintErrf("S3 gateway on http://%s for %s; access key %s; index %s\n", str("listen"), cctx.FromAddress, str("access-key"), dir)
-	return embedgw.RunVersityGW(ctx, be, &embedgw.Config{
+	err = embedgw.RunVersityGW(ctx, be, &embedgw.Config{
 		RootUserAccess: str("access-key"), RootUserSecret: secret, Ports: []string{str("listen")},
 		MaxConnections: 250, MaxRequests: 100, MultipartMaxParts: 10000, Quiet: true,
 	})
+	if every > 0 {
+		// A last backup, so a restart elsewhere finds every change.
+		bctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if id, berr := be.Backup(bctx); berr != nil {
+			logf("the last index backup failed: %v", berr)
+		} else if id != 0 {
+			logf("index backed up to deal %d", id)
+		}
+	}
+	return err
 }

@@ -100,6 +100,24 @@ func TestS3GatewayWithAwsCliAndRclone(t *testing.T) {
 	run(rclone, "sync", "stratus:photos/tree", down)
 	out, err := exec.Command("diff", "-r", tree, down).CombinedOutput()
 	require.NoError(t, err, "the tree came back different:\n%s", out)
+
+	// The gateway's machine is lost: a new gateway with the same keys and
+	// an empty directory rebuilds its index from the backup deal the old
+	// one stored as it stopped, and serves the same tree.
+	ln.StopGateway()
+	require.Contains(t, gatewayLog(ln), "index backed up to deal")
+	gwDir := filepath.Join(ln.Dir, "gateway")
+	entries, err := os.ReadDir(gwDir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Name() != "secret" { // the S3 secret is configuration, not state
+			require.NoError(t, os.RemoveAll(filepath.Join(gwDir, e.Name())))
+		}
+	}
+	ln.StartGateway()
+	require.Contains(t, gatewayLog(ln), "rebuilt the index")
+	run(rclone, "check", tree, "stratus:photos/tree")
+	require.Contains(t, s3("s3", "ls", "s3://photos/tree/d1/e1/"), "f49.bin")
 }
 
 func gatewayLog(ln *localnet.Net) string {

@@ -119,6 +119,19 @@ func (ln *Net) GatewaySecret() string {
 	return strings.TrimSpace(string(bz))
 }
 
+// StopGateway stops the S3 gateway (it backs its index up as it stops).
+func (ln *Net) StopGateway() {
+	out, err := ln.script("gateway-stop")
+	require.NoError(ln.t, err, out)
+}
+
+// StartGateway starts the S3 gateway again, on what is left of its
+// directory (ln.Dir/gateway).
+func (ln *Net) StartGateway() {
+	out, err := ln.script("gateway-start")
+	require.NoError(ln.t, err, out)
+}
+
 // Stop stops the nodes, keeping their data.
 func (ln *Net) Stop() {
 	out, err := ln.script("stop")

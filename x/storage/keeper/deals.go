@@ -186,6 +186,9 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 	if scheme.Erasure() && holders != nil {
 		return nil, errorsmod.Wrap(types.ErrInvalidScheme, "a deal made from data providers already hold is replicated")
 	}
+	if len(msg.Label) > int(params.MaxLabelBytes) {
+		return nil, errorsmod.Wrapf(types.ErrInvalidLabel, "%d bytes, at most %d (param max_label_bytes)", len(msg.Label), params.MaxLabelBytes)
+	}
 	n := scheme.N()
 	escrow, err := k.checkDealTerms(params, msg.Size_, scheme, msg.DurationBlocks, msg.MaxPrice)
 	if err != nil {
@@ -249,7 +252,7 @@ func (k *Keeper) createDeal(ctx context.Context, msg *types.MsgCreateDeal, holde
 		Replicas: n, MaxPrice: msg.MaxPrice, Escrow: escrow,
 		Status: types.DealStatus_DEAL_STATUS_PENDING, CreatedHeight: h, EndHeight: h + int64(msg.DurationBlocks),
 		Fee: fee, NextSlot: n, BillableBytes: billableBytes, Public: msg.Public,
-		DataShards: scheme.K, ParityShards: scheme.M, ShardSize: scheme.ShardSize, ShardRoots: msg.ShardRoots,
+		DataShards: scheme.K, ParityShards: scheme.M, ShardSize: scheme.ShardSize, ShardRoots: msg.ShardRoots, Label: msg.Label,
 	}
 	if err := k.setDeal(ctx, deal); err != nil {
 		return nil, err

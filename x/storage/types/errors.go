@@ -31,4 +31,5 @@ var (
 	ErrHoldingsBroken         = errorsmod.Register(ModuleName, 26, "provider holdings index inconsistent")
 	ErrInsufficientCollateral = errorsmod.Register(ModuleName, 27, "not enough free stake for the replica's collateral")
 	ErrInvalidScheme          = errorsmod.Register(ModuleName, 28, "invalid erasure-coding scheme")
+	ErrInvalidLabel           = errorsmod.Register(ModuleName, 29, "deal label too long")
 )

@@ -35,6 +35,9 @@ func (gs GenesisState) Validate() error {
 		if err := validScheme(d); err != nil {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: %v", d.Id, err)
 		}
+		if len(d.Label) > MaxLabelBytes {
+			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: label of %d bytes, at most %d", d.Id, len(d.Label), MaxLabelBytes)
+		}
 		if d.Escrow.IsNegative() {
 			return errorsmod.Wrapf(ErrInvalidGenesis, "deal %d: negative escrow", d.Id)
 		}

@@ -40,6 +40,9 @@ func (m *MsgCreateDeal) ValidateBasic() error {
 	if _, err := m.Scheme(); err != nil {
 		return err
 	}
+	if len(m.Label) > MaxLabelBytes {
+		return errorsmod.Wrapf(ErrInvalidLabel, "%d bytes, at most %d", len(m.Label), MaxLabelBytes)
+	}
 	if m.DurationBlocks == 0 {
 		return errorsmod.Wrap(ErrInvalidDuration, "duration must be positive")
 	}

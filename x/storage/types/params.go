@@ -18,6 +18,8 @@ const (
 	MaxAuditPath = 64
 	// MaxDealIDsPerClaim bounds MsgClaimEarnings.deal_ids.
 	MaxDealIDsPerClaim = 256
+	// MaxLabelBytes bounds max_label_bytes, and so every deal's label.
+	MaxLabelBytes = 4096
 	// GiB is the unit prices are quoted per.
 	GiB = 1 << 30
 )
@@ -49,6 +51,7 @@ func DefaultParams() Params {
 		DealFee:                  sdk.NewCoin(sdk.DefaultBondDenom, math.NewInt(10_000)),
 		MinBillableBytes:         1 << 20,
 		MaxExpiriesPerBlock:      200,
+		MaxLabelBytes:            2048,
 	}
 }
 
@@ -83,6 +86,8 @@ func (p Params) Validate() error {
 		return errorsmod.Wrap(ErrInvalidParams, "max_missed must be positive")
 	case p.MaxRepairsPerBlock == 0:
 		return errorsmod.Wrap(ErrInvalidParams, "max_repairs_per_block must be positive")
+	case p.MaxLabelBytes > MaxLabelBytes:
+		return errorsmod.Wrapf(ErrInvalidParams, "max_label_bytes %d: at most %d", p.MaxLabelBytes, MaxLabelBytes)
 	}
 	for name, f := range map[string]math.LegacyDec{
 		"slash_missed": p.SlashMissed, "slash_invalid": p.SlashInvalid, "missed_collateral_fraction": p.MissedCollateralFraction,
