@@ -67,6 +67,10 @@ type Options struct {
 	LabelKey []byte
 	// MaxLabel is the longest label the chain takes (param max_label_bytes).
 	MaxLabel int
+	// SpoolBytes bounds the bodies and parts spooled to disk (0: no bound).
+	SpoolBytes int64
+	// CacheBytes bounds the cache of fetched objects (0: no bound).
+	CacheBytes int64
 }
 
 // Backend is the versitygw backend over an Index and a Storage. It embeds
@@ -90,6 +94,8 @@ type Backend struct {
 	// count the last backup saw.
 	changes, backedUp atomic.Uint64
 	backupMu          sync.Mutex
+
+	spool budget
 }
 
 // New returns a backend over index and store.
@@ -102,7 +108,12 @@ func New(index *Index, store Storage, o Options) (*Backend, error) {
 	if len(o.LabelKey) != 0 && len(o.LabelKey) != 32 {
 		return nil, fmt.Errorf("the label key is %d bytes, want 32", len(o.LabelKey))
 	}
-	return &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]chan struct{}{}}, nil
+	b := &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]chan struct{}{}}
+	b.spool.limit = o.SpoolBytes
+	if err := b.chargeParts(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // String names the backend in versitygw's logs.
@@ -239,12 +250,17 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	w, err := b.spoolWriter(f, in.ContentLength)
+	if err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	defer w.release()
 	sum := md5.New()
 	var body io.Reader = in.Body
 	if body == nil {
 		body = strings.NewReader("")
 	}
-	n, err := io.Copy(io.MultiWriter(f, sum), body)
+	n, err := io.Copy(io.MultiWriter(w, sum), body)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
@@ -343,6 +359,8 @@ func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
 	path := b.cached(obj.Deal)
 	for {
 		if f, err := os.Open(path); err == nil {
+			now := time.Now()
+			_ = os.Chtimes(path, now, now) // recently read: trimmed last
 			return f, nil
 		}
 		b.mu.Lock()
@@ -377,7 +395,9 @@ func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, err
 	}
-	return os.Open(path)
+	f, err := os.Open(path)
+	b.trimCache(path)
+	return f, err
 }
 
 func (b *Backend) HeadObject(_ context.Context, in *s3.HeadObjectInput) (*s3.HeadObjectOutput, error) {

@@ -21,11 +21,20 @@ import (
 // storage, with the label key given.
 func fresh(t *testing.T, key []byte) (*gateway.Backend, *gateway.Index) {
 	t.Helper()
+	return freshWith(t, gateway.Options{LabelKey: key, MaxLabel: 2048})
+}
+
+// freshWith is fresh with options (Dir is set here).
+func freshWith(t *testing.T, o gateway.Options) (*gateway.Backend, *gateway.Index) {
+	t.Helper()
 	dir := t.TempDir()
 	index, err := gateway.OpenIndex(filepath.Join(dir, "index.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { index.Close() })
-	be, err := gateway.New(index, storage, gateway.Options{Dir: filepath.Join(dir, "work"), LabelKey: key, MaxLabel: 2048})
+	if o.Dir == "" {
+		o.Dir = filepath.Join(dir, "work")
+	}
+	be, err := gateway.New(index, storage, o)
 	require.NoError(t, err)
 	require.True(t, index.Empty())
 	return be, index

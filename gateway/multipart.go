@@ -131,12 +131,22 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	w, err := b.spoolWriter(f, in.ContentLength)
+	if err != nil {
+		return nil, err
+	}
+	kept := false // a part kept stays charged until Complete or Abort
+	defer func() {
+		if !kept {
+			w.release()
+		}
+	}()
 	sum := md5.New()
 	var body io.Reader = in.Body
 	if body == nil {
 		body = strings.NewReader("")
 	}
-	size, err := io.Copy(io.MultiWriter(f, sum), body)
+	size, err := io.Copy(io.MultiWriter(w, sum), body)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +157,7 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 		return nil, err
 	}
 	etag := `"` + hex.EncodeToString(sum.Sum(nil)) + `"`
+	var replaced int64
 	err = b.index.db.Update(func(tx *bolt.Tx) error {
 		u, err := b.getUpload(tx, id, bucket, key)
 		if err != nil {
@@ -155,12 +166,15 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 		if err := os.Rename(f.Name(), b.partPath(id, n)); err != nil {
 			return err
 		}
+		replaced = u.Parts[n].Size
 		u.Parts[n] = part{ETag: etag, Size: size, Modified: b.now().UTC()}
 		return putUpload(tx, id, u)
 	})
 	if err != nil {
 		return nil, err
 	}
+	kept = true
+	b.spool.give(replaced)
 	return &s3.UploadPartOutput{ETag: &etag}, nil
 }
 
@@ -244,8 +258,9 @@ func (b *Backend) ListMultipartUploads(_ context.Context, in *s3.ListMultipartUp
 
 func (b *Backend) AbortMultipartUpload(_ context.Context, in *s3.AbortMultipartUploadInput) error {
 	id := aws(in.UploadId)
-	err := b.index.db.Update(func(tx *bolt.Tx) error {
-		if _, err := b.getUpload(tx, id, aws(in.Bucket), aws(in.Key)); err != nil {
+	var u upload
+	err := b.index.db.Update(func(tx *bolt.Tx) (err error) {
+		if u, err = b.getUpload(tx, id, aws(in.Bucket), aws(in.Key)); err != nil {
 			return err
 		}
 		return tx.Bucket(uploadsKey).Delete([]byte(id))
@@ -253,7 +268,8 @@ func (b *Backend) AbortMultipartUpload(_ context.Context, in *s3.AbortMultipartU
 	if err != nil {
 		return err
 	}
-	return os.RemoveAll(b.partsDir(id))
+	b.dropParts(id, u)
+	return nil
 }
 
 // CompleteMultipartUpload checks the parts named (ascending, each uploaded
@@ -298,13 +314,22 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 	}
 	defer os.Remove(whole.Name())
 	defer whole.Close()
+	var total int64
+	for _, np := range named {
+		total += u.Parts[int(aws32(np.PartNumber))].Size
+	}
+	w, err := b.spoolWriter(whole, &total)
+	if err != nil {
+		return s3response.CompleteMultipartUploadResult{}, "", err
+	}
+	defer w.release()
 	var size int64
 	for _, np := range named {
 		f, err := os.Open(b.partPath(id, int(aws32(np.PartNumber))))
 		if err != nil {
 			return s3response.CompleteMultipartUploadResult{}, "", err
 		}
-		n, err := io.Copy(whole, f)
+		n, err := io.Copy(w, f)
 		f.Close()
 		if err != nil {
 			return s3response.CompleteMultipartUploadResult{}, "", err
@@ -320,7 +345,7 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		return s3response.CompleteMultipartUploadResult{}, "", err
 	}
 	_ = b.index.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(uploadsKey).Delete([]byte(id)) })
-	_ = os.RemoveAll(b.partsDir(id))
+	b.dropParts(id, u)
 	return s3response.CompleteMultipartUploadResult{Bucket: &bucket, Key: &key, ETag: &obj.ETag}, "", nil
 }
 
@@ -390,4 +415,13 @@ func aws32(v *int32) int32 {
 		return 0
 	}
 	return *v
+}
+
+// dropParts deletes upload id's parts and gives their bytes back to the
+// spool.
+func (b *Backend) dropParts(id string, u upload) {
+	_ = os.RemoveAll(b.partsDir(id))
+	for _, p := range u.Parts {
+		b.spool.give(p.Size)
+	}
 }

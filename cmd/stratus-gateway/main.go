@@ -125,6 +125,8 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.Uint32("replicas", 0, "keep this many full copies instead of erasure-coding")
 	f.Uint64("duration", 100_000, "blocks each object is kept")
 	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
+	f.String("spool-bytes", "32GiB", "most disk taken by uploads being received and multipart parts (0: no bound); past it requests get 503 SlowDown")
+	f.String("cache-bytes", "8GiB", "most disk taken by the cache of fetched objects, least recently read trimmed first (0: no bound)")
 	f.Duration("backup-interval", 5*time.Minute, "back the index up as a deal at most this often while it changes (0: never)")
 	f.String("provider-ca", "", "CA certificate trusted for providers' HTTPS (default: HOME/provider-ca.pem when present)")
 	return cmd
@@ -199,8 +201,17 @@ func run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the storage params from %s: %w", str("node"), err)
 	}
+	spool, err := client.ParseBytes(str("spool-bytes"))
+	if err != nil {
+		return fmt.Errorf("--spool-bytes: %w", err)
+	}
+	cache, err := client.ParseBytes(str("cache-bytes"))
+	if err != nil {
+		return fmt.Errorf("--cache-bytes: %w", err)
+	}
 	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, gateway.Options{
 		Dir: dir, LabelKey: labelKey, MaxLabel: int(params.Params.MaxLabelBytes),
+		SpoolBytes: int64(spool), CacheBytes: int64(cache),
 	})
 	if err != nil {
 		return err

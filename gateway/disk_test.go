@@ -1,0 +1,130 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/require"
+	"github.com/versity/versitygw/s3err"
+	"github.com/versity/versitygw/s3response"
+
+	"github.com/stratusnet/stratus/gateway"
+)
+
+func requireS3Code(t *testing.T, err error, code string) {
+	t.Helper()
+	var apiErr s3err.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, code, apiErr.Code, "%v", err)
+}
+
+// dirBytes is what the files under dir hold.
+func dirBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return err
+	}))
+	return n
+}
+
+// The spool is bounded: a body or part that would take it over the bound
+// is refused with SlowDown, whether its length is declared or not, and
+// leaves no file and no key; kept parts count until Abort.
+func TestSpoolIsBounded(t *testing.T) {
+	ctx := context.Background()
+	const limit = 1 << 20
+	work := t.TempDir()
+	spoolDir := filepath.Join(work, "spool")
+	be, _ := freshWith(t, gateway.Options{Dir: work, SpoolBytes: limit})
+	require.NoError(t, be.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("spool")}, nil))
+	big := randomBytes(t, 2<<20)
+	put := func(key string, body []byte, declared bool) error {
+		in := s3response.PutObjectInput{Bucket: aws.String("spool"), Key: aws.String(key), Body: bytes.NewReader(body)}
+		if declared {
+			in.ContentLength = aws.Int64(int64(len(body)))
+		}
+		_, err := be.PutObject(ctx, in)
+		return err
+	}
+	requireS3Code(t, put("declared", big, true), "SlowDown")
+	requireS3Code(t, put("undeclared", big, false), "SlowDown")
+	for _, k := range []string{"declared", "undeclared"} {
+		_, err := be.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("spool"), Key: aws.String(k)})
+		requireS3Code(t, err, "NoSuchKey")
+	}
+	require.Zero(t, be.SpoolUsed())
+	require.Zero(t, dirBytes(t, spoolDir), "a refused body leaves no file")
+	require.NoError(t, put("fits", big[:limit/2], true))
+	require.Zero(t, be.SpoolUsed(), "a stored object leaves the spool")
+
+	up, err := be.CreateMultipartUpload(ctx, s3response.CreateMultipartUploadInput{Bucket: aws.String("spool"), Key: aws.String("mp")})
+	require.NoError(t, err)
+	part := func(n int32, body []byte) error {
+		_, err := be.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("spool"), Key: aws.String("mp"), UploadId: aws.String(up.UploadId),
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body)))})
+		return err
+	}
+	p := big[:600<<10]
+	require.NoError(t, part(1, p))
+	require.EqualValues(t, len(p), be.SpoolUsed(), "a kept part stays charged")
+	requireS3Code(t, part(2, p), "SlowDown")
+	// A part sent again replaces the old one's bytes once it has arrived
+	// (while it arrives both are on disk).
+	require.NoError(t, part(1, p[:300<<10]))
+	require.EqualValues(t, 300<<10, be.SpoolUsed())
+	require.NoError(t, be.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("spool"), Key: aws.String("mp"), UploadId: aws.String(up.UploadId)}))
+	require.Zero(t, be.SpoolUsed())
+}
+
+// The cache of fetched objects is trimmed to its bound, least recently
+// read first; a trimmed object is fetched again when read.
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	be, _ := freshWith(t, gateway.Options{Dir: work, CacheBytes: 250 << 10})
+	require.NoError(t, be.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cache")}, nil))
+	bodies := map[string][]byte{}
+	deals := map[string]uint64{}
+	for _, k := range []string{"a", "b", "c"} {
+		bodies[k] = randomBytes(t, 100<<10)
+		_, err := be.PutObject(ctx, s3response.PutObjectInput{Bucket: aws.String("cache"), Key: aws.String(k), Body: bytes.NewReader(bodies[k])})
+		require.NoError(t, err)
+		ds, err := storage.Deals(ctx)
+		require.NoError(t, err)
+		deals[k] = ds[len(ds)-1].ID
+	}
+	read := func(k string) {
+		t.Helper()
+		out, err := be.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("cache"), Key: aws.String(k)})
+		require.NoError(t, err)
+		bz, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, bodies[k], bz)
+	}
+	fetches := func(k string) int {
+		storage.mu.Lock()
+		defer storage.mu.Unlock()
+		return storage.gets[deals[k]]
+	}
+	read("a")
+	read("b")
+	read("a") // a is now the most recently read
+	read("c") // over the bound: b goes
+	require.Equal(t, 1, fetches("a"))
+	require.LessOrEqual(t, dirBytes(t, filepath.Join(work, "cache")), int64(250<<10))
+	read("a")
+	require.Equal(t, 1, fetches("a"), "a was kept")
+	read("b")
+	require.Equal(t, 2, fetches("b"), "b was trimmed and is fetched again")
+}
