@@ -86,7 +86,62 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 		out := PutResult{DealID: rec.DealID, Size: rec.Size, Providers: providers, Escrow: d.Escrow, Fee: d.Fee}
 		return out, c.finishUpload(ctx, rec, replicas, o)
 	}
+	return c.put(ctx, in, path, st, o)
+}
 
+// PutReader is Put for bytes that are not one file: size bytes read once
+// from r (name only labels progress and errors). The deal is private;
+// the encrypted copy is staged under Home as for Put, but a cut-off
+// PutReader cannot resume: nothing names its source again.
+func (c *Client) PutReader(ctx context.Context, r io.Reader, size int64, name string, o PutOptions) (PutResult, error) {
+	if o.Public {
+		return PutResult{}, errors.New("PutReader stores private deals only: store a public file with Put")
+	}
+	if err := os.MkdirAll(c.uploadsDir(), 0o700); err != nil {
+		return PutResult{}, err
+	}
+	return c.put(ctx, &exactReader{r: r, left: size}, name, sizedInfo(size), o)
+}
+
+// exactReader reads exactly left bytes from r: fewer is an error, never a
+// shorter deal.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if errors.Is(err, io.EOF) {
+		if e.left > 0 {
+			return n, fmt.Errorf("the source ended %d bytes short: %w", e.left, io.ErrUnexpectedEOF)
+		}
+		err = nil
+	}
+	return n, err
+}
+
+// sizedInfo is the FileInfo of PutReader's source: its size, and no name
+// a later Put could resume.
+type sizedInfo int64
+
+func (s sizedInfo) Name() string       { return "" }
+func (s sizedInfo) Size() int64        { return int64(s) }
+func (s sizedInfo) Mode() os.FileMode  { return 0 }
+func (s sizedInfo) ModTime() time.Time { return time.Time{} }
+func (s sizedInfo) IsDir() bool        { return false }
+func (s sizedInfo) Sys() any           { return nil }
+
+// put seals (or hashes) in, st.Size() bytes of the file at path, creates
+// the deal and uploads it.
+func (c *Client) put(ctx context.Context, in io.Reader, path string, st os.FileInfo, o PutOptions) (PutResult, error) {
 	params, err := storagetypes.NewQueryClient(c.cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
 	if err != nil {
 		return PutResult{}, fmt.Errorf("reading storage params: %w", err)
@@ -162,9 +217,11 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 
 	// Keep what is sent until every replica is committed, so a cut-off put
 	// can resume.
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return out, err
+	abs := "" // PutReader's source: no later Put resumes it
+	if _, ok := st.(sizedInfo); !ok {
+		if abs, err = filepath.Abs(path); err != nil {
+			return out, err
+		}
 	}
 	rec := uploadRecord{DealID: deal.DealId, Source: abs, SrcSize: st.Size(), ModTime: st.ModTime(), Sent: sealed.Path, Size: sealed.Size, Public: o.Public,
 		DataShards: msg.DataShards, ParityShards: msg.ParityShards}

@@ -30,9 +30,10 @@ import (
 
 // Storage keeps objects' bytes: each object is one deal.
 type Storage interface {
-	// Put stores the file at path as a new deal on terms t and returns its
-	// id once every slot is committed.
-	Put(ctx context.Context, path string, t PutTerms) (uint64, error)
+	// Put stores size bytes read from r as a new deal on terms t and
+	// returns its id once every slot is committed. A read error, or fewer
+	// bytes, fails it before any deal is made.
+	Put(ctx context.Context, r io.Reader, size int64, t PutTerms) (uint64, error)
 	// Get writes deal id's bytes, verified, to path.
 	Get(ctx context.Context, id uint64, path string) error
 	// Delete ends deal id, refunding what it has not paid out.
@@ -276,30 +277,30 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 			return s3response.PutObjectOutput{}, apiErr(s3err.ErrBadDigest)
 		}
 	}
-	if err := f.Close(); err != nil {
-		return s3response.PutObjectOutput{}, err
-	}
 	obj := Object{
 		Size: n, ETag: `"` + hex.EncodeToString(sum.Sum(nil)) + `"`, ContentType: aws(in.ContentType),
 		Metadata: in.Metadata, Modified: b.now().UTC(),
 	}
-	if obj, err = b.keep(ctx, bucket, key, f.Name(), obj); err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return s3response.PutObjectOutput{}, err
+	}
+	if obj, err = b.keep(ctx, bucket, key, f, obj); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
 	return s3response.PutObjectOutput{ETag: obj.ETag, Size: &n}, nil
 }
 
-// keep stores the file at path as key's new deal, on its bucket's terms
+// keep stores obj.Size bytes from r as key's new deal, on its bucket's terms
 // and labelled with what it is (an empty object is only a record: a deal
 // holds at least one byte), records it, and ends the deal it replaces.
-func (b *Backend) keep(ctx context.Context, bucket, key, path string, obj Object) (Object, error) {
+func (b *Backend) keep(ctx context.Context, bucket, key string, r io.Reader, obj Object) (Object, error) {
 	if obj.Size > 0 {
 		t, err := b.bucketTerms(bucket)
 		if err != nil {
 			return obj, err
 		}
 		t.Label = b.seal(objectLabel(bucket, key, obj))
-		if obj.Deal, err = b.store.Put(ctx, path, t); err != nil {
+		if obj.Deal, err = b.store.Put(ctx, r, obj.Size, t); err != nil {
 			return obj, fmt.Errorf("storing %s/%s: %w", bucket, key, err)
 		}
 	} else {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -190,11 +191,15 @@ func (b *Backend) Backup(ctx context.Context) (uint64, error) {
 	if err := b.index.db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(f); return err }); err != nil {
 		return 0, fmt.Errorf("copying the index: %w", err)
 	}
-	if err := f.Close(); err != nil {
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
 	prev := b.index.lastBackup()
-	id, err := b.store.Put(ctx, f.Name(), PutTerms{Label: b.seal(label{Kind: kindIndex, Modified: b.now().Unix()})})
+	id, err := b.store.Put(ctx, f, size, PutTerms{Label: b.seal(label{Kind: kindIndex, Modified: b.now().Unix()})})
 	if err != nil {
 		return 0, fmt.Errorf("storing the index backup: %w", err)
 	}

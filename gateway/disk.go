@@ -16,9 +16,8 @@ import (
 
 // The gateway's disk under --dir is bounded two ways (docs/s3.md):
 //
-//   - the spool (bodies being received, multipart parts kept until their
-//     upload completes or is aborted, and the file Complete assembles)
-//     takes at most Options.SpoolBytes: a request that would go over is
+//   - the spool (bodies being received, and multipart parts kept until
+//     their upload completes or is aborted) takes at most Options.SpoolBytes: a request that would go over is
 //     refused with 503 SlowDown before or while its body is read, and
 //     whatever it wrote is dropped;
 //   - the cache of fetched objects is trimmed to Options.CacheBytes after

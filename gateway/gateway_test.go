@@ -50,16 +50,19 @@ type fakeStorage struct {
 
 func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
 
-func (s *fakeStorage) Put(_ context.Context, path string, t gateway.PutTerms) (uint64, error) {
+func (s *fakeStorage) Put(_ context.Context, r io.Reader, size int64, t gateway.PutTerms) (uint64, error) {
+	bz, err := io.ReadAll(r)
+	if err != nil {
+		return 0, err
+	}
+	if int64(len(bz)) != size {
+		return 0, fmt.Errorf("read %d bytes, want %d", len(bz), size)
+	}
 	s.mu.Lock()
 	s.next++
 	id := s.next
 	s.terms[id] = t
 	s.mu.Unlock()
-	bz, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
 	return id, os.WriteFile(s.path(id), bz, 0o600)
 }
 

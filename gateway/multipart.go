@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -308,40 +309,19 @@ func (b *Backend) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMu
 		}
 		sums.Write(raw)
 	}
-	whole, err := os.CreateTemp(filepath.Join(b.dir, "spool"), "complete-*")
-	if err != nil {
-		return s3response.CompleteMultipartUploadResult{}, "", err
-	}
-	defer os.Remove(whole.Name())
-	defer whole.Close()
-	var total int64
-	for _, np := range named {
-		total += u.Parts[int(aws32(np.PartNumber))].Size
-	}
-	w, err := b.spoolWriter(whole, &total)
-	if err != nil {
-		return s3response.CompleteMultipartUploadResult{}, "", err
-	}
-	defer w.release()
+	// The parts are read in order into the deal: no assembled copy.
+	parts := &partsReader{}
+	defer parts.Close()
 	var size int64
 	for _, np := range named {
-		f, err := os.Open(b.partPath(id, int(aws32(np.PartNumber))))
-		if err != nil {
-			return s3response.CompleteMultipartUploadResult{}, "", err
-		}
-		n, err := io.Copy(w, f)
-		f.Close()
-		if err != nil {
-			return s3response.CompleteMultipartUploadResult{}, "", err
-		}
-		size += n
-	}
-	if err := whole.Close(); err != nil {
-		return s3response.CompleteMultipartUploadResult{}, "", err
+		n := int(aws32(np.PartNumber))
+		parts.paths = append(parts.paths, b.partPath(id, n))
+		size += u.Parts[n].Size
 	}
 	obj := Object{Size: size, ETag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(sums.Sum(nil)), len(named)),
 		ContentType: u.ContentType, Metadata: u.Metadata, Modified: b.now().UTC()}
-	if obj, err = b.keep(ctx, bucket, key, whole.Name(), obj); err != nil {
+	obj, err := b.keep(ctx, bucket, key, parts, obj)
+	if err != nil {
 		return s3response.CompleteMultipartUploadResult{}, "", err
 	}
 	_ = b.index.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(uploadsKey).Delete([]byte(id)) })
@@ -382,7 +362,7 @@ func (b *Backend) CopyObject(ctx context.Context, in s3response.CopyObjectInput)
 	}
 	defer f.Close()
 	obj.Modified = b.now().UTC()
-	if obj, err = b.keep(ctx, dstBucket, dstKey, f.Name(), obj); err != nil {
+	if obj, err = b.keep(ctx, dstBucket, dstKey, f, obj); err != nil {
 		return s3response.CopyObjectOutput{}, err
 	}
 	return s3response.CopyObjectOutput{CopyObjectResult: &s3response.CopyObjectResult{ETag: &obj.ETag, LastModified: &obj.Modified}}, nil
@@ -424,4 +404,44 @@ func (b *Backend) dropParts(id string, u upload) {
 	for _, p := range u.Parts {
 		b.spool.give(p.Size)
 	}
+}
+
+// partsReader reads the files at paths one after another, with one open
+// at a time (an upload may have 10,000 parts).
+type partsReader struct {
+	paths []string
+	cur   *os.File
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	for {
+		if p.cur == nil {
+			if len(p.paths) == 0 {
+				return 0, io.EOF
+			}
+			f, err := os.Open(p.paths[0])
+			if err != nil {
+				return 0, err
+			}
+			p.cur, p.paths = f, p.paths[1:]
+		}
+		n, err := p.cur.Read(b)
+		if errors.Is(err, io.EOF) {
+			p.cur.Close()
+			p.cur = nil
+			if n == 0 {
+				continue
+			}
+			err = nil
+		}
+		return n, err
+	}
+}
+
+// Close closes the part being read.
+func (p *partsReader) Close() error {
+	if p.cur != nil {
+		return p.cur.Close()
+	}
+	return nil
 }

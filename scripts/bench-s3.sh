@@ -47,7 +47,14 @@ unset AWS_CA_BUNDLE
 export AWS_ACCESS_KEY_ID=stratus AWS_SECRET_ACCESS_KEY=$(cat "$LOCALNET_DIR/gateway/secret") AWS_DEFAULT_REGION=us-east-1
 GW_PID=$(cat "$LOCALNET_DIR/gateway.pid")
 # Sample the gateway's peak RSS (VmHWM) in the background.
-(while kill -0 "$GW_PID" 2> /dev/null; do awk '/VmHWM/ { print $2 }' "/proc/$GW_PID/status" > "$WORK/gw.hwm" 2> /dev/null; sleep 0.5; done) &
+# VmHWM counts the executable's pages read from disk (page cache the
+# kernel can drop); RssAnon is the memory the gateway itself holds.
+(anon=0; while kill -0 "$GW_PID" 2> /dev/null; do
+  awk '/VmHWM/ { print $2 }' "/proc/$GW_PID/status" > "$WORK/gw.hwm" 2> /dev/null || true
+  a=$(awk '/RssAnon/ { print $2 }' "/proc/$GW_PID/status" 2> /dev/null || echo 0)
+  [[ ${a:-0} -gt $anon ]] && anon=$a && echo "$anon" > "$WORK/gw.anon"
+  sleep 0.2
+done) &
 PEAK_PID=$!
 
 t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
@@ -66,3 +73,4 @@ printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "aws s3 cp (PUT)" "$s3_p
 printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
 printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"
 printf 'gateway peak RSS       %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.hwm")"
+printf 'gateway peak RssAnon   %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.anon")"

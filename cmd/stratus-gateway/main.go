@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -40,7 +41,7 @@ type sdkStorage struct {
 	opts client.PutOptions
 }
 
-func (s sdkStorage) Put(ctx context.Context, path string, t gateway.PutTerms) (uint64, error) {
+func (s sdkStorage) Put(ctx context.Context, r io.Reader, size int64, t gateway.PutTerms) (uint64, error) {
 	o := s.opts
 	o.Label = t.Label
 	switch {
@@ -59,7 +60,7 @@ func (s sdkStorage) Put(ctx context.Context, path string, t gateway.PutTerms) (u
 		}
 		o.MaxPrice = p
 	}
-	res, err := s.c.Put(ctx, path, o)
+	res, err := s.c.PutReader(ctx, r, size, "object", o)
 	return res.DealID, err
 }
 
