@@ -191,7 +191,7 @@ func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uplo
 // named), and the file is decoded from them, checked against the deal's
 // root and (unless public) decrypted in one pass. outPath appears only
 // once all of it succeeded; tmpPath names the download's scratch space.
-func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []storagetypes.Replica, root merkle.Hash, tmpPath, outPath string) error {
+func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []storagetypes.Replica, root merkle.Hash, tmpPath, outPath string, o GetOptions) error {
 	scheme := d.Scheme()
 	es := erasure.Scheme{K: int(scheme.K), M: int(scheme.M)}
 	if len(d.ShardRoots) != es.N() {
@@ -246,7 +246,7 @@ func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []
 		return nil
 	}
 	if !d.Public {
-		return c.decryptInto(outPath, decode)
+		return c.decryptInto(outPath, o, decode)
 	}
 	out, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {

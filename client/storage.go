@@ -352,6 +352,24 @@ func (c *Client) waitCommitted(ctx context.Context, id uint64, f io.ReadSeeker, 
 // the storage key in Home into outPath. outPath only ever appears once the
 // whole file is verified (and decrypted).
 func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
+	return c.GetWith(ctx, id, outPath, GetOptions{})
+}
+
+// GetOptions tune a Get.
+type GetOptions struct {
+	// Partial, when set, is told the temporary file a private deal is
+	// decrypted into (beside outPath), and then, as it grows, how many of
+	// its bytes are final: verified, decrypted and authenticated (age
+	// authenticates every 64 KiB chunk), in order. A server may stream
+	// them before Get returns. If Get then fails the file is removed and
+	// the bytes already read are only a prefix of the deal: the reader must
+	// fail too. Deals fetched another way (public ones, or whole from one
+	// provider) report nothing until Get returns.
+	Partial func(path string, done int64)
+}
+
+// GetWith is Get with options.
+func (c *Client) GetWith(ctx context.Context, id uint64, outPath string, o GetOptions) error {
 	d, err := storagetypes.NewQueryClient(c.cctx).Deal(ctx, &storagetypes.QueryDealRequest{DealId: id})
 	if err != nil {
 		return err
@@ -381,7 +399,7 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	defer os.Remove(tmpPath)
 
 	if d.Deal.Scheme().Erasure() {
-		if err := c.getShards(ctx, d.Deal, d.Replicas, root, tmpPath, outPath); err != nil {
+		if err := c.getShards(ctx, d.Deal, d.Replicas, root, tmpPath, outPath, o); err != nil {
 			return fmt.Errorf("deal %d: %w", id, err)
 		}
 		return nil
@@ -391,7 +409,7 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 	// decrypted while it arrives; ranges are its owner's (or anyone's for a
 	// public deal).
 	if d.Deal.Size_ >= parallelMin && (d.Deal.Public || c.Account() == d.Deal.Owner) {
-		err := c.getParallel(ctx, d.Deal, holders, root, tmpPath, outPath)
+		err := c.getParallel(ctx, d.Deal, holders, root, tmpPath, outPath, o)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -465,7 +483,7 @@ func (c *Client) Deals(ctx context.Context) ([]storagetypes.Deal, error) {
 // getParallel downloads deal d in ranges from holders into tmpPath and,
 // for a private deal, decrypts it in the same pass into a second temporary
 // file; outPath appears only once everything verified.
-func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders []string, root merkle.Hash, tmpPath, outPath string) error {
+func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders []string, root merkle.Hash, tmpPath, outPath string, o GetOptions) error {
 	var targets []providerapi.Target
 	for _, h := range holders {
 		t, err := c.Target(ctx, h)
@@ -484,7 +502,7 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
 		return nil
 	}
-	return c.decryptInto(outPath, func(pw io.Writer) error {
+	return c.decryptInto(outPath, o, func(pw io.Writer) error {
 		return c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
 	})
 }
@@ -492,7 +510,7 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 // decryptInto decrypts, with the storage key, the ciphertext that produce
 // writes (verifying it as it goes) into outPath, in the same pass: outPath
 // appears only once produce succeeded and every byte decrypted.
-func (c *Client) decryptInto(outPath string, produce func(w io.Writer) error) error {
+func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Writer) error) error {
 	key, err := LoadIdentity(c.Home)
 	if err != nil {
 		return err
@@ -508,12 +526,17 @@ func (c *Client) decryptInto(outPath string, produce func(w io.Writer) error) er
 			os.Remove(plain.Name())
 		}
 	}()
+	var dst io.Writer = plain
+	if o.Partial != nil {
+		o.Partial(plain.Name(), 0)
+		dst = &partialWriter{w: plain, path: plain.Name(), report: o.Partial}
+	}
 	pr, pw := io.Pipe()
 	decrypted := make(chan error, 1)
 	go func() {
 		r, err := age.Decrypt(pr, key)
 		if err == nil {
-			_, err = io.Copy(plain, r)
+			_, err = io.Copy(dst, r)
 		}
 		if err != nil {
 			err = fmt.Errorf("decrypting (is this your key?): %w", err)
@@ -550,4 +573,19 @@ func (c *Client) Cancel(ctx context.Context, id uint64) error {
 		return fmt.Errorf("cancelling deal %d: %w", id, err)
 	}
 	return nil
+}
+
+// partialWriter reports each write's new total to GetOptions.Partial.
+type partialWriter struct {
+	w      io.Writer
+	path   string
+	done   int64
+	report func(path string, done int64)
+}
+
+func (p *partialWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.done += int64(n)
+	p.report(p.path, p.done)
+	return n, err
 }

@@ -34,8 +34,10 @@ type Storage interface {
 	// returns its id once every slot is committed. A read error, or fewer
 	// bytes, fails it before any deal is made.
 	Put(ctx context.Context, r io.Reader, size int64, t PutTerms) (uint64, error)
-	// Get writes deal id's bytes, verified, to path.
-	Get(ctx context.Context, id uint64, path string) error
+	// Get writes deal id's bytes, verified, to path. partial, if the
+	// storage can, is told the file being written and how many of its
+	// bytes are final (client.GetOptions.Partial).
+	Get(ctx context.Context, id uint64, path string, partial func(file string, done int64)) error
 	// Delete ends deal id, refunding what it has not paid out.
 	Delete(ctx context.Context, id uint64) error
 	// Deals lists the account's deals (Rebuild reads their labels).
@@ -85,11 +87,11 @@ type Backend struct {
 	dir   string
 	now   func() time.Time
 
-	// fetching holds a channel per deal being fetched into the cache: a
-	// client reading one object in many parallel ranges (aws-cli does)
-	// waits for one fetch instead of starting its own.
+	// fetching holds the deals being fetched into the cache: a client
+	// reading one object in many parallel ranges (aws-cli does) shares one
+	// fetch, and reads each range as soon as it has arrived.
 	mu       sync.Mutex
-	fetching map[uint64]chan struct{}
+	fetching map[uint64]*fetch
 
 	// changes counts changes to buckets and objects; backedUp is the
 	// count the last backup saw.
@@ -109,7 +111,7 @@ func New(index *Index, store Storage, o Options) (*Backend, error) {
 	if len(o.LabelKey) != 0 && len(o.LabelKey) != 32 {
 		return nil, fmt.Errorf("the label key is %d bytes, want 32", len(o.LabelKey))
 	}
-	b := &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]chan struct{}{}}
+	b := &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]*fetch{}}
 	b.spool.limit = o.SpoolBytes
 	if err := b.chargeParts(); err != nil {
 		return nil, err
@@ -347,60 +349,6 @@ func (b *Backend) release(ctx context.Context, deal uint64) {
 	_ = b.store.Delete(ctx, deal)
 }
 
-func (b *Backend) cached(deal uint64) string {
-	return filepath.Join(b.dir, "cache", fmt.Sprintf("deal-%d", deal))
-}
-
-// open returns the object's bytes from the cache, fetching the deal into
-// it first.
-func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
-	if obj.Deal == 0 {
-		return os.Open(os.DevNull)
-	}
-	path := b.cached(obj.Deal)
-	for {
-		if f, err := os.Open(path); err == nil {
-			now := time.Now()
-			_ = os.Chtimes(path, now, now) // recently read: trimmed last
-			return f, nil
-		}
-		b.mu.Lock()
-		wait, busy := b.fetching[obj.Deal]
-		if !busy {
-			b.fetching[obj.Deal] = make(chan struct{})
-		}
-		b.mu.Unlock()
-		if !busy {
-			break
-		}
-		select { // another request is fetching it: wait, then look again
-		case <-wait:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	defer func() {
-		b.mu.Lock()
-		close(b.fetching[obj.Deal])
-		delete(b.fetching, obj.Deal)
-		b.mu.Unlock()
-	}()
-	if f, err := os.Open(path); err == nil {
-		return f, nil
-	}
-	tmp := path + fmt.Sprintf(".%d.part", time.Now().UnixNano())
-	if err := b.store.Get(ctx, obj.Deal, tmp); err != nil {
-		os.Remove(tmp)
-		return nil, fmt.Errorf("fetching deal %d: %w", obj.Deal, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	b.trimCache(path)
-	return f, err
-}
-
 func (b *Backend) HeadObject(_ context.Context, in *s3.HeadObjectInput) (*s3.HeadObjectOutput, error) {
 	obj, err := b.lookup(aws(in.Bucket), aws(in.Key))
 	if err != nil {
@@ -423,24 +371,19 @@ func (b *Backend) GetObject(ctx context.Context, in *s3.GetObjectInput) (*s3.Get
 	if err != nil {
 		return nil, err
 	}
-	f, err := b.open(ctx, obj)
+	body, err := b.openRange(ctx, obj, start, length)
 	if err != nil {
 		return nil, err
 	}
 	out := &s3.GetObjectOutput{
 		AcceptRanges: ptr("bytes"), ContentLength: &length, ETag: ptr(obj.ETag), LastModified: &obj.Modified,
 		ContentType: optional(obj.ContentType), Metadata: obj.Metadata, StorageClass: types.StorageClassStandard,
-		Body: readCloser{io.NewSectionReader(f, start, length), f},
+		Body: body,
 	}
 	if ranged {
 		out.ContentRange = ptr(fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, obj.Size))
 	}
 	return out, nil
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // DeleteObject drops the key and ends its deal. Deleting a key that does

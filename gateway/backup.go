@@ -377,7 +377,7 @@ func (b *Backend) Rebuild(ctx context.Context) (RebuildReport, error) {
 func (b *Backend) restore(ctx context.Context, id uint64) error {
 	path := filepath.Join(b.dir, "spool", fmt.Sprintf("restore-%d", id))
 	defer os.Remove(path)
-	if err := b.store.Get(ctx, id, path); err != nil {
+	if err := b.store.Get(ctx, id, path, nil); err != nil {
 		return err
 	}
 	old, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})

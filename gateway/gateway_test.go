@@ -46,6 +46,9 @@ type fakeStorage struct {
 	// failDeletes makes Delete fail, leaving the deal live (a cancel that
 	// did not go through).
 	failDeletes bool
+	// halfway and failHalfway stop (and fail) fetches at half (Get).
+	halfway     chan struct{}
+	failHalfway bool
 }
 
 func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
@@ -82,16 +85,48 @@ func (s *fakeStorage) termsOf(id uint64) gateway.PutTerms {
 	return s.terms[id]
 }
 
-func (s *fakeStorage) Get(_ context.Context, id uint64, path string) error {
+// Get writes the deal as the SDK does: into a temporary file beside path,
+// reported to partial as it grows, renamed to path at the end. With
+// halfway set, it stops after half the bytes until halfway is closed, or
+// fails there if failHalfway is set.
+func (s *fakeStorage) Get(_ context.Context, id uint64, path string, partial func(string, int64)) error {
 	s.mu.Lock()
 	s.gets[id]++
+	halfway, fail := s.halfway, s.failHalfway
 	s.mu.Unlock()
 	time.Sleep(100 * time.Millisecond) // a fetch takes time: parallel reads overlap it
 	bz, err := os.ReadFile(s.path(id))
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, bz, 0o600)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".fake-get-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	var done int64
+	for len(bz) > 0 {
+		n := min(len(bz), 64<<10)
+		if _, err := tmp.Write(bz[:n]); err != nil {
+			return err
+		}
+		bz, done = bz[n:], done+int64(n)
+		if partial != nil {
+			partial(tmp.Name(), done)
+		}
+		if halfway != nil && len(bz) <= int(done) {
+			<-halfway
+			halfway = nil
+			if fail {
+				return errors.New("the providers went away")
+			}
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func (s *fakeStorage) Delete(_ context.Context, id uint64) error {

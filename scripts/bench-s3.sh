@@ -4,7 +4,7 @@
 # put` and `get` of the same file, and the gateway's peak resident memory.
 # See docs/benchmarks.md.
 #
-#   SIZE_MIB=256 scripts/bench-s3.sh
+#   SIZE_MIB=256 RUNS=3 scripts/bench-s3.sh
 #
 # Needs aws-cli (Debian's awscli) and GNU time is not needed: the
 # gateway's memory is read from /proc while it runs. The localnet lives in
@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SIZE_MIB=${SIZE_MIB:-256}
+RUNS=${RUNS:-3}
 export PORT_OFFSET=${PORT_OFFSET:-21000}
 AWS=${AWS:-/usr/bin/aws}
 
@@ -57,18 +58,26 @@ GW_PID=$(cat "$LOCALNET_DIR/gateway.pid")
 done) &
 PEAK_PID=$!
 
-t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
-cli_put=$(sub "$t1" "$t0"); id=$(tail -n 1 "$WORK/id")
-t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
-cli_get=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
-
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 "$AWS" --endpoint-url "$EP" s3 mb s3://bench > /dev/null
-t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "$FILE" s3://bench/object.bin --only-show-errors || die "aws s3 cp up failed"; t1=$(now)
-s3_put=$(sub "$t1" "$t0")
-t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp s3://bench/object.bin "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
-s3_get=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"
+# Each run puts and gets once each way, interleaved, so both share the
+# machine's noise; the medians are reported. A new key per run: nothing
+# is read from the gateway's cache.
+cli_puts=() cli_gets=() s3_puts=() s3_gets=()
+for run in $(seq 1 "$RUNS"); do
+  t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
+  cli_puts+=("$(sub "$t1" "$t0")"); id=$(tail -n 1 "$WORK/id")
+  t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "$FILE" "s3://bench/object-$run.bin" --only-show-errors || die "aws s3 cp up failed"; t1=$(now)
+  s3_puts+=("$(sub "$t1" "$t0")")
+  t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
+  cli_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
+  t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-$run.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
+  s3_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"; rm -f "$WORK/s3.out"
+  echo "run $run: storage put ${cli_puts[-1]}s, aws put ${s3_puts[-1]}s, storage get ${cli_gets[-1]}s, aws get ${s3_gets[-1]}s"
+done
+cli_put=$(median "${cli_puts[@]}") s3_put=$(median "${s3_puts[@]}") cli_get=$(median "${cli_gets[@]}") s3_get=$(median "${s3_gets[@]}")
 
-printf 'object                 %d MiB, stored 6+3\n' "$SIZE_MIB"
+printf 'object                 %d MiB, stored 6+3, median of %d runs\n' "$SIZE_MIB" "$RUNS"
 printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "aws s3 cp (PUT)" "$s3_put" "stratusd storage get" "$cli_get" "aws s3 cp (GET)" "$s3_get"
 printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
 printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"

@@ -64,8 +64,8 @@ func (s sdkStorage) Put(ctx context.Context, r io.Reader, size int64, t gateway.
 	return res.DealID, err
 }
 
-func (s sdkStorage) Get(ctx context.Context, id uint64, path string) error {
-	return s.c.Get(ctx, id, path)
+func (s sdkStorage) Get(ctx context.Context, id uint64, path string, partial func(string, int64)) error {
+	return s.c.GetWith(ctx, id, path, client.GetOptions{Partial: partial})
 }
 
 func (s sdkStorage) Delete(ctx context.Context, id uint64) error { return s.c.Cancel(ctx, id) }
