@@ -117,6 +117,8 @@ func TestLocalnetMembershipGateAndRestart(t *testing.T) {
 	_, _, err = ln.Run("q", "membership", "member", alice, "validator")
 	require.ErrorContains(t, err, "exit status")
 
+	checkTxSenderPipelines(t, ln)
+
 	// Stop and restart: the chain resumes on its data, past the old height.
 	h := ln.Height(0)
 	ln.Stop()
