@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -76,9 +77,14 @@ type Follower struct {
 	mu        sync.Mutex
 	fetching  map[uint64]bool
 	committed map[uint64]bool // commits sent and not yet seen on chain
-	window    *windowState    // the proof window being answered
-	lastClaim int64
-	height    int64
+	inflight  sync.WaitGroup  // commits being sent
+	// stageLater holds deals whose parity this provider (shard 0's
+	// holder) is to stage but found every fetch slot taken: each step
+	// tries them again.
+	stageLater map[uint64]bool
+	window     *windowState // the proof window being answered
+	lastClaim  int64
+	height     int64
 	// parityAsked is when this provider first asked the encoder of a deal
 	// for its parity shard.
 	parityAsked map[uint64]time.Time
@@ -115,7 +121,7 @@ func NewFollower(node *Node, st *store.Store, sender Sender, fetch FetchFunc, me
 	}
 	return &Follower{
 		node: node, store: st, sender: sender, fetch: fetch, me: me, cfg: cfg, log: log, metrics: m,
-		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, committed: map[uint64]bool{},
+		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, committed: map[uint64]bool{}, stageLater: map[uint64]bool{},
 		parityAsked: map[uint64]time.Time{},
 	}
 }
@@ -145,6 +151,7 @@ func (f *Follower) Height() int64 {
 // Run follows the chain until ctx ends. Node errors are logged and
 // retried: the follower survives node restarts.
 func (f *Follower) Run(ctx context.Context) error {
+	defer f.inflight.Wait() // commits in flight end with ctx
 	t := time.NewTicker(f.cfg.Poll)
 	defer t.Stop()
 	last := int64(0)
@@ -194,6 +201,7 @@ func (f *Follower) Step(ctx context.Context, h int64) error {
 		}
 		f.replicate(ctx, r)
 	}
+	f.retryStaging(ctx, mine)
 	f.collectGarbage(ctx, mine)
 	if f.jobs != nil {
 		if err := f.jobs.Step(ctx, h); err != nil {
@@ -650,10 +658,39 @@ func (f *Follower) fetchStagedParity(ctx context.Context, r storagetypes.Replica
 // that slot's provider (handleParity) for cfg.StageTTL. A shard that fails
 // its root is not staged: the owner's roots disagree with its data, and
 // the parity slots will not commit.
+// retryStaging stages the parity of the deals stageParity had to put off,
+// once their shard 0 here is committed; mine are this provider's replicas.
+func (f *Follower) retryStaging(ctx context.Context, mine map[uint64]storagetypes.Replica) {
+	f.mu.Lock()
+	later := slices.Collect(maps.Keys(f.stageLater))
+	f.mu.Unlock()
+	for _, id := range later {
+		r, ok := mine[id]
+		switch {
+		case ok && r.Shard == 0 && r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED:
+			f.stageParity(ctx, id)
+			continue
+		case ok && r.Shard == 0 && r.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED:
+			continue // its commit is on the way
+		}
+		f.mu.Lock()
+		delete(f.stageLater, id)
+		f.mu.Unlock()
+	}
+}
+
 func (f *Follower) stageParity(ctx context.Context, id uint64) {
 	if !f.reserveFetch(id) {
+		f.mu.Lock()
+		if !f.fetching[id] {
+			f.stageLater[id] = true
+		}
+		f.mu.Unlock()
 		return
 	}
+	f.mu.Lock()
+	delete(f.stageLater, id)
+	f.mu.Unlock()
 	go func() {
 		defer f.releaseFetch(id)
 		if err := f.encodeParity(ctx, id); err != nil {
@@ -842,20 +879,31 @@ func planShards(ctx context.Context, node *Node, fetch FetchFunc, me string, d s
 	return p, nil
 }
 
+// commit sends the replica's commit without waiting for its block: the
+// sender keeps the sequence, so the commits of many deals ready in one
+// step share blocks instead of taking one block each.
 func (f *Follower) commit(ctx context.Context, id uint64) {
 	f.mu.Lock()
-	f.committed[id] = true
-	f.mu.Unlock()
-	res, err := f.sender.Send(ctx, &storagetypes.MsgCommitReplica{Provider: f.me, DealId: id})
-	if err != nil {
-		f.txError("commit_replica", err)
-		f.mu.Lock()
-		delete(f.committed, id)
+	if f.committed[id] {
 		f.mu.Unlock()
 		return
 	}
-	f.log.Info("replica committed", "deal", id, "tx", res.TxHash)
-	f.stageParity(ctx, id)
+	f.committed[id] = true
+	f.mu.Unlock()
+	f.inflight.Add(1)
+	go func() {
+		defer f.inflight.Done()
+		res, err := f.sender.Send(ctx, &storagetypes.MsgCommitReplica{Provider: f.me, DealId: id})
+		if err != nil {
+			f.txError("commit_replica", err)
+			f.mu.Lock()
+			delete(f.committed, id)
+			f.mu.Unlock()
+			return
+		}
+		f.log.Info("replica committed", "deal", id, "tx", res.TxHash)
+		f.stageParity(ctx, id)
+	}()
 }
 
 // collectGarbage deletes stored deals the chain no longer gives us, and

@@ -9,6 +9,7 @@ package chain
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -106,6 +107,11 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 			}
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED:
 			s.Holders = append(s.Holders, r.Provider)
+			if s.Erasure && r.Shard == 0 && slices.ContainsFunc(replicas, func(p storagetypes.Replica) bool {
+				return p.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED && p.Shard >= d.DataShards
+			}) {
+				s.Encoder = r.Provider
+			}
 		default:
 			continue
 		}

@@ -205,6 +205,51 @@ func TestEncoderStagesVerifiedParity(t *testing.T) {
 	require.NotContains(t, n.calls, peerURL(0), "its own shard is read locally")
 }
 
+// The encoder stages parity even when every fetch slot was taken at its
+// commit: the deal waits in stageLater and a later step stages it.
+func TestParityStagingWaitsForAFetchSlot(t *testing.T) {
+	n := newShardNet(t, 0)
+	chain := n.f.node.storage.(*fakeChain)
+	res := chain.deals[shardDeal]
+	require.NoError(t, n.st.Put(shardDeal, store.Expect{Root: merkle.Hash(n.deal.ShardRoots[0]), Size: n.deal.ShardSize, ChunkSize: testChunk},
+		bytes.NewReader(n.shards[0])))
+	res.Replicas[0].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
+	res.Replicas[3].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
+	delete(n.serve, peerURL(3))
+
+	n.f.cfg.MaxFetches = 1
+	require.True(t, n.f.reserveFetch(999)) // another deal's download holds the only slot
+	n.f.stageParity(context.Background(), shardDeal)
+	n.f.mu.Lock()
+	require.True(t, n.f.stageLater[shardDeal], "put off, not dropped")
+	n.f.mu.Unlock()
+	mine := map[uint64]storagetypes.Replica{shardDeal: n.mine(t)}
+	n.f.retryStaging(context.Background(), mine) // still no slot
+	_, err := os.Stat(n.st.StagedShardPath(shardDeal, 3))
+	require.True(t, os.IsNotExist(err))
+
+	n.f.releaseFetch(999)
+	n.f.retryStaging(context.Background(), mine)
+	require.Eventually(t, func() bool {
+		got, err := os.ReadFile(n.st.StagedShardPath(shardDeal, 3))
+		return err == nil && bytes.Equal(n.shards[3], got)
+	}, 30*time.Second, 20*time.Millisecond, "parity shard 3 staged once a slot was free")
+	n.f.mu.Lock()
+	require.False(t, n.f.stageLater[shardDeal])
+	n.f.mu.Unlock()
+	// While a parity slot is assigned, shard 0's holder is the deal's
+	// encoder: peers serve it the data shards outside its repair budget.
+	info, err := n.f.node.DealInfo(context.Background(), shardDeal)
+	require.NoError(t, err)
+	require.Equal(t, res.Replicas[0].Provider, info.Encoder)
+	for i := range res.Replicas {
+		res.Replicas[i].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
+	}
+	info, err = n.f.node.DealInfo(context.Background(), shardDeal)
+	require.NoError(t, err)
+	require.Empty(t, info.Encoder, "every slot committed: no encoder")
+}
+
 // A parity slot's provider fetches its shard from the encoder: one shard
 // of traffic. While the encoder has nothing staged it waits (errNoSource);
 // after ParityWait, or when the encoder serves wrong bytes, it rebuilds

@@ -139,6 +139,11 @@ func (s *Server) entitledFetcher(w http.ResponseWriter, r *http.Request, c calle
 	if c.signed() && slices.Contains(deal.Fetchers, c.addr) {
 		return false, true
 	}
+	if c.signed() && deal.Encoder != "" && c.addr == deal.Encoder {
+		// Shard 0's holder computing the parity of slots still assigned:
+		// a duty, not a repair. The window closes when they commit.
+		return false, true
+	}
 	if c.signed() && slices.Contains(deal.Holders, c.addr) {
 		// A committed holder already had the deal: fetching it again is a
 		// repair, and repairs are rationed.

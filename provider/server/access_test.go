@@ -258,6 +258,17 @@ func TestRepairFetchesAreRationed(t *testing.T) {
 	now = now.Add(30 * time.Minute) // one token back
 	require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/3", nil, 0).status)
 	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/4", nil, 0), http.StatusTooManyRequests, providerapi.CodeRepairLimit)
+
+	// The encoder of an erasure-coded deal (shard 0's committed holder,
+	// while a parity slot is assigned) fetches the other data shards as a
+	// duty, whatever its repair budget; once the parity slots commit it is
+	// a holder like any other again.
+	e.setDeal(4, func(d *server.DealInfo) { d.Encoder = addr(peer) })
+	for range 3 {
+		require.Equal(t, http.StatusOK, e.doAs(peer, http.MethodGet, "/v1/deals/4", nil, 0).status)
+	}
+	e.setDeal(4, func(d *server.DealInfo) { d.Encoder = "" })
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/4", nil, 0), http.StatusTooManyRequests, providerapi.CodeRepairLimit)
 }
 
 // An upload cut halfway keeps its bytes; the owner asks where to resume

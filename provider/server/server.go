@@ -62,6 +62,11 @@ type DealInfo struct {
 	// at most Options.RepairFetchesPerHour times an hour from this
 	// provider.
 	Holders []string
+	// Encoder is the committed holder of shard 0 of an erasure-coded deal
+	// while a parity slot is still assigned: it fetches the other data
+	// shards to compute the parity, which is not a repair (empty when
+	// there is none).
+	Encoder string
 }
 
 // JobInfo is what the chain says about a job, for access to its data.
