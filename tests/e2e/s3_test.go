@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -38,6 +39,7 @@ func s3Tool(t *testing.T, name string, paths ...string) string {
 // providers storing every object 2+1: aws s3 mb/cp/ls/rm, and rclone copy
 // of a directory tree up and back, byte-exact, with rclone check clean.
 func TestS3GatewayWithAwsCliAndRclone(t *testing.T) {
+	const files = 300
 	aws := s3Tool(t, "aws", "/usr/bin/aws")
 	rclone := s3Tool(t, "rclone", "/usr/bin/rclone")
 	ln := localnet.StartWithGateway(t, bins, 1, 4, "2+1")
@@ -84,17 +86,19 @@ func TestS3GatewayWithAwsCliAndRclone(t *testing.T) {
 	// (aws s3 ls exits 1 when nothing matches: ask the API directly.)
 	require.NotContains(t, s3("s3api", "list-objects-v2", "--bucket", "photos"), "file.bin")
 
-	// A tree of 60 files in nested directories, up and back with rclone.
+	// A tree of 300 files in nested directories, up and back with rclone.
 	tree := t.TempDir()
-	for i := range 60 {
+	for i := range files {
 		dir := filepath.Join(tree, fmt.Sprintf("d%d", i%4), fmt.Sprintf("e%d", i%3))
 		require.NoError(t, os.MkdirAll(dir, 0o700))
-		b := make([]byte, 1+i*997)
+		b := make([]byte, 1+i*331)
 		_, err := rand.Read(b)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.bin", i)), b, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.bin", i)), b, 0o600))
 	}
-	run(rclone, "sync", "--transfers", "8", tree, "stratus:photos/tree")
+	start := time.Now()
+	run(rclone, "sync", "--transfers", "16", tree, "stratus:photos/tree")
+	t.Logf("rclone sync of %d files up: %s", files, time.Since(start).Round(time.Second))
 	run(rclone, "check", tree, "stratus:photos/tree")
 	down := t.TempDir()
 	run(rclone, "sync", "stratus:photos/tree", down)
@@ -117,7 +121,7 @@ func TestS3GatewayWithAwsCliAndRclone(t *testing.T) {
 	ln.StartGateway()
 	require.Contains(t, gatewayLog(ln), "rebuilt the index")
 	run(rclone, "check", tree, "stratus:photos/tree")
-	require.Contains(t, s3("s3", "ls", "s3://photos/tree/d1/e1/"), "f49.bin")
+	require.Contains(t, s3("s3", "ls", "s3://photos/tree/d1/e1/"), "f049.bin")
 }
 
 func gatewayLog(ln *localnet.Net) string {
