@@ -182,17 +182,24 @@ func TestHandoverCopiesTheSameShard(t *testing.T) {
 // committed it computes the parity shards still assigned, checks each
 // against its root and stages it. A shard whose root the owner forged is
 // not staged.
-func TestEncoderStagesVerifiedParity(t *testing.T) {
+// encoderNet is a shard net where this provider holds shard 0, committed,
+// and the parity slots named are assigned and hold nothing yet.
+func encoderNet(t *testing.T, parity ...int) (*shardNet, *storagetypes.QueryDealResponse) {
+	t.Helper()
 	n := newShardNet(t, 0)
-	chain := n.f.node.storage.(*fakeChain)
-	res := chain.deals[shardDeal]
+	res := n.f.node.storage.(*fakeChain).deals[shardDeal]
 	require.NoError(t, n.st.Put(shardDeal, store.Expect{Root: merkle.Hash(n.deal.ShardRoots[0]), Size: n.deal.ShardSize, ChunkSize: testChunk},
 		bytes.NewReader(n.shards[0])))
 	res.Replicas[0].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
-	for _, i := range []int{3, 4} {
+	for _, i := range parity {
 		res.Replicas[i].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
 		delete(n.serve, peerURL(i))
 	}
+	return n, res
+}
+
+func TestEncoderStagesVerifiedParity(t *testing.T) {
+	n, res := encoderNet(t, 3, 4)
 	forged := bytes.Repeat([]byte{7}, merkle.HashSize)
 	res.Deal.ShardRoots[4] = forged
 
@@ -208,14 +215,7 @@ func TestEncoderStagesVerifiedParity(t *testing.T) {
 // The encoder stages parity even when every fetch slot was taken at its
 // commit: the deal waits in stageLater and a later step stages it.
 func TestParityStagingWaitsForAFetchSlot(t *testing.T) {
-	n := newShardNet(t, 0)
-	chain := n.f.node.storage.(*fakeChain)
-	res := chain.deals[shardDeal]
-	require.NoError(t, n.st.Put(shardDeal, store.Expect{Root: merkle.Hash(n.deal.ShardRoots[0]), Size: n.deal.ShardSize, ChunkSize: testChunk},
-		bytes.NewReader(n.shards[0])))
-	res.Replicas[0].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED
-	res.Replicas[3].Status = storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
-	delete(n.serve, peerURL(3))
+	n, res := encoderNet(t, 3)
 
 	n.f.cfg.MaxFetches = 1
 	require.True(t, n.f.reserveFetch(999)) // another deal's download holds the only slot
