@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	gogogrpc "github.com/cosmos/gogoproto/grpc"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
@@ -462,15 +463,21 @@ func (c *Client) Deal(ctx context.Context, id uint64) (storagetypes.Deal, []stor
 // Deals lists every deal of the client's account, oldest first, page by
 // page (ended and cancelled deals included: their status says so).
 func (c *Client) Deals(ctx context.Context) ([]storagetypes.Deal, error) {
-	q := storagetypes.NewQueryClient(c.cctx)
+	return DealsOf(ctx, c.cctx, c.Account())
+}
+
+// DealsOf lists every deal of owner through conn (a client context), page
+// by page.
+func DealsOf(ctx context.Context, conn gogogrpc.ClientConn, owner string) ([]storagetypes.Deal, error) {
+	q := storagetypes.NewQueryClient(conn)
 	var out []storagetypes.Deal
 	var key []byte
 	for {
 		res, err := q.DealsByOwner(ctx, &storagetypes.QueryDealsByOwnerRequest{
-			Owner: c.Account(), Pagination: &query.PageRequest{Key: key, Limit: 200},
+			Owner: owner, Pagination: &query.PageRequest{Key: key, Limit: 200},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing the deals of %s: %w", c.Account(), err)
+			return nil, fmt.Errorf("listing the deals of %s: %w", owner, err)
 		}
 		out = append(out, res.Deals...)
 		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {

@@ -191,10 +191,11 @@ func lsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := storagetypes.NewQueryClient(cctx).DealsByOwner(cmd.Context(), &storagetypes.QueryDealsByOwnerRequest{Owner: owner})
+			deals, err := client.DealsOf(cmd.Context(), cctx, owner) // every page
 			if err != nil {
 				return err
 			}
+			res := &storagetypes.QueryDealsByOwnerResponse{Deals: deals}
 			if cctx.OutputFormat == flags.OutputFormatJSON {
 				return cctx.PrintProto(res)
 			}
