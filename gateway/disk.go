@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,7 +154,9 @@ func (b *Backend) trimCache(keep string) {
 		if total <= b.opts.CacheBytes {
 			return
 		}
-		if f.path == keep || filepath.Ext(f.path) == ".part" {
+		// Never a fetch in progress: its ".part" target, or the SDK's
+		// temporary files beside it (".stratus-get-*").
+		if f.path == keep || filepath.Ext(f.path) == ".part" || strings.HasPrefix(filepath.Base(f.path), ".") {
 			continue
 		}
 		if os.Remove(f.path) == nil {

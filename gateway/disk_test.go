@@ -117,12 +117,17 @@ func TestCacheIsBounded(t *testing.T) {
 		defer storage.mu.Unlock()
 		return storage.gets[deals[k]]
 	}
+	// A fetch in progress elsewhere: the SDK's temporary file is never trimmed.
+	inProgress := filepath.Join(work, "cache", ".stratus-get-1")
+	require.NoError(t, os.WriteFile(inProgress, make([]byte, 10<<10), 0o600))
 	read("a")
 	read("b")
 	read("a") // a is now the most recently read
 	read("c") // over the bound: b goes
 	require.Equal(t, 1, fetches("a"))
 	require.LessOrEqual(t, dirBytes(t, filepath.Join(work, "cache")), int64(250<<10))
+	_, err := os.Stat(inProgress)
+	require.NoError(t, err, "a file being written is not trimmed")
 	read("a")
 	require.Equal(t, 1, fetches("a"), "a was kept")
 	read("b")
