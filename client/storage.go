@@ -87,7 +87,7 @@ func (c *Client) Put(ctx context.Context, path string, o PutOptions) (PutResult,
 		out := PutResult{DealID: rec.DealID, Size: rec.Size, Providers: providers, Escrow: d.Escrow, Fee: d.Fee}
 		return out, c.finishUpload(ctx, rec, replicas, o)
 	}
-	return c.put(ctx, in, path, st, o)
+	return c.put(ctx, in, st.Size(), path, st, o)
 }
 
 // PutReader is Put for bytes that are not one file: size bytes read once
@@ -101,7 +101,7 @@ func (c *Client) PutReader(ctx context.Context, r io.Reader, size int64, name st
 	if err := os.MkdirAll(c.uploadsDir(), 0o700); err != nil {
 		return PutResult{}, err
 	}
-	return c.put(ctx, &exactReader{r: r, left: size}, name, sizedInfo(size), o)
+	return c.put(ctx, &exactReader{r: r, left: size}, size, name, nil, o)
 }
 
 // exactReader reads exactly left bytes from r: fewer is an error, never a
@@ -129,20 +129,10 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sizedInfo is the FileInfo of PutReader's source: its size, and no name
-// a later Put could resume.
-type sizedInfo int64
-
-func (s sizedInfo) Name() string       { return "" }
-func (s sizedInfo) Size() int64        { return int64(s) }
-func (s sizedInfo) Mode() os.FileMode  { return 0 }
-func (s sizedInfo) ModTime() time.Time { return time.Time{} }
-func (s sizedInfo) IsDir() bool        { return false }
-func (s sizedInfo) Sys() any           { return nil }
-
-// put seals (or hashes) in, st.Size() bytes of the file at path, creates
-// the deal and uploads it.
-func (c *Client) put(ctx context.Context, in io.Reader, path string, st os.FileInfo, o PutOptions) (PutResult, error) {
+// put seals (or hashes) size bytes from in, creates the deal and uploads
+// it. st is the file at path, which a cut-off put resumes from; nil for
+// PutReader's source, which nothing names again.
+func (c *Client) put(ctx context.Context, in io.Reader, size int64, path string, st os.FileInfo, o PutOptions) (PutResult, error) {
 	params, err := storagetypes.NewQueryClient(c.cctx).Params(ctx, &storagetypes.QueryParamsRequest{})
 	if err != nil {
 		return PutResult{}, fmt.Errorf("reading storage params: %w", err)
@@ -150,8 +140,8 @@ func (c *Client) put(ctx context.Context, in io.Reader, path string, st os.FileI
 	chunkSize := int(params.Params.ChunkSize)
 	var sealed Sealed
 	if o.Public {
-		c.linef("hashing %s (%s); it is stored unencrypted", path, HumanBytes(uint64(st.Size())))
-		if sealed, err = HashFile(c.reader(in, uint64(st.Size()), "hash"), path, chunkSize); err != nil {
+		c.linef("hashing %s (%s); it is stored unencrypted", path, HumanBytes(uint64(size)))
+		if sealed, err = HashFile(c.reader(in, uint64(size), "hash"), path, chunkSize); err != nil {
 			return PutResult{}, err
 		}
 	} else {
@@ -162,8 +152,8 @@ func (c *Client) put(ctx context.Context, in io.Reader, path string, st os.FileI
 		if created {
 			c.linef("created your storage key in %s — back it up: without it your files cannot be decrypted", filepath.Join(c.Home, KeyFile))
 		}
-		c.linef("encrypting and hashing %s (%s)", path, HumanBytes(uint64(st.Size())))
-		sealed, err = Seal(c.reader(in, uint64(st.Size()), "encrypt"), id.Recipient(), chunkSize, c.uploadsDir())
+		c.linef("encrypting and hashing %s (%s)", path, HumanBytes(uint64(size)))
+		sealed, err = Seal(c.reader(in, uint64(size), "encrypt"), id.Recipient(), chunkSize, c.uploadsDir())
 		if err != nil {
 			return PutResult{}, err
 		}
@@ -218,14 +208,14 @@ func (c *Client) put(ctx context.Context, in io.Reader, path string, st os.FileI
 
 	// Keep what is sent until every replica is committed, so a cut-off put
 	// can resume.
-	abs := "" // PutReader's source: no later Put resumes it
-	if _, ok := st.(sizedInfo); !ok {
-		if abs, err = filepath.Abs(path); err != nil {
+	rec := uploadRecord{DealID: deal.DealId, Sent: sealed.Path, Size: sealed.Size, Public: o.Public,
+		DataShards: msg.DataShards, ParityShards: msg.ParityShards}
+	if st != nil { // PutReader's source has no name a later Put could resume
+		if rec.Source, err = filepath.Abs(path); err != nil {
 			return out, err
 		}
+		rec.SrcSize, rec.ModTime = st.Size(), st.ModTime()
 	}
-	rec := uploadRecord{DealID: deal.DealId, Source: abs, SrcSize: st.Size(), ModTime: st.ModTime(), Sent: sealed.Path, Size: sealed.Size, Public: o.Public,
-		DataShards: msg.DataShards, ParityShards: msg.ParityShards}
 	if coded {
 		for i := range scheme.N() {
 			if err := os.Rename(shardPath(pending, i), shardPath(c.shardBase(deal.DealId), i)); err != nil {

@@ -84,7 +84,6 @@ type Backend struct {
 	index *Index
 	store Storage
 	opts  Options
-	dir   string
 	now   func() time.Time
 
 	// fetching holds the deals being fetched into the cache: a client
@@ -111,7 +110,7 @@ func New(index *Index, store Storage, o Options) (*Backend, error) {
 	if len(o.LabelKey) != 0 && len(o.LabelKey) != 32 {
 		return nil, fmt.Errorf("the label key is %d bytes, want 32", len(o.LabelKey))
 	}
-	b := &Backend{index: index, store: store, opts: o, dir: o.Dir, now: time.Now, fetching: map[uint64]*fetch{}}
+	b := &Backend{index: index, store: store, opts: o, now: time.Now, fetching: map[uint64]*fetch{}}
 	b.spool.limit = o.SpoolBytes
 	if err := b.chargeParts(); err != nil {
 		return nil, err
@@ -247,7 +246,7 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err := b.index.db.View(func(tx *bolt.Tx) error { _, err := b.index.objects(tx, bucket); return err }); err != nil {
 		return s3response.PutObjectOutput{}, s3Error(err)
 	}
-	f, err := os.CreateTemp(filepath.Join(b.dir, "spool"), "put-*")
+	f, err := os.CreateTemp(filepath.Join(b.opts.Dir, "spool"), "put-*")
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}

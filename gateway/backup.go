@@ -182,7 +182,7 @@ func (b *Backend) Backup(ctx context.Context) (uint64, error) {
 	if seen == b.backedUp.Load() {
 		return 0, nil
 	}
-	f, err := os.CreateTemp(filepath.Join(b.dir, "spool"), "index-backup-*")
+	f, err := os.CreateTemp(filepath.Join(b.opts.Dir, "spool"), "index-backup-*")
 	if err != nil {
 		return 0, err
 	}
@@ -375,7 +375,7 @@ func (b *Backend) Rebuild(ctx context.Context) (RebuildReport, error) {
 // the (empty) index. Multipart uploads in flight are not restored: their
 // parts were on the old gateway's disk.
 func (b *Backend) restore(ctx context.Context, id uint64) error {
-	path := filepath.Join(b.dir, "spool", fmt.Sprintf("restore-%d", id))
+	path := filepath.Join(b.opts.Dir, "spool", fmt.Sprintf("restore-%d", id))
 	defer os.Remove(path)
 	if err := b.store.Get(ctx, id, path, nil); err != nil {
 		return err

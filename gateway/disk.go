@@ -37,6 +37,13 @@ type budget struct {
 	used, limit int64
 }
 
+// fits says whether n more bytes would stay within the limit now.
+func (b *budget) fits(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit <= 0 || b.used+n <= b.limit
+}
+
 // take charges n bytes, or nothing and false if that goes over the limit.
 func (b *budget) take(n int64) bool {
 	b.mu.Lock()
@@ -87,11 +94,8 @@ func (c *charged) release() {
 // up front, so a body that cannot fit is refused before it is read.
 func (b *Backend) spoolWriter(w io.Writer, length *int64) (*charged, error) {
 	c := &charged{w: w, b: &b.spool}
-	if length != nil && *length > 0 {
-		if !b.spool.take(*length) {
-			return nil, errSpoolFull(b.spool.limit)
-		}
-		b.spool.give(*length) // only a check: the writes charge as they land
+	if length != nil && !b.spool.fits(*length) {
+		return nil, errSpoolFull(b.spool.limit) // the writes charge as they land
 	}
 	return c, nil
 }
@@ -102,7 +106,7 @@ func (b *Backend) SpoolUsed() int64 { return b.spool.Used() }
 // chargeParts charges the parts of uploads left by an earlier run.
 func (b *Backend) chargeParts() error {
 	var n int64
-	err := filepath.WalkDir(filepath.Join(b.dir, "parts"), func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(b.opts.Dir, "parts"), func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if os.IsNotExist(err) {
 				return nil
@@ -130,7 +134,7 @@ func (b *Backend) trimCache(keep string) {
 	if b.opts.CacheBytes <= 0 {
 		return
 	}
-	entries, err := os.ReadDir(filepath.Join(b.dir, "cache"))
+	entries, err := os.ReadDir(filepath.Join(b.opts.Dir, "cache"))
 	if err != nil {
 		return
 	}
@@ -146,7 +150,7 @@ func (b *Backend) trimCache(keep string) {
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
-		files = append(files, file{filepath.Join(b.dir, "cache", e.Name()), info.Size(), info.ModTime()})
+		files = append(files, file{filepath.Join(b.opts.Dir, "cache", e.Name()), info.Size(), info.ModTime()})
 		total += info.Size()
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].used.Before(files[j].used) })

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -111,6 +112,9 @@ func TestCacheIsBounded(t *testing.T) {
 		out.Body.Close()
 		require.NoError(t, err)
 		require.Equal(t, bodies[k], bz)
+		// The body can be read whole before its fetch has renamed the
+		// file into the cache and trimmed it: wait for that.
+		require.Eventually(t, func() bool { return be.Fetching() == 0 }, 10*time.Second, 5*time.Millisecond)
 	}
 	fetches := func(k string) int {
 		storage.mu.Lock()

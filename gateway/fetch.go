@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,7 +37,7 @@ type fetch struct {
 }
 
 func (b *Backend) cached(deal uint64) string {
-	return filepath.Join(b.dir, "cache", fmt.Sprintf("deal-%d", deal))
+	return filepath.Join(b.opts.Dir, "cache", fmt.Sprintf("deal-%d", deal))
 }
 
 // openCached opens the cached copy of deal, marking it recently read.
@@ -77,6 +78,9 @@ func (b *Backend) startFetch(ctx context.Context, deal uint64) *fetch {
 			os.Remove(tmp)
 			err = fmt.Errorf("fetching deal %d: %w", deal, err)
 		}
+		if err == nil {
+			b.trimCache(path)
+		}
 		b.mu.Lock()
 		delete(b.fetching, deal)
 		b.mu.Unlock()
@@ -84,11 +88,17 @@ func (b *Backend) startFetch(ctx context.Context, deal uint64) *fetch {
 		f.finished, f.err = true, err
 		f.mu.Unlock()
 		f.cond.Broadcast()
-		if err == nil {
-			b.trimCache(path)
-		}
 	}()
 	return f
+}
+
+// Fetching is how many deals are being fetched into the cache now (a
+// fetch ends after its last bytes were served: it still renames its file
+// into the cache and trims the cache).
+func (b *Backend) Fetching() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.fetching)
 }
 
 // wait blocks until the fetch has more than off bytes final, or ended.
@@ -124,7 +134,7 @@ func (b *Backend) open(ctx context.Context, obj Object) (*os.File, error) {
 // or from its fetch as they arrive.
 func (b *Backend) openRange(ctx context.Context, obj Object, start, length int64) (io.ReadCloser, error) {
 	if obj.Deal == 0 || length == 0 {
-		return io.NopCloser(io.LimitReader(eofReader{}, 0)), nil
+		return http.NoBody, nil
 	}
 	for {
 		if f, err := b.openCached(obj.Deal); err == nil {
@@ -140,15 +150,16 @@ func (b *Backend) openRange(ctx context.Context, obj Object, start, length int64
 		}
 		f, err := os.Open(path)
 		if err != nil {
-			continue // renamed into the cache meanwhile
+			// Renamed into the cache meanwhile: let the fetch end (it
+			// renames, then trims) rather than spin.
+			if _, _, _, err := ft.wait(math.MaxInt64); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		return &growing{ft: ft, f: f, off: start, end: start + length}, nil
 	}
 }
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 type readCloser struct {
 	io.Reader

@@ -54,7 +54,7 @@ type part struct {
 	Modified time.Time `json:"modified"`
 }
 
-func (b *Backend) partsDir(id string) string { return filepath.Join(b.dir, "parts", id) }
+func (b *Backend) partsDir(id string) string { return filepath.Join(b.opts.Dir, "parts", id) }
 
 func (b *Backend) partPath(id string, n int) string {
 	return filepath.Join(b.partsDir(id), strconv.Itoa(n))

@@ -77,8 +77,7 @@ func (s sdkStorage) Deals(ctx context.Context) ([]gateway.Deal, error) {
 	}
 	out := make([]gateway.Deal, len(deals))
 	for i, d := range deals {
-		live := d.Status == storagetypes.DealStatus_DEAL_STATUS_PENDING || d.Status == storagetypes.DealStatus_DEAL_STATUS_ACTIVE
-		out[i] = gateway.Deal{ID: d.Id, Live: live, Label: d.Label}
+		out[i] = gateway.Deal{ID: d.Id, Live: d.Live(), Label: d.Label}
 	}
 	return out, nil
 }

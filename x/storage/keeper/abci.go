@@ -59,7 +59,7 @@ func (k *Keeper) processCommitTimeouts(ctx context.Context, h int64, params type
 		if err != nil {
 			return err
 		}
-		if !isLive(d) {
+		if !d.Live() {
 			continue // failed by an earlier timeout of this block, which removed its slots
 		}
 		r, err := k.Replicas.Get(ctx, collections.Join(key.K2(), key.K3()))

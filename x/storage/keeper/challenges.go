@@ -229,7 +229,7 @@ func (k *Keeper) owesSample(ctx context.Context, provider string, s types.Sample
 	}
 	// A deal past its end whose end the chain has not processed yet is
 	// still owed: its last window is paid only if proven.
-	return r, d, isLive(d), nil
+	return r, d, d.Live(), nil
 }
 
 // closeWindow judges every duty. A provider that left a sample it owed
@@ -352,7 +352,7 @@ func (k *Keeper) releaseHandedOver(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !isLive(d) {
+		if !d.Live() {
 			continue // ended: every replica is gone already
 		}
 		if err := k.releaseLeaving(ctx, &d, key.K2()); err != nil {

@@ -27,10 +27,6 @@ const (
 	ReasonHandedOver          = "handed_over"
 )
 
-func isLive(d types.Deal) bool {
-	return d.Status == types.DealStatus_DEAL_STATUS_PENDING || d.Status == types.DealStatus_DEAL_STATUS_ACTIVE
-}
-
 // pickSeed derives a provider-pick seed from the block and what is assigned.
 func pickSeed(ctx sdk.Context, dealID uint64, slot uint32, attempt uint32) []byte {
 	h := sha256.New()
@@ -332,7 +328,7 @@ func (k *Keeper) CommitReplica(ctx context.Context, provider sdk.AccAddress, dea
 	if err != nil {
 		return err
 	}
-	if !isLive(d) {
+	if !d.Live() {
 		return errorsmod.Wrapf(types.ErrDealNotLive, "deal %d is %s", dealID, d.Status)
 	}
 	slot, err := k.ReplicasByProvider.Get(ctx, collections.Join(provider, dealID))
@@ -878,7 +874,7 @@ func (k *Keeper) ownedLiveDeal(ctx context.Context, owner string, id uint64) (ty
 	if d.Owner != owner {
 		return d, errorsmod.Wrapf(types.ErrNotDealOwner, "deal %d belongs to %s", id, d.Owner)
 	}
-	if !isLive(d) {
+	if !d.Live() {
 		return d, errorsmod.Wrapf(types.ErrDealNotLive, "deal %d is %s", id, d.Status)
 	}
 	return d, nil

@@ -39,7 +39,7 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		if err := k.DealsByOwner.Set(ctx, collections.Join(sdk.AccAddress(owner), d.Id)); err != nil {
 			return err
 		}
-		if isLive(d) {
+		if d.Live() {
 			if err := k.DealsByEnd.Set(ctx, collections.Join(d.EndHeight, d.Id)); err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ import (
 func (k *Keeper) EscrowInvariant(ctx context.Context) error {
 	sum := math.ZeroInt()
 	if err := k.Deals.Walk(ctx, nil, func(_ uint64, d types.Deal) (bool, error) {
-		if !isLive(d) && !d.Escrow.IsZero() {
+		if !d.Live() && !d.Escrow.IsZero() {
 			return true, fmt.Errorf("deal %d is %s but holds escrow %s", d.Id, d.Status, d.Escrow)
 		}
 		sum = sum.Add(d.Escrow.Amount)

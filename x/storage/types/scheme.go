@@ -90,6 +90,12 @@ func (d Deal) Scheme() Scheme {
 	return s
 }
 
+// Live says whether the deal is still kept: pending or active, neither
+// ended nor cancelled.
+func (d Deal) Live() bool {
+	return d.Status == DealStatus_DEAL_STATUS_PENDING || d.Status == DealStatus_DEAL_STATUS_ACTIVE
+}
+
 // SlotSize is what each slot of the deal holds, and is proven over.
 func (d Deal) SlotSize() uint64 { return d.Scheme().ShardSize }
 
