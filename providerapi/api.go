@@ -20,9 +20,15 @@
 // secp256k1 key (see SignRequest). A public deal is readable by anyone. A
 // private deal's bytes go to its owner, to providers holding or assigned a
 // slot of it, and (with ?job=N) to the executors of a job that reads it,
-// whole (a Range is the owner's only); its proofs go to its owner only. Only the owner uploads. A job's output goes
-// to its owner, or to anyone when the job is public, once its verdict is
-// final.
+// whole (a Range is the owner's only); its proofs go to its owner only.
+// Only the owner uploads. A job's output goes to its owner, or to anyone
+// when the job is public, once its verdict is final.
+//
+// A provider assigned a slot of a deal whose upload is arriving at another
+// provider gets that upload from GET /v1/deals/{id} as it arrives (with
+// HeaderUploadInProgress set), instead of 404 until it is stored: the
+// response is cut short if the upload fails, and the fetcher checks the
+// whole against the root as for any fetch.
 //
 // Every error response is JSON {"error": what went wrong and what to do,
 // "code": one of the Code constants}.
@@ -41,6 +47,10 @@ const (
 	PathDeals  = "/v1/deals/"
 	PathJobs   = "/v1/jobs/"
 )
+
+// HeaderUploadInProgress is set on a deal download that streams an upload
+// still arriving at the provider (sent to replicating providers only).
+const HeaderUploadInProgress = "Stratus-Upload-In-Progress"
 
 // DealPath is the path of deal id's bytes.
 func DealPath(id uint64) string { return PathDeals + strconv.FormatUint(id, 10) }

@@ -169,7 +169,7 @@ IFS='|' read -r _ put get _ _ _ <<< "${ROWS[0]}"
 
 echo
 echo "== plain HTTP (curl to scripts/httpsink)"
-"$WORK/httpsink" -file "$FILE" > "$WORK/sink.addr" 2> "$WORK/sink.log" &
+"$WORK/httpsink" -file "$FILE" -dir "$WORK" > "$WORK/sink.addr" 2> "$WORK/sink.log" &
 SINK_PID=$!
 addr=""
 for _ in $(seq 1 50); do

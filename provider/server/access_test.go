@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,4 +338,108 @@ func TestParityOnlyForItsShard(t *testing.T) {
 	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1/parity/4", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
 	requireError(t, e.doAs(nil, http.MethodGet, "/v1/deals/1/parity/4", nil, 0), http.StatusUnauthorized, providerapi.CodeUnauthenticated)
 	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1/parity/x", nil, 0), http.StatusBadRequest, providerapi.CodeBadShard)
+}
+
+// signalWriter collects a download and says when it holds at least want
+// bytes.
+type signalWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	want    int
+	reached chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	before := w.buf.Len()
+	w.buf.Write(p)
+	if before < w.want && w.buf.Len() >= w.want {
+		close(w.reached)
+	}
+	return len(p), nil
+}
+
+// A provider assigned another slot of the deal gets the owner's upload
+// while it arrives, not after: the first half reaches it before the owner
+// has sent the second. Nobody else does, and without an upload running it
+// is told the deal is not stored, as before.
+func TestAssignedFetcherFollowsTheUpload(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 64*chunkSize, true)
+	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
+	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusNotFound, providerapi.CodeNotStored)
+
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	uploaded := make(chan error, 1)
+	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	go func() {
+		uploaded <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
+	}()
+	half := len(data) / 2
+	_, err := pw.Write(data[:half])
+	require.NoError(t, err)
+
+	// The stranger is refused before anything is streamed to it.
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+
+	got := &signalWriter{want: half, reached: make(chan struct{})}
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- providerapi.NewClient(hc, peer).Download(context.Background(), e.target(), 1, got)
+	}()
+	select {
+	case <-got.reached:
+	case err := <-fetched:
+		t.Fatalf("the fetch ended before the upload did: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first half of the upload did not reach the replicating provider while the upload ran")
+	}
+	require.Empty(t, e.onStoredCalls(), "the upload is not stored yet")
+
+	_, err = pw.Write(data[half:])
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-uploaded)
+	require.NoError(t, <-fetched)
+	require.Equal(t, data, got.buf.Bytes())
+	require.Equal(t, []uint64{1}, e.onStoredCalls())
+}
+
+// When the upload being followed fails its root check, the replicating
+// provider's download fails too: it never ends cleanly on bytes the deal
+// does not hold.
+func TestFollowedUploadThatFailsCutsTheFetch(t *testing.T) {
+	e := newEnv(t, 0)
+	data, _ := e.addDeal(1, 64*chunkSize, true)
+	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	uploaded := make(chan error, 1)
+	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	go func() {
+		uploaded <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
+	}()
+	_, err := pw.Write(data[:chunkSize])
+	require.NoError(t, err)
+	got := &signalWriter{want: chunkSize, reached: make(chan struct{})}
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- providerapi.NewClient(hc, peer).Download(context.Background(), e.target(), 1, got)
+	}()
+	select {
+	case <-got.reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the replicating provider got nothing of the upload")
+	}
+	bad := bytes.Clone(data[chunkSize:])
+	bad[len(bad)-1] ^= 1
+	_, err = pw.Write(bad)
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	require.Error(t, <-uploaded)
+	require.Error(t, <-fetched, "the fetch of a failed upload ended cleanly")
+	require.Less(t, got.buf.Len(), len(data), "the whole body of a failed upload was sent")
+	e.requireNothingStored()
 }

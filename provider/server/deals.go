@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -231,6 +232,11 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, meta, err := s.store.OpenData(id)
+	if errors.Is(err, store.ErrNotFound) && !repair && c.signed() && slices.Contains(deal.Fetchers, c.addr) {
+		if s.serveUpload(w, r, c, deal) {
+			return
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, http.StatusNotFound, providerapi.CodeNotStored,
 			fmt.Sprintf("this provider does not store deal %d; download it from another of the deal's providers", id), err)
@@ -477,4 +483,36 @@ func (s *Server) handleParity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	_, _ = io.Copy(w, f)
+}
+
+// serveUpload sends a provider assigned another slot of the deal the
+// owner's upload to this provider while it arrives (store.Follow), so
+// replication overlaps the upload instead of waiting for it to be stored
+// and committed. It says false, having written nothing, when no upload of
+// the deal runs here. The fetcher's store checks every byte against the
+// root as for any fetch; if the upload fails, the response is cut short,
+// and the last byte is only sent once the upload passed its own check.
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+	expect := store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}
+	rc, err := s.store.Follow(r.Context(), deal.ID, expect)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.FormatUint(deal.Size, 10))
+	h.Set(providerapi.HeaderUploadInProgress, "true")
+	s.log.Info("sending an upload in progress to a replicating provider", "deal", deal.ID, "to", c.addr)
+	n, err := io.Copy(w, rc)
+	if m := s.opts.Metrics; m != nil {
+		m.BytesServed.Add(float64(n))
+	}
+	if err != nil {
+		// The status line is out: all that is left is to end the response
+		// short, which the fetcher sees as a truncated body.
+		s.log.Warn("the upload being sent to a replicating provider stopped", "deal", deal.ID, "to", c.addr, "bytes", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return true
 }

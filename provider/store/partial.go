@@ -72,7 +72,7 @@ func (s *Store) DropPartial(id uint64) {
 // Offset 0 starts afresh. When r ends early, the bytes received are kept
 // for a later resume and the error wraps ErrTruncated (or r's error); when
 // the data cannot match the deal, nothing is kept.
-func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) error {
+func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (err error) {
 	if expect.Size == 0 || expect.ChunkSize <= 0 {
 		return ErrBadExpect
 	}
@@ -114,7 +114,10 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) er
 	if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
 		return err
 	}
-	tree, err := receive(f, b, r, offset, expect)
+	// From here the upload can be followed (Follow) until it returns.
+	g := s.startUpload(id, dataPath, expect, offset)
+	defer func() { s.endUpload(id, g, err) }()
+	tree, err := receive(&growingWriter{w: f, g: g, n: offset}, b, r, offset, expect)
 	switch {
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrRootMismatch):
 		s.DropPartial(id) // these bytes can never become the deal

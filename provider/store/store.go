@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/stratusnet/stratus/merkle"
 )
@@ -52,6 +53,10 @@ type Expect struct {
 // on different deals; the caller serialises writes to one deal.
 type Store struct {
 	dir string
+
+	mu      sync.Mutex
+	live    map[uint64]*growing // uploads in progress (Follow)
+	spoiled map[uint64]bool     // deals an upload sent wrong bytes of (not followed again)
 }
 
 // Open opens (creating if needed) the store at dir and removes uploads a

@@ -1,5 +1,7 @@
 // Command httpsink is the plain-HTTP baseline for scripts/bench-storage.sh:
-// a PUT's body is read and discarded, a GET is answered with one file.
+// a PUT's body is written to a file under -dir and fsynced before the
+// answer (then deleted), as a provider stores an upload; a GET is answered
+// with one file.
 // It listens on a free loopback port and prints the address it took.
 //
 //	go run ./scripts/httpsink -file big.bin
@@ -19,6 +21,7 @@ import (
 
 func main() {
 	file := flag.String("file", "", "the file every GET is answered with")
+	dir := flag.String("dir", os.TempDir(), "where PUT bodies are written and fsynced")
 	addr := flag.String("listen", "127.0.0.1:0", "address to listen on (port 0: any free port)")
 	flag.Parse()
 	if *file == "" {
@@ -38,7 +41,7 @@ func main() {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPut, http.MethodPost:
-			n, err := io.Copy(io.Discard, r.Body)
+			n, err := store(*dir, r.Body)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
@@ -58,4 +61,19 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
+}
+
+// store writes body to a new file in dir, fsyncs it and deletes it.
+func store(dir string, body io.Reader) (int64, error) {
+	f, err := os.CreateTemp(dir, "httpsink-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, body)
+	if err != nil {
+		return n, err
+	}
+	return n, f.Sync()
 }

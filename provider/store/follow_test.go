@@ -1,0 +1,205 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// readAvailable reads from r until it has want bytes, failing the test if
+// they do not come within a few seconds.
+func readAvailable(t *testing.T, r io.Reader, want int) []byte {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, want)
+		n, _ := io.ReadFull(r, buf)
+		got <- buf[:n]
+	}()
+	select {
+	case b := <-got:
+		require.Len(t, b, want)
+		return b
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the follower did not get %d bytes that were written", want)
+		return nil
+	}
+}
+
+// A follower reads an upload's bytes while it arrives, before the upload
+// is whole, waits for the rest, and ends with the whole file once it is
+// stored; a second follower joining late reads from the start too.
+func TestFollowReadsAnUploadAsItArrives(t *testing.T) {
+	st, err := Open(t.TempDir())
+	require.NoError(t, err)
+	data := randomBytes(3, 300*1024+5)
+	expect := expectFor(t, data)
+	_, err = st.Follow(context.Background(), 9, expect)
+	require.ErrorIs(t, err, ErrNoUpload, "nothing to follow before the upload starts")
+
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- st.PutFrom(9, expect, 0, pr) }()
+	half := len(data) / 2
+	_, err = pw.Write(data[:half])
+	require.NoError(t, err)
+
+	var r io.ReadCloser
+	require.Eventually(t, func() bool {
+		r, err = st.Follow(context.Background(), 9, expect)
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	defer r.Close()
+	other := expect
+	other.Root[0] ^= 1
+	_, err = st.Follow(context.Background(), 9, other)
+	require.ErrorIs(t, err, ErrNoUpload, "an upload of other bytes is not followed")
+
+	// The first half is readable while the upload still waits for the rest.
+	require.Equal(t, data[:half], readAvailable(t, r, half))
+	require.False(t, st.Has(9))
+
+	late, err := st.Follow(context.Background(), 9, expect)
+	require.NoError(t, err)
+	defer late.Close()
+
+	// Every byte is written, but the upload has not ended (the store waits
+	// for the body's end): the last byte waits for the root check.
+	_, err = pw.Write(data[half:])
+	require.NoError(t, err)
+	require.Equal(t, data[half:len(data)-1], readAvailable(t, r, len(data)-1-half))
+	last := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 10)
+		n, _ := r.Read(b)
+		last <- b[:n]
+	}()
+	select {
+	case <-last:
+		t.Fatal("the last byte was read before the upload was checked")
+	case <-time.After(200 * time.Millisecond):
+	}
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-done)
+	require.True(t, st.Has(9))
+	require.Equal(t, data[len(data)-1:], <-last)
+	_, err = r.Read(make([]byte, 10))
+	require.ErrorIs(t, err, io.EOF)
+	all, err := io.ReadAll(late)
+	require.NoError(t, err)
+	require.Equal(t, data, all)
+
+	_, err = st.Follow(context.Background(), 9, expect)
+	require.ErrorIs(t, err, ErrNoUpload, "a stored deal is fetched, not followed")
+}
+
+// An upload that fails its root check fails its followers at once: they
+// never see a clean end of bytes the deal does not hold.
+func TestFollowFailsWithTheUpload(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(pw *io.PipeWriter, rest []byte)
+		want error
+		// whether the next upload of the deal may be followed again
+		followAgain bool
+	}{
+		{"wrong bytes", func(pw *io.PipeWriter, rest []byte) {
+			bad := bytes.Clone(rest)
+			bad[len(bad)-1] ^= 1
+			_, _ = pw.Write(bad)
+			_ = pw.Close()
+		}, ErrRootMismatch, false},
+		{"connection cut", func(pw *io.PipeWriter, rest []byte) {
+			_, _ = pw.Write(rest[:10])
+			pw.CloseWithError(errCut)
+		}, errCut, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := Open(t.TempDir())
+			require.NoError(t, err)
+			data := randomBytes(4, 64*1024)
+			expect := expectFor(t, data)
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() { done <- st.PutFrom(2, expect, 0, pr) }()
+			_, err = pw.Write(data[:1024])
+			require.NoError(t, err)
+			var r io.ReadCloser
+			require.Eventually(t, func() bool {
+				r, err = st.Follow(context.Background(), 2, expect)
+				return err == nil
+			}, 5*time.Second, 10*time.Millisecond)
+			defer r.Close()
+			tc.end(pw, data[1024:])
+			require.ErrorIs(t, <-done, tc.want)
+
+			_, err = io.ReadAll(r)
+			require.ErrorIs(t, err, tc.want)
+			require.False(t, st.Has(2))
+
+			// The next upload: after wrong bytes it is stored but not
+			// offered to followers, so an owner cannot make providers
+			// copy bad uploads to each other again and again.
+			pr, pw = io.Pipe()
+			go func() { done <- st.PutFrom(2, expect, 0, pr) }()
+			_, err = pw.Write(data[:1024])
+			require.NoError(t, err)
+			if tc.followAgain {
+				require.Eventually(t, func() bool {
+					r2, err := st.Follow(context.Background(), 2, expect)
+					if err == nil {
+						r2.Close()
+					}
+					return err == nil
+				}, 5*time.Second, 10*time.Millisecond)
+			} else {
+				time.Sleep(50 * time.Millisecond) // let the upload start
+				_, err = st.Follow(context.Background(), 2, expect)
+				require.ErrorIs(t, err, ErrNoUpload)
+			}
+			_, err = pw.Write(data[1024:])
+			require.NoError(t, err)
+			require.NoError(t, pw.Close())
+			require.NoError(t, <-done)
+			require.True(t, st.Has(2))
+		})
+	}
+}
+
+// A follower whose context ends stops waiting.
+func TestFollowStopsWithItsContext(t *testing.T) {
+	st, err := Open(t.TempDir())
+	require.NoError(t, err)
+	data := randomBytes(5, 8*1024)
+	expect := expectFor(t, data)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _ = st.PutFrom(3, expect, 0, pr) }()
+	_, err = pw.Write(data[:1024])
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var r io.ReadCloser
+	require.Eventually(t, func() bool {
+		r, err = st.Follow(ctx, 3, expect)
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	defer r.Close()
+	readAvailable(t, r, 1024)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := r.Read(make([]byte, 10))
+		errc <- err
+	}()
+	cancel()
+	select {
+	case err := <-errc:
+		require.True(t, errors.Is(err, context.Canceled), "got %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower kept waiting after its context ended")
+	}
+}
