@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ import (
 // newSDK is the SDK client of a command, showing its progress on stderr
 // and trusting the providers' CA of --provider-ca.
 func newSDK(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory) (*client.Client, error) {
+	boundMemory()
 	c := client.New(cctx, txf)
 	c.OnEvent = newProgress(cmd.ErrOrStderr()).Event
 	ca := ""
@@ -34,6 +36,24 @@ func newSDK(cmd *cobra.Command, cctx sdkclient.Context, txf tx.Factory) (*client
 		}
 	}
 	return c, nil
+}
+
+// dataMemoryLimit is the Go heap's soft limit for the commands that move
+// a file's bytes: they stream gigabytes through small buffers, and left to
+// the default the heap's garbage and the pages the runtime keeps after
+// freeing them took a 1 GiB get to 164 MiB of anonymous memory for a live
+// heap under 70 MiB. With this limit the runtime collects and returns
+// memory sooner (96 MiB of anonymous memory on the same get, about the same
+// time; docs/benchmarks.md). GOMEMLIMIT, when set, wins.
+const dataMemoryLimit = 96 << 20
+
+// boundMemory sets dataMemoryLimit unless GOMEMLIMIT is set. It is called
+// only by the data commands: a node started by this binary keeps Go's
+// defaults.
+func boundMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(dataMemoryLimit)
+	}
 }
 
 // flagProviderCA names a CA certificate trusted for providers' HTTPS
