@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -127,6 +129,7 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
 	f.String("spool-bytes", "32GiB", "most disk taken by uploads being received and multipart parts (0: no bound); past it requests get 503 SlowDown")
 	f.String("cache-bytes", "8GiB", "most disk taken by the cache of fetched objects, least recently read trimmed first (0: no bound)")
+	f.String("memory-limit", "96MiB", "soft limit of the Go heap (0: Go's default; GOMEMLIMIT, when set, wins); the gateway streams objects through small buffers, and without it garbage and freed pages kept by the runtime made its memory grow with the traffic")
 	f.Duration("backup-interval", 5*time.Minute, "back the index up as a deal at most this often while it changes (0: never)")
 	f.String("provider-ca", "", "CA certificate trusted for providers' HTTPS (default: HOME/provider-ca.pem when present)")
 	return cmd
@@ -200,6 +203,13 @@ func run(cmd *cobra.Command, _ []string) error {
 	params, err := storagetypes.NewQueryClient(cctx).Params(cmd.Context(), &storagetypes.QueryParamsRequest{})
 	if err != nil {
 		return fmt.Errorf("reading the storage params from %s: %w", str("node"), err)
+	}
+	limit, err := client.ParseBytes(str("memory-limit"))
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	if limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(min(limit, math.MaxInt64)))
 	}
 	spool, err := client.ParseBytes(str("spool-bytes"))
 	if err != nil {
