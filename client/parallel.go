@@ -31,6 +31,10 @@ const (
 	rangeMin = 8 << 20
 	// maxStreams bounds the downloads at once.
 	maxStreams = 8
+	// pipeDepth buffers of pipeBuffer bytes sit between verifying a
+	// download and decrypting it (8 MiB).
+	pipeDepth  = 8
+	pipeBuffer = 1 << 20
 )
 
 // byteRange is [off, off+n) of a deal.
@@ -134,6 +138,7 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 		out = io.MultiWriter(verifier, sink)
 	}
 	out = c.writer(out, size, "download")
+	buf := make([]byte, pipeBuffer)
 	for i, r := range ranges {
 		mu.Lock()
 		for !done[i] && first == nil {
@@ -144,7 +149,7 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 		if err != nil {
 			break
 		}
-		if _, err := io.Copy(out, io.NewSectionReader(f, int64(r.off), int64(r.n))); err != nil {
+		if _, err := io.CopyBuffer(out, io.NewSectionReader(f, int64(r.off), int64(r.n)), buf); err != nil {
 			fail(err)
 			break
 		}
@@ -156,8 +161,14 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 	if err := verifier.Check(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	// A public deal's file becomes the output and must be on disk. A
+	// private deal's ciphertext is only where ranges that land out of order
+	// wait for their turn, deleted once decrypted: syncing it would write a
+	// second copy of the file to disk for nothing.
+	if sink == nil {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	return f.Close()
 }

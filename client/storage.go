@@ -500,7 +500,13 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		return nil
 	}
 	return c.decryptInto(outPath, o, func(pw io.Writer) error {
-		return c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
+		err := c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
+		if err == nil {
+			// Every ciphertext byte is verified and handed on: free the
+			// file's pages while the output is synced, not after.
+			go os.Remove(tmpPath)
+		}
+		return err
 	})
 }
 
@@ -523,26 +529,27 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 			os.Remove(plain.Name())
 		}
 	}()
-	var dst io.Writer = plain
+	var dst io.Writer = &syncingWriter{f: plain}
 	if o.Partial != nil {
 		o.Partial(plain.Name(), 0)
-		dst = &partialWriter{w: plain, path: plain.Name(), report: o.Partial}
+		dst = &partialWriter{w: dst, path: plain.Name(), report: o.Partial}
 	}
-	pr, pw := io.Pipe()
+	// Buffers between verifying and decrypting let the two use two cores.
+	pipe := newBufPipe(pipeDepth, pipeBuffer)
 	decrypted := make(chan error, 1)
 	go func() {
-		r, err := age.Decrypt(pr, key)
+		r, err := age.Decrypt(pipe, key)
 		if err == nil {
 			_, err = io.Copy(dst, r)
 		}
 		if err != nil {
 			err = fmt.Errorf("decrypting (is this your key?): %w", err)
 		}
-		pr.CloseWithError(err) // a failed decryption stops the download
+		pipe.CloseReader(err) // a failed decryption stops the download
 		decrypted <- err
 	}()
-	err = produce(pw)
-	pw.CloseWithError(err)
+	err = produce(pipe)
+	pipe.CloseWithError(err)
 	if derr := <-decrypted; err == nil {
 		err = derr
 	}
