@@ -77,6 +77,12 @@ timed() { # timed NAME cmd...: runs cmd, with its peak RSS (KiB) in $WORK/NAME.r
 rss() { [[ -f $WORK/$1.rss ]] && awk '{ printf "%.0f MiB", $1 / 1024 }' "$WORK/$1.rss" || echo "n/a"; }
 
 now() { date +%s.%N; }
+# cpu prints the machine's busy and total CPU time so far (jiffies, from
+# /proc/stat: user nice system idle iowait irq softirq steal); busy A B is
+# the share of the machine's CPU time that was busy between two of them.
+# A put or get near 100% is bound by this machine's cores, not by waiting.
+cpu() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+busy() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f%%", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 mbs() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.0f", n / s / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
@@ -106,12 +112,14 @@ held() {
 }
 
 # get_timed NAME ID: storage get of deal ID, checked byte-exact; the
-# seconds it took in $secs.
+# seconds it took in $secs, the machine's busy CPU share in $gbusy.
 get_timed() {
-  local t0 t1
+  local t0 t1 c0
+  c0=$(cpu)
   t0=$(now)
   timed "$1" "${CLI[@]}" storage get "$2" -o "$WORK/get.bin" --from alice 2> >(stamp | tee "$WORK/$1.err" >&2) || die "storage get ($1) failed"
   t1=$(now)
+  gbusy=$(busy "$c0" "$(cpu)")
   wait
   secs=$(sub "$t1" "$t0")
   cmp -s "$FILE" "$WORK/get.bin" || die "storage get ($1) returned different bytes from the file put"
@@ -128,10 +136,12 @@ for mode in $MODES; do
   tag=${mode//[:+]/-}
   echo
   echo "== storage put ($label)"
+  c0=$(cpu)
   t0=$(now)
   timed "put-$tag" "${CLI[@]}" storage put "$FILE" --from alice "${flags[@]}" --duration 2000 \
     > "$WORK/put.out" 2> >(stamp | tee "$WORK/put-$tag.err" >&2) || die "storage put ($label) failed"
   t1=$(now)
+  pbusy=$(busy "$c0" "$(cpu)")
   wait # the stamp process substitution
   id=$(tail -n 1 "$WORK/put.out")
   [[ $id =~ ^[0-9]+$ ]] || die "storage put printed no deal id: $(cat "$WORK/put.out")"
@@ -145,7 +155,7 @@ for mode in $MODES; do
   echo "== storage get ($label)"
   get_timed "get-$tag" "$id"
   get=$secs
-  ROWS+=("$label|$put|$get|$(ratio "$stored" "$BYTES")|$(rss "put-$tag")|$(rss "get-$tag")")
+  ROWS+=("$label|$put|$get|$(ratio "$stored" "$BYTES")|$(rss "put-$tag")|$(rss "get-$tag")|$pbusy|$gbusy")
   if [[ $mode == scheme:* ]]; then
     m=${mode#*+}
     # The holders of data shards 0..m-1, from the slot table of 'storage status'.
@@ -160,12 +170,12 @@ for mode in $MODES; do
     echo
     echo "== storage get ($label, $m providers killed)"
     get_timed "get-$tag-down" "$id"
-    ROWS+=("$label, $m down|-|$secs|-|-|$(rss "get-$tag-down")")
+    ROWS+=("$label, $m down|-|$secs|-|-|$(rss "get-$tag-down")|-|$gbusy")
     "$ROOT/scripts/localnet.sh" start > /dev/null 2>&1 || die "restarting the killed providers failed"
   fi
 done
 [[ ${#ROWS[@]} -gt 0 ]] || die "MODES is empty"
-IFS='|' read -r _ put get _ _ _ <<< "${ROWS[0]}"
+IFS='|' read -r _ put get _ _ _ _ _ <<< "${ROWS[0]}"
 
 echo
 echo "== plain HTTP (curl to scripts/httpsink)"
@@ -198,8 +208,9 @@ printf '%-18s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
 printf 'ratio put / upload     %s\n' "$(ratio "$put" "$hput")"
 printf 'ratio get / download   %s\n' "$(ratio "$get" "$hget")"
 echo
-printf '%-22s %9s %9s %9s %11s %11s\n' "deal" "put (s)" "get (s)" "held/file" "put memory" "get memory"
+printf '%-22s %9s %9s %9s %11s %11s %9s %9s\n' "deal" "put (s)" "get (s)" "held/file" "put memory" "get memory" "put CPU" "get CPU"
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r label p g o mp mg <<< "$row"
-  printf '%-22s %9s %9s %9s %11s %11s\n' "$label" "$p" "$g" "$o" "$mp" "$mg"
+  IFS='|' read -r label p g o mp mg pb gb <<< "$row"
+  printf '%-22s %9s %9s %9s %11s %11s %9s %9s\n' "$label" "$p" "$g" "$o" "$mp" "$mg" "$pb" "$gb"
 done
+echo "(put CPU, get CPU: the share of the machine's CPU time busy during the command, all processes)"
