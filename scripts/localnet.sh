@@ -39,6 +39,9 @@ GATEWAY_SCHEME=${GATEWAY_SCHEME:-6+3}
 # It backs its index up as a deal at most this often while it changes.
 GATEWAY_BACKUP=${GATEWAY_BACKUP:-1m}
 GATEWAY_PORT=$((9000 + PORT_OFFSET))
+# GATEWAY_TLS=1 serves the gateway over HTTPS, with a certificate of the
+# localnet's CA ($DIR/tls/ca.pem: aws --ca-bundle, rclone --ca-cert).
+GATEWAY_TLS=${GATEWAY_TLS:-0}
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'localnet: %s\n' "$*" >&2; exit 1; }
@@ -248,13 +251,19 @@ start_gateway() {
     (umask 077; head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DIR/gateway/secret")
   fi
   if [[ -f $DIR/gateway.pid ]] && kill -0 "$(cat "$DIR/gateway.pid")" 2>/dev/null; then return 0; fi
+  local scheme=http tlsflags=()
+  if [[ $GATEWAY_TLS == 1 ]]; then
+    [[ -f $DIR/tls/gateway.pem ]] || (cd "$ROOT" && go run ./scripts/devca -dir "$DIR/tls" gateway) || die "making the S3 gateway's certificate"
+    scheme=https tlsflags=(--tls-cert "$DIR/tls/gateway.pem" --tls-key "$DIR/tls/gateway-key.pem")
+  fi
+  echo "$scheme" > "$DIR/gateway.scheme"
   STRATUS_GATEWAY_SECRET=$(cat "$DIR/gateway/secret") nohup "$GBIN" --home "$CLIENT" --from alice --keyring-backend test \
     --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" --listen "127.0.0.1:$GATEWAY_PORT" --dir "$DIR/gateway" --scheme "$GATEWAY_SCHEME" --duration 5000 --backup-interval "$GATEWAY_BACKUP" \
-    > "$DIR/gateway.log" 2>&1 &
+    "${tlsflags[@]}" > "$DIR/gateway.log" 2>&1 &
   echo $! > "$DIR/gateway.pid"
   local ok=""
   for _ in $(seq 1 50); do
-    if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/"; then ok=1; break; fi
+    if curl -s --max-time 1 --cacert "$DIR/tls/ca.pem" -o /dev/null "$scheme://127.0.0.1:$GATEWAY_PORT/"; then ok=1; break; fi
     kill -0 "$(cat "$DIR/gateway.pid")" 2>/dev/null || die "the S3 gateway exited; see $DIR/gateway.log: $(tail -n 3 "$DIR/gateway.log")"
     sleep 0.2
   done
@@ -314,7 +323,7 @@ start() {
   done
   log ""
   if [[ -f $DIR/gateway.pid ]]; then
-    log "  S3 gateway   http://127.0.0.1:$GATEWAY_PORT   access key stratus   secret $(cat "$DIR/gateway/secret")   (as alice; log $DIR/gateway.log)"
+    log "  S3 gateway   $(cat "$DIR/gateway.scheme" 2> /dev/null || echo http)://127.0.0.1:$GATEWAY_PORT   access key stratus   secret $(cat "$DIR/gateway/secret")   (as alice; log $DIR/gateway.log)"
   fi
   log "  TLS          providers serve HTTPS with certificates of the local CA $DIR/tls/ca.pem; the CLI trusts it as $CLIENT/provider-ca.pem"
   log "  client home  $CLIENT   (keyring-backend test; chain-id and node set in its client.toml)"

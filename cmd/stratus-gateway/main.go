@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +121,8 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.String("chain-id", "stratus-local", "chain id")
 	f.String("gas-prices", "0"+app.BondDenom, "gas prices")
 	f.String("listen", "127.0.0.1:9000", "address the S3 API listens on")
+	f.String("tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key); needed to listen beyond this machine, since S3 requests carry their bodies and the secret's signatures in the clear otherwise")
+	f.String("tls-key", "", "the private key (PEM) of --tls-cert")
 	f.String("access-key", "stratus", "S3 access key id clients sign with")
 	f.String("secret-key", "", "S3 secret key (default: $STRATUS_GATEWAY_SECRET)")
 	f.String("dir", "", "index and work files (default: HOME/gateway)")
@@ -204,6 +207,10 @@ func run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("reading the storage params from %s: %w", str("node"), err)
 	}
+	scheme, err := checkTLS(str("tls-cert"), str("tls-key"))
+	if err != nil {
+		return err
+	}
 	limit, err := client.ParseBytes(str("memory-limit"))
 	if err != nil {
 		return fmt.Errorf("--memory-limit: %w", err)
@@ -243,10 +250,11 @@ func run(cmd *cobra.Command, _ []string) error {
 	if every > 0 {
 		go be.BackupEvery(ctx, every, logf)
 	}
-	cmd.PrintErrf("S3 gateway on http://%s for %s; access key %s; index %s\n", str("listen"), cctx.FromAddress, str("access-key"), dir)
+	cmd.PrintErrf("S3 gateway on %s://%s for %s; access key %s; index %s\n", scheme, str("listen"), cctx.FromAddress, str("access-key"), dir)
 	err = embedgw.RunVersityGW(ctx, be, &embedgw.Config{
 		RootUserAccess: str("access-key"), RootUserSecret: secret, Ports: []string{str("listen")},
 		MaxConnections: 250, MaxRequests: 100, MultipartMaxParts: 10000, Quiet: true,
+		CertFile: str("tls-cert"), KeyFile: str("tls-key"),
 	})
 	if every > 0 {
 		// A last backup, so a restart elsewhere finds every change.
@@ -259,4 +267,20 @@ func run(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	return err
+}
+
+// checkTLS says which scheme the gateway serves: "https" when both a
+// certificate and its key are given and load as a pair, "http" when
+// neither is; anything else is an error that names the flag to fix.
+func checkTLS(cert, key string) (string, error) {
+	switch {
+	case cert == "" && key == "":
+		return "http", nil
+	case cert == "" || key == "":
+		return "", errors.New("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+	}
+	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		return "", fmt.Errorf("--tls-cert %s and --tls-key %s: %w", cert, key, err)
+	}
+	return "https", nil
 }

@@ -118,10 +118,15 @@ func TestS3GatewayWithAwsCliAndRclone(t *testing.T) {
 			require.NoError(t, os.RemoveAll(filepath.Join(gwDir, e.Name())))
 		}
 	}
+	// The new gateway serves HTTPS (--tls-cert, --tls-key), as one
+	// reachable from other machines must; the tools trust the localnet's CA.
+	ln.GatewayTLS = true
 	ln.StartGateway()
 	require.Contains(t, gatewayLog(ln), "rebuilt the index")
-	run(rclone, "check", tree, "stratus:photos/tree")
-	require.Contains(t, s3("s3", "ls", "s3://photos/tree/d1/e1/"), "f049.bin")
+	require.Contains(t, gatewayLog(ln), "S3 gateway on https://")
+	env = append(env, "RCLONE_CONFIG_STRATUS_ENDPOINT="+ln.GatewayURL()) // the last value wins
+	run(rclone, "check", "--ca-cert", ln.GatewayCA(), tree, "stratus:photos/tree")
+	require.Contains(t, s3("--ca-bundle", ln.GatewayCA(), "s3", "ls", "s3://photos/tree/d1/e1/"), "f049.bin")
 }
 
 func gatewayLog(ln *localnet.Net) string {

@@ -55,10 +55,13 @@ type Net struct {
 	// GatewayScheme, when set before start, runs the S3 gateway with that
 	// erasure code (StartWithGateway); empty: no gateway.
 	GatewayScheme string
-	Dir           string
-	Offset        int
-	Validators    int
-	Providers     int
+	// GatewayTLS, when set before the gateway starts, has it serve HTTPS
+	// with a certificate of the localnet's CA (GatewayCA).
+	GatewayTLS bool
+	Dir        string
+	Offset     int
+	Validators int
+	Providers  int
 }
 
 // Start creates and starts a localnet of n validators and the given number
@@ -103,13 +106,24 @@ func (ln *Net) script(action string) (string, error) {
 		"STRATUS_GATEWAY="+ln.GatewayBin,
 		"GATEWAY="+map[bool]string{true: "1", false: "0"}[ln.GatewayScheme != ""],
 		"GATEWAY_SCHEME="+ln.GatewayScheme,
+		"GATEWAY_TLS="+map[bool]string{true: "1", false: "0"}[ln.GatewayTLS],
 	)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
 // GatewayURL is the S3 gateway's endpoint.
-func (ln *Net) GatewayURL() string { return fmt.Sprintf("http://127.0.0.1:%d", 9000+ln.Offset) }
+func (ln *Net) GatewayURL() string {
+	scheme := "http"
+	if ln.GatewayTLS {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, 9000+ln.Offset)
+}
+
+// GatewayCA is the CA certificate (PEM) the gateway's HTTPS certificate
+// is signed by, when GatewayTLS is set.
+func (ln *Net) GatewayCA() string { return filepath.Join(ln.Dir, "tls", "ca.pem") }
 
 // GatewaySecret is the S3 gateway's secret key (its access key is
 // "stratus").
