@@ -360,6 +360,42 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// heldUpload starts the owner's upload of deal 1 (data) through a pipe
+// and sends its first n bytes; the test writes the rest to pw. uploaded
+// gets the upload's result.
+func heldUpload(t *testing.T, e *env, data []byte, n int) (pw *io.PipeWriter, uploaded chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	uploaded = make(chan error, 1)
+	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	go func() {
+		uploaded <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
+	}()
+	_, err := pw.Write(data[:n])
+	require.NoError(t, err)
+	return pw, uploaded
+}
+
+// peerFetch starts the peer's download of deal 1 and waits until it holds
+// at least n bytes; fetched gets the download's result.
+func peerFetch(t *testing.T, e *env, n int) (got *signalWriter, fetched chan error) {
+	t.Helper()
+	got = &signalWriter{want: n, reached: make(chan struct{})}
+	fetched = make(chan error, 1)
+	go func() {
+		fetched <- providerapi.NewClient(http.DefaultClient, peer).Download(context.Background(), e.target(), 1, got)
+	}()
+	select {
+	case <-got.reached:
+	case err := <-fetched:
+		t.Fatalf("the fetch ended before the upload did: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d bytes of the upload did not reach the replicating provider while the upload ran", n)
+	}
+	return got, fetched
+}
+
 // A provider assigned another slot of the deal gets the owner's upload
 // while it arrives, not after: the first half reaches it before the owner
 // has sent the second. Nobody else does, and without an upload running it
@@ -370,35 +406,14 @@ func TestAssignedFetcherFollowsTheUpload(t *testing.T) {
 	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
 	requireError(t, e.doAs(peer, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusNotFound, providerapi.CodeNotStored)
 
-	pr, pw := io.Pipe()
-	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
-	uploaded := make(chan error, 1)
-	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
-	go func() {
-		uploaded <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
-	}()
 	half := len(data) / 2
-	_, err := pw.Write(data[:half])
-	require.NoError(t, err)
-
+	pw, uploaded := heldUpload(t, e, data, half)
 	// The stranger is refused before anything is streamed to it.
 	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
-
-	got := &signalWriter{want: half, reached: make(chan struct{})}
-	fetched := make(chan error, 1)
-	go func() {
-		fetched <- providerapi.NewClient(hc, peer).Download(context.Background(), e.target(), 1, got)
-	}()
-	select {
-	case <-got.reached:
-	case err := <-fetched:
-		t.Fatalf("the fetch ended before the upload did: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the first half of the upload did not reach the replicating provider while the upload ran")
-	}
+	got, fetched := peerFetch(t, e, half)
 	require.Empty(t, e.onStoredCalls(), "the upload is not stored yet")
 
-	_, err = pw.Write(data[half:])
+	_, err := pw.Write(data[half:])
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	require.NoError(t, <-uploaded)
@@ -414,28 +429,12 @@ func TestFollowedUploadThatFailsCutsTheFetch(t *testing.T) {
 	e := newEnv(t, 0)
 	data, _ := e.addDeal(1, 64*chunkSize, true)
 	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
-	pr, pw := io.Pipe()
-	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
-	uploaded := make(chan error, 1)
-	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
-	go func() {
-		uploaded <- providerapi.NewClient(hc, owner).Upload(context.Background(), e.target(), 1, pr, uint64(len(data)))
-	}()
-	_, err := pw.Write(data[:chunkSize])
-	require.NoError(t, err)
-	got := &signalWriter{want: chunkSize, reached: make(chan struct{})}
-	fetched := make(chan error, 1)
-	go func() {
-		fetched <- providerapi.NewClient(hc, peer).Download(context.Background(), e.target(), 1, got)
-	}()
-	select {
-	case <-got.reached:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the replicating provider got nothing of the upload")
-	}
+	pw, uploaded := heldUpload(t, e, data, chunkSize)
+	got, fetched := peerFetch(t, e, chunkSize)
+
 	bad := bytes.Clone(data[chunkSize:])
 	bad[len(bad)-1] ^= 1
-	_, err = pw.Write(bad)
+	_, err := pw.Write(bad)
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	require.Error(t, <-uploaded)

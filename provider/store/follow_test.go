@@ -31,6 +31,19 @@ func readAvailable(t *testing.T, r io.Reader, want int) []byte {
 	}
 }
 
+// followSoon follows deal id's upload once it has started.
+func followSoon(t *testing.T, st *Store, ctx context.Context, id uint64, expect Expect) io.ReadCloser {
+	t.Helper()
+	var r io.ReadCloser
+	require.Eventually(t, func() bool {
+		var err error
+		r, err = st.Follow(ctx, id, expect)
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
 // A follower reads an upload's bytes while it arrives, before the upload
 // is whole, waits for the rest, and ends with the whole file once it is
 // stored; a second follower joining late reads from the start too.
@@ -49,12 +62,7 @@ func TestFollowReadsAnUploadAsItArrives(t *testing.T) {
 	_, err = pw.Write(data[:half])
 	require.NoError(t, err)
 
-	var r io.ReadCloser
-	require.Eventually(t, func() bool {
-		r, err = st.Follow(context.Background(), 9, expect)
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond)
-	defer r.Close()
+	r := followSoon(t, st, context.Background(), 9, expect)
 	other := expect
 	other.Root[0] ^= 1
 	_, err = st.Follow(context.Background(), 9, other)
@@ -129,12 +137,7 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			go func() { done <- st.PutFrom(2, expect, 0, pr) }()
 			_, err = pw.Write(data[:1024])
 			require.NoError(t, err)
-			var r io.ReadCloser
-			require.Eventually(t, func() bool {
-				r, err = st.Follow(context.Background(), 2, expect)
-				return err == nil
-			}, 5*time.Second, 10*time.Millisecond)
-			defer r.Close()
+			r := followSoon(t, st, context.Background(), 2, expect)
 			tc.end(pw, data[1024:])
 			require.ErrorIs(t, <-done, tc.want)
 
@@ -150,13 +153,7 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			_, err = pw.Write(data[:1024])
 			require.NoError(t, err)
 			if tc.followAgain {
-				require.Eventually(t, func() bool {
-					r2, err := st.Follow(context.Background(), 2, expect)
-					if err == nil {
-						r2.Close()
-					}
-					return err == nil
-				}, 5*time.Second, 10*time.Millisecond)
+				followSoon(t, st, context.Background(), 2, expect)
 			} else {
 				time.Sleep(50 * time.Millisecond) // let the upload start
 				_, err = st.Follow(context.Background(), 2, expect)
@@ -183,12 +180,7 @@ func TestFollowStopsWithItsContext(t *testing.T) {
 	_, err = pw.Write(data[:1024])
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	var r io.ReadCloser
-	require.Eventually(t, func() bool {
-		r, err = st.Follow(ctx, 3, expect)
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond)
-	defer r.Close()
+	r := followSoon(t, st, ctx, 3, expect)
 	readAvailable(t, r, 1024)
 	errc := make(chan error, 1)
 	go func() {
