@@ -2,7 +2,6 @@ package client
 
 import (
 	"io"
-	"os"
 	"sync"
 )
 
@@ -122,27 +121,3 @@ func (p *bufPipe) readErr() error {
 }
 
 var _ io.ReadWriter = (*bufPipe)(nil)
-
-// writebackEvery is how many bytes a syncingWriter lets accumulate before
-// it starts their writeback.
-const writebackEvery = 8 << 20
-
-// syncingWriter writes to a file in order and starts the writeback of
-// every writebackEvery bytes as they fill, so that the file's final fsync
-// waits for the last few MiB instead of the whole file (1 s for 1 GiB on
-// the development machine).
-type syncingWriter struct {
-	f       *os.File
-	written int64
-	started int64
-}
-
-func (w *syncingWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.written += int64(n)
-	if w.written-w.started >= writebackEvery {
-		startWriteback(w.f, w.started, w.written-w.started)
-		w.started = w.written
-	}
-	return n, err
-}

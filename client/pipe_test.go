@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -107,29 +105,4 @@ func TestBufPipeErrors(t *testing.T) {
 	}
 	_, err = p.Read(make([]byte, 1))
 	require.ErrorIs(t, err, io.ErrClosedPipe)
-}
-
-// syncingWriter writes everything, in order, whatever it asks the kernel
-// to write back on the way.
-func TestSyncingWriterWritesEverything(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	data := make([]byte, 3*writebackEvery+5)
-	_, _ = rand.Read(data)
-	w := &syncingWriter{f: f}
-	for rest := data; len(rest) > 0; {
-		n := min(len(rest), 3<<20)
-		k, err := w.Write(rest[:n])
-		require.NoError(t, err)
-		require.Equal(t, n, k)
-		rest = rest[n:]
-	}
-	require.Equal(t, int64(len(data)), w.written)
-	require.Positive(t, w.started, "no writeback was started")
-	require.Less(t, w.written-w.started, int64(writebackEvery), "a full stretch was left without writeback")
-	require.NoError(t, f.Close())
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, data, got)
 }

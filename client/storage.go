@@ -18,6 +18,7 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/providerapi"
+	"github.com/stratusnet/stratus/writeback"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -529,7 +530,7 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 			os.Remove(plain.Name())
 		}
 	}()
-	var dst io.Writer = &syncingWriter{f: plain}
+	var dst io.Writer = writeback.NewWriter(plain, 0)
 	if o.Partial != nil {
 		o.Partial(plain.Name(), 0)
 		dst = &partialWriter{w: dst, path: plain.Name(), report: o.Partial}

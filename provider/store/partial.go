@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // Resumable uploads. An owner's upload that stops early (client killed,
@@ -117,7 +118,7 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (e
 	// From here the upload can be followed (Follow) until it returns.
 	g := s.startUpload(id, dataPath, expect, offset)
 	defer func() { s.endUpload(id, g, err) }()
-	tree, err := receive(&growingWriter{w: f, g: g, n: offset}, b, r, offset, expect)
+	tree, err := receive(&growingWriter{w: writeback.NewWriter(f, int64(offset)), g: g, n: offset}, b, r, offset, expect)
 	switch {
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrRootMismatch):
 		s.DropPartial(id) // these bytes can never become the deal

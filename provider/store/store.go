@@ -26,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // KeepFrom is the lowest tree level kept on disk: a proof reads at most
@@ -170,7 +171,8 @@ func writeVerified(path string, expect Expect, r io.Reader) (*merkle.Tree, error
 	if err != nil {
 		return nil, err
 	}
-	tree, err := receive(f, b, r, 0, expect)
+	// The disk writes while the bytes arrive, so the fsync below is short.
+	tree, err := receive(writeback.NewWriter(f, 0), b, r, 0, expect)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,41 @@
+package writeback
+
+import (
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A Writer writes everything, in order, from its offset, whatever it asks
+// the kernel to write back on the way, and starts that for every full
+// stretch.
+func TestWriterWritesEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out")
+	head := []byte("kept from before")
+	require.NoError(t, os.WriteFile(path, head, 0o600))
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Seek(int64(len(head)), 0)
+	require.NoError(t, err)
+
+	data := make([]byte, 3*Every+5)
+	_, _ = rand.Read(data)
+	w := NewWriter(f, int64(len(head)))
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 3<<20)
+		k, err := w.Write(rest[:n])
+		require.NoError(t, err)
+		require.Equal(t, n, k)
+		rest = rest[n:]
+	}
+	require.Equal(t, int64(len(head)+len(data)), w.Off)
+	require.Greater(t, w.started, int64(len(head)), "no writeback was started")
+	require.Less(t, w.Off-w.started, int64(Every), "a full stretch was left without writeback")
+	require.NoError(t, f.Close())
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, append(head, data...), got)
+}
