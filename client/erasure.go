@@ -180,7 +180,7 @@ func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uplo
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(commitPoll):
 		}
 	}
 }

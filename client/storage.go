@@ -280,6 +280,11 @@ func (c *Client) finishUpload(ctx context.Context, rec uploadRecord, replicas []
 	return nil
 }
 
+// commitPoll is how often a put asks the chain whether its slots have
+// committed: twice a block on the localnet, a twelfth of a block at
+// 6-second blocks; each query is a few reads of the node's store.
+const commitPoll = 500 * time.Millisecond
+
 // waitCommitted follows deal id until every replica is committed. If the
 // provider uploaded to missed its commit deadline before anyone copied
 // the file, its replacement has nothing to fetch from (an empty source):
@@ -333,7 +338,7 @@ func (c *Client) waitCommitted(ctx context.Context, id uint64, f io.ReadSeeker, 
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(commitPoll):
 		}
 	}
 }
