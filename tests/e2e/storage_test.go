@@ -225,7 +225,11 @@ func TestStorageEndToEnd(t *testing.T) {
 	require.NotContains(t, errOut, "gas used")
 
 	// 1. put 10 MiB with 3 replicas; every replica commits; get is identical.
-	id := put(t, ln, file)
+	// The upload is slowed to 1 MiB/s so it is still arriving when the
+	// other two providers learn of the deal: they follow it as it lands
+	// (ADR 013) instead of waiting for it to be stored.
+	id := putWith(t, ln, file, "--replicas", "3", "--limit-rate", "1MiB")
+	require.Len(t, followers(t, ln, id), 2, "the other two providers did not follow the upload as it arrived")
 	d := queryDeal(t, ln, id)
 	require.Len(t, committed(d), 3, "put returns only once every replica is committed")
 	require.Equal(t, "DEAL_STATUS_ACTIVE", d.Deal.Status)
@@ -596,6 +600,27 @@ func privateDealIsTheOwners(t *testing.T, ln *localnet.Net, id uint64, tgt provi
 	_, errOut, err = ln.Run("storage", "audit", strconv.FormatUint(id, 10), "--from", "bob")
 	require.Error(t, err)
 	require.Contains(t, errOut, "providers serve it only to its owner")
+}
+
+// followers lists the providers the first provider of deal id sent the
+// owner's upload to while it arrived, from the providers' logs.
+func followers(t *testing.T, ln *localnet.Net, id uint64) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for i := 1; i <= ln.Providers; i++ {
+		bz, err := os.ReadFile(filepath.Join(ln.Dir, fmt.Sprintf("provider%d.log", i)))
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(bz), "\n") {
+			if !strings.Contains(line, `msg="sending an upload in progress to a replicating provider"`) ||
+				!strings.Contains(line, fmt.Sprintf(" deal=%d ", id)) {
+				continue
+			}
+			if _, to, ok := strings.Cut(line, " to="); ok {
+				out[strings.Fields(to)[0]] = true
+			}
+		}
+	}
+	return out
 }
 
 // bytesReceived sums the upload bytes every provider of the localnet has
