@@ -63,7 +63,8 @@ func (p *bufPipe) Write(b []byte) (int, error) {
 }
 
 // CloseWithError ends the writes: the reader gets err after the bytes
-// written so far (io.EOF when err is nil).
+// written so far (io.EOF when err is nil). Unlike io.Pipe's, it waits for
+// a Write in progress: call it from the writing goroutine.
 func (p *bufPipe) CloseWithError(err error) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()

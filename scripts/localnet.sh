@@ -259,7 +259,7 @@ start_gateway() {
   echo "$scheme" > "$DIR/gateway.scheme"
   STRATUS_GATEWAY_SECRET=$(cat "$DIR/gateway/secret") nohup "$GBIN" --home "$CLIENT" --from alice --keyring-backend test \
     --node "tcp://127.0.0.1:$RPC_BASE" --chain-id "$CHAIN_ID" --listen "127.0.0.1:$GATEWAY_PORT" --dir "$DIR/gateway" --scheme "$GATEWAY_SCHEME" --duration 5000 --backup-interval "$GATEWAY_BACKUP" \
-    "${tlsflags[@]}" > "$DIR/gateway.log" 2>&1 &
+    ${tlsflags[@]+"${tlsflags[@]}"} > "$DIR/gateway.log" 2>&1 &
   echo $! > "$DIR/gateway.pid"
   local ok=""
   for _ in $(seq 1 50); do

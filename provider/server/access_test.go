@@ -412,6 +412,11 @@ func TestAssignedFetcherFollowsTheUpload(t *testing.T) {
 	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
 	got, fetched := peerFetch(t, e, half)
 	require.Empty(t, e.onStoredCalls(), "the upload is not stored yet")
+	// A HEAD is answered at once, not held until the upload ends.
+	head := e.doAs(peer, http.MethodHead, "/v1/deals/1", nil, 0)
+	require.Equal(t, http.StatusOK, head.status)
+	require.Equal(t, "true", head.header.Get(providerapi.HeaderUploadInProgress))
+	require.Equal(t, fmt.Sprint(len(data)), head.header.Get("Content-Length"))
 
 	_, err := pw.Write(data[half:])
 	require.NoError(t, err)

@@ -503,6 +503,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, d
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatUint(deal.Size, 10))
 	h.Set(providerapi.HeaderUploadInProgress, "true")
+	if r.Method == http.MethodHead {
+		return true // the headers say it all; do not hold the request for the upload
+	}
 	s.log.Info("sending an upload in progress to a replicating provider", "deal", deal.ID, "to", c.addr)
 	n, err := io.Copy(w, rc)
 	if m := s.opts.Metrics; m != nil {

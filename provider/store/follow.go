@@ -54,16 +54,24 @@ func (g *growing) advance(n uint64, end bool, err error) {
 	g.wake = make(chan struct{})
 }
 
+// maxFailedFollows is how many failed uploads of one deal are offered to
+// followers; later uploads of the deal are not (they wait for the stored
+// copy). An upload that sent bytes the deal does not hold counts them all
+// at once.
+const maxFailedFollows = 2
+
 // startUpload records that deal id's upload into path runs, holding
 // offset bytes already. Once an upload of a deal has sent bytes the deal
-// does not hold, later uploads of it are not offered to followers: an
-// owner cannot make the providers copy wrong bytes to each other more
-// than once a deal (ADR 013).
+// does not hold, or maxFailedFollows uploads of it have failed in any way
+// (cut short, too slow), later uploads of it are not offered to
+// followers: an owner cannot make the providers copy a bad or abandoned
+// upload to each other again and again (ADR 013). The count lives in
+// memory: a restart forgets it, and a stored deal drops it.
 func (s *Store) startUpload(id uint64, path string, expect Expect, offset uint64) *growing {
 	g := &growing{path: path, expect: expect, n: offset, wake: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.spoiled[id] {
+	if s.failed[id] >= maxFailedFollows {
 		return g
 	}
 	if s.live == nil {
@@ -79,11 +87,17 @@ func (s *Store) endUpload(id uint64, g *growing, err error) {
 	if s.live[id] == g {
 		delete(s.live, id)
 	}
-	if errors.Is(err, ErrRootMismatch) || errors.Is(err, ErrTooLarge) {
-		if s.spoiled == nil {
-			s.spoiled = map[uint64]bool{}
+	switch {
+	case err == nil:
+		delete(s.failed, id)
+	default:
+		if s.failed == nil {
+			s.failed = map[uint64]int{}
 		}
-		s.spoiled[id] = true
+		s.failed[id]++
+		if errors.Is(err, ErrRootMismatch) || errors.Is(err, ErrTooLarge) {
+			s.failed[id] = maxFailedFollows
+		}
 	}
 	s.mu.Unlock()
 	n, _, _, _ := g.state()
@@ -145,7 +159,8 @@ func (r *follower) Read(p []byte) (int, error) {
 		if end && err != nil {
 			return 0, fmt.Errorf("store: the upload being followed stopped at byte %d of %d: %w", n, r.size, err)
 		}
-		ready := n
+		// (receive writes one byte past the size before it refuses it.)
+		ready := min(n, r.size)
 		if !end && ready == r.size {
 			// The last byte waits for the root check, so a reader that
 			// counts bytes cannot finish on an upload about to fail.

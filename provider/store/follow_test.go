@@ -126,6 +126,12 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			_, _ = pw.Write(rest[:10])
 			pw.CloseWithError(errCut)
 		}, errCut, true},
+		{"one byte too many", func(pw *io.PipeWriter, rest []byte) {
+			// The store reads one byte past the size to refuse it: that
+			// byte must not let the follower read the whole deal first.
+			_, _ = pw.Write(append(bytes.Clone(rest), 0))
+			_ = pw.Close()
+		}, ErrTooLarge, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := Open(t.TempDir())
@@ -138,11 +144,22 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			_, err = pw.Write(data[:1024])
 			require.NoError(t, err)
 			r := followSoon(t, st, context.Background(), 2, expect)
+			// The follower reads while the rest arrives, as over HTTP.
+			type result struct {
+				b   []byte
+				err error
+			}
+			read := make(chan result, 1)
+			go func() {
+				b, err := io.ReadAll(r)
+				read <- result{b, err}
+			}()
 			tc.end(pw, data[1024:])
 			require.ErrorIs(t, <-done, tc.want)
 
-			_, err = io.ReadAll(r)
-			require.ErrorIs(t, err, tc.want)
+			got := <-read
+			require.ErrorIs(t, got.err, tc.want)
+			require.Less(t, len(got.b), len(data), "the follower read a whole deal that failed")
 			require.False(t, st.Has(2))
 
 			// The next upload: after wrong bytes it is stored but not
@@ -155,7 +172,7 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			if tc.followAgain {
 				followSoon(t, st, context.Background(), 2, expect)
 			} else {
-				time.Sleep(50 * time.Millisecond) // let the upload start
+				// The write above returned: the upload is running.
 				_, err = st.Follow(context.Background(), 2, expect)
 				require.ErrorIs(t, err, ErrNoUpload)
 			}
@@ -175,8 +192,9 @@ func TestFollowStopsWithItsContext(t *testing.T) {
 	data := randomBytes(5, 8*1024)
 	expect := expectFor(t, data)
 	pr, pw := io.Pipe()
-	defer pw.Close()
-	go func() { _ = st.PutFrom(3, expect, 0, pr) }()
+	done := make(chan error, 1)
+	go func() { done <- st.PutFrom(3, expect, 0, pr) }()
+	t.Cleanup(func() { pw.CloseWithError(errCut); <-done }) // before the store's dir goes
 	_, err = pw.Write(data[:1024])
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -194,4 +212,40 @@ func TestFollowStopsWithItsContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the follower kept waiting after its context ended")
 	}
+}
+
+// Uploads of a deal that keep failing (cut short, too slow) stop being
+// offered to followers after maxFailedFollows; a stored deal forgets them.
+func TestFailedUploadsStopBeingFollowed(t *testing.T) {
+	st, err := Open(t.TempDir())
+	require.NoError(t, err)
+	data := randomBytes(6, 16*1024)
+	expect := expectFor(t, data)
+	upload := func(cut bool) (followed bool) {
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- st.PutFrom(5, expect, 0, pr) }()
+		_, err := pw.Write(data[:1024])
+		require.NoError(t, err)
+		r, ferr := st.Follow(context.Background(), 5, expect)
+		if ferr == nil {
+			r.Close()
+		}
+		if cut {
+			pw.CloseWithError(errCut)
+			require.ErrorIs(t, <-done, errCut)
+		} else {
+			_, err = pw.Write(data[1024:])
+			require.NoError(t, err)
+			require.NoError(t, pw.Close())
+			require.NoError(t, <-done)
+		}
+		return ferr == nil
+	}
+	for range maxFailedFollows {
+		require.True(t, upload(true))
+	}
+	require.False(t, upload(false), "an upload was followed after %d failed ones", maxFailedFollows)
+	require.True(t, st.Has(5))
+	require.NotContains(t, st.failed, uint64(5), "a stored deal keeps its count")
 }

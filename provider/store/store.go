@@ -55,9 +55,9 @@ type Expect struct {
 type Store struct {
 	dir string
 
-	mu      sync.Mutex
-	live    map[uint64]*growing // uploads in progress (Follow)
-	spoiled map[uint64]bool     // deals an upload sent wrong bytes of (not followed again)
+	mu     sync.Mutex
+	live   map[uint64]*growing // uploads in progress (Follow)
+	failed map[uint64]int      // failed uploads of deals not stored (maxFailedFollows)
 }
 
 // Open opens (creating if needed) the store at dir and removes uploads a
