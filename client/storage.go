@@ -505,25 +505,15 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
 		return nil
 	}
-	var removed chan struct{}
-	err := c.decryptInto(outPath, o, func(pw io.Writer) error {
+	return c.decryptInto(outPath, o, func(pw io.Writer) error {
 		err := c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
 		if err == nil {
 			// Every ciphertext byte is verified and handed on: free the
-			// file's pages while the output is synced, not after.
-			removed = make(chan struct{})
-			go func() {
-				_ = os.Remove(tmpPath)
-				close(removed)
-			}()
+			// file's pages while the last buffers decrypt, not after.
+			_ = os.Remove(tmpPath)
 		}
 		return err
 	})
-	if removed != nil {
-		// Before a fallback download reuses the name.
-		<-removed
-	}
-	return err
 }
 
 // decryptInto decrypts, with the storage key, the ciphertext that produce

@@ -12,26 +12,24 @@ import "os"
 // writeback.
 const Every = 8 << 20
 
-// Writer writes to F in order from its current offset, and starts the
-// writeback of every Every bytes as they fill. The caller still fsyncs F
-// at the end; on systems without sync_file_range that fsync does it all.
+// Writer writes to a file in order, and starts the writeback of every
+// Every bytes as they fill. The caller still fsyncs the file at the end;
+// on systems without sync_file_range that fsync does it all.
 type Writer struct {
-	F *os.File
-	// Off is where F's next write lands (0 for a new file).
-	Off int64
-
-	started int64
+	f       *os.File
+	off     int64 // where the next write lands
+	started int64 // where the stretch not yet written back begins
 }
 
-// NewWriter writes to f from offset off.
-func NewWriter(f *os.File, off int64) *Writer { return &Writer{F: f, Off: off, started: off} }
+// NewWriter writes to f, whose offset is off (0 for a new file).
+func NewWriter(f *os.File, off int64) *Writer { return &Writer{f: f, off: off, started: off} }
 
 func (w *Writer) Write(p []byte) (int, error) {
-	n, err := w.F.Write(p)
-	w.Off += int64(n)
-	if w.Off-w.started >= Every {
-		start(w.F, w.started, w.Off-w.started)
-		w.started = w.Off
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.started >= Every {
+		start(w.f, w.started, w.off-w.started)
+		w.started = w.off
 	}
 	return n, err
 }

@@ -31,9 +31,9 @@ func TestWriterWritesEverything(t *testing.T) {
 		require.Equal(t, n, k)
 		rest = rest[n:]
 	}
-	require.Equal(t, int64(len(head)+len(data)), w.Off)
+	require.Equal(t, int64(len(head)+len(data)), w.off)
 	require.Greater(t, w.started, int64(len(head)), "no writeback was started")
-	require.Less(t, w.Off-w.started, int64(Every), "a full stretch was left without writeback")
+	require.Less(t, w.off-w.started, int64(Every), "a full stretch was left without writeback")
 	require.NoError(t, f.Close())
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)

@@ -657,7 +657,28 @@ func (f *Follower) fetchStagedParity(ctx context.Context, r storagetypes.Replica
 // slot is still assigned, checks each against its root and stages it for
 // that slot's provider (handleParity) for cfg.StageTTL. A shard that fails
 // its root is not staged: the owner's roots disagree with its data, and
-// the parity slots will not commit.
+// the parity slots will not commit. With every fetch slot taken it is put
+// off to the next step (retryStaging).
+func (f *Follower) stageParity(ctx context.Context, id uint64) {
+	if !f.reserveFetch(id) {
+		f.mu.Lock()
+		if !f.fetching[id] {
+			f.stageLater[id] = true
+		}
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Lock()
+	delete(f.stageLater, id)
+	f.mu.Unlock()
+	go func() {
+		defer f.releaseFetch(id)
+		if err := f.encodeParity(ctx, id); err != nil {
+			f.log.Warn("computing the parity shards failed; their providers rebuild them", "deal", id, "err", err)
+		}
+	}()
+}
+
 // retryStaging stages the parity of the deals stageParity had to put off,
 // once their shard 0 here is committed; mine are this provider's replicas.
 func (f *Follower) retryStaging(ctx context.Context, mine map[uint64]storagetypes.Replica) {
@@ -677,26 +698,6 @@ func (f *Follower) retryStaging(ctx context.Context, mine map[uint64]storagetype
 		delete(f.stageLater, id)
 		f.mu.Unlock()
 	}
-}
-
-func (f *Follower) stageParity(ctx context.Context, id uint64) {
-	if !f.reserveFetch(id) {
-		f.mu.Lock()
-		if !f.fetching[id] {
-			f.stageLater[id] = true
-		}
-		f.mu.Unlock()
-		return
-	}
-	f.mu.Lock()
-	delete(f.stageLater, id)
-	f.mu.Unlock()
-	go func() {
-		defer f.releaseFetch(id)
-		if err := f.encodeParity(ctx, id); err != nil {
-			f.log.Warn("computing the parity shards failed; their providers rebuild them", "deal", id, "err", err)
-		}
-	}()
 }
 
 func (f *Follower) encodeParity(ctx context.Context, id uint64) error {

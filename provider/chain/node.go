@@ -9,7 +9,6 @@ package chain
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -95,10 +94,12 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 	}
 	s := server.DealInfo{ID: id, Owner: d.Owner, Public: d.Public, Root: root, Size: d.SlotSize(), ChunkSize: int(d.ChunkSize),
 		Shard: int(shard), Erasure: d.Scheme().Erasure()}
+	shard0, parityOpen := "", false // the encoder, while a parity slot waits for it
 	for _, r := range replicas {
 		switch r.Status {
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED:
 			s.Fetchers = append(s.Fetchers, r.Provider)
+			parityOpen = parityOpen || r.Shard >= d.DataShards
 			if s.Erasure {
 				if s.ShardFetchers == nil {
 					s.ShardFetchers = map[string]int{}
@@ -107,10 +108,8 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 			}
 		case storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED:
 			s.Holders = append(s.Holders, r.Provider)
-			if s.Erasure && r.Shard == 0 && slices.ContainsFunc(replicas, func(p storagetypes.Replica) bool {
-				return p.Status == storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED && p.Shard >= d.DataShards
-			}) {
-				s.Encoder = r.Provider
+			if r.Shard == 0 {
+				shard0 = r.Provider
 			}
 		default:
 			continue
@@ -118,6 +117,9 @@ func (n *Node) DealInfo(ctx context.Context, id uint64) (server.DealInfo, error)
 		if r.Provider == n.me {
 			s.Assigned = true
 		}
+	}
+	if s.Erasure && parityOpen {
+		s.Encoder = shard0
 	}
 	return s, nil
 }

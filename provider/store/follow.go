@@ -46,10 +46,15 @@ func (g *growing) state() (n uint64, end bool, err error, wake <-chan struct{}) 
 	return g.n, g.end, g.err, g.wake
 }
 
-func (g *growing) advance(n uint64, end bool, err error) {
+// add counts k more bytes on disk; finish records how the upload ended.
+// Both wake the followers.
+func (g *growing) add(k uint64)     { g.update(func() { g.n += k }) }
+func (g *growing) finish(err error) { g.update(func() { g.end, g.err = true, err }) }
+
+func (g *growing) update(change func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.n, g.end, g.err = n, end, err
+	change()
 	close(g.wake)
 	g.wake = make(chan struct{})
 }
@@ -66,14 +71,15 @@ const maxFailedFollows = 2
 // (cut short, too slow), later uploads of it are not offered to
 // followers: an owner cannot make the providers copy a bad or abandoned
 // upload to each other again and again (ADR 013). The count lives in
-// memory: a restart forgets it, and a stored deal drops it.
+// memory: a restart forgets it, and a stored deal drops it. It returns
+// nil when the upload is not offered.
 func (s *Store) startUpload(id uint64, path string, expect Expect, offset uint64) *growing {
-	g := &growing{path: path, expect: expect, n: offset, wake: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed[id] >= maxFailedFollows {
-		return g
+		return nil
 	}
+	g := &growing{path: path, expect: expect, n: offset, wake: make(chan struct{})}
 	if s.live == nil {
 		s.live = map[uint64]*growing{}
 	}
@@ -81,10 +87,11 @@ func (s *Store) startUpload(id uint64, path string, expect Expect, offset uint64
 	return g
 }
 
-// endUpload records how deal id's upload g ended, waking its followers.
+// endUpload records how deal id's upload ended (g nil: it was not
+// offered), waking its followers.
 func (s *Store) endUpload(id uint64, g *growing, err error) {
 	s.mu.Lock()
-	if s.live[id] == g {
+	if g != nil && s.live[id] == g {
 		delete(s.live, id)
 	}
 	switch {
@@ -100,23 +107,22 @@ func (s *Store) endUpload(id uint64, g *growing, err error) {
 		}
 	}
 	s.mu.Unlock()
-	n, _, _, _ := g.state()
-	g.advance(n, true, err)
+	if g != nil {
+		g.finish(err)
+	}
 }
 
-// growingWriter writes to w and moves g's count past each write, so
-// followers see the bytes once they are in the file.
+// growingWriter writes to w and counts each write into g, so followers see
+// the bytes once they are in the file.
 type growingWriter struct {
 	w io.Writer
 	g *growing
-	n uint64
 }
 
 func (x *growingWriter) Write(p []byte) (int, error) {
 	k, err := x.w.Write(p)
-	x.n += uint64(k)
 	if k > 0 {
-		x.g.advance(x.n, false, nil)
+		x.g.add(uint64(k))
 	}
 	return k, err
 }

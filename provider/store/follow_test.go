@@ -31,6 +31,19 @@ func readAvailable(t *testing.T, r io.Reader, want int) []byte {
 	}
 }
 
+// startPut starts an upload of deal id through a pipe and sends its first
+// n bytes; once that write returns the store is receiving. The test sends
+// the rest to pw; done gets PutFrom's result.
+func startPut(t *testing.T, st *Store, id uint64, expect Expect, data []byte, n int) (pw *io.PipeWriter, done chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done = make(chan error, 1)
+	go func() { done <- st.PutFrom(id, expect, 0, pr) }()
+	_, err := pw.Write(data[:n])
+	require.NoError(t, err)
+	return pw, done
+}
+
 // followSoon follows deal id's upload once it has started.
 func followSoon(t *testing.T, st *Store, ctx context.Context, id uint64, expect Expect) io.ReadCloser {
 	t.Helper()
@@ -55,12 +68,8 @@ func TestFollowReadsAnUploadAsItArrives(t *testing.T) {
 	_, err = st.Follow(context.Background(), 9, expect)
 	require.ErrorIs(t, err, ErrNoUpload, "nothing to follow before the upload starts")
 
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- st.PutFrom(9, expect, 0, pr) }()
 	half := len(data) / 2
-	_, err = pw.Write(data[:half])
-	require.NoError(t, err)
+	pw, done := startPut(t, st, 9, expect, data, half)
 
 	r := followSoon(t, st, context.Background(), 9, expect)
 	other := expect
@@ -138,11 +147,7 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			require.NoError(t, err)
 			data := randomBytes(4, 64*1024)
 			expect := expectFor(t, data)
-			pr, pw := io.Pipe()
-			done := make(chan error, 1)
-			go func() { done <- st.PutFrom(2, expect, 0, pr) }()
-			_, err = pw.Write(data[:1024])
-			require.NoError(t, err)
+			pw, done := startPut(t, st, 2, expect, data, 1024)
 			r := followSoon(t, st, context.Background(), 2, expect)
 			// The follower reads while the rest arrives, as over HTTP.
 			type result struct {
@@ -165,10 +170,7 @@ func TestFollowFailsWithTheUpload(t *testing.T) {
 			// The next upload: after wrong bytes it is stored but not
 			// offered to followers, so an owner cannot make providers
 			// copy bad uploads to each other again and again.
-			pr, pw = io.Pipe()
-			go func() { done <- st.PutFrom(2, expect, 0, pr) }()
-			_, err = pw.Write(data[:1024])
-			require.NoError(t, err)
+			pw, done = startPut(t, st, 2, expect, data, 1024)
 			if tc.followAgain {
 				followSoon(t, st, context.Background(), 2, expect)
 			} else {
@@ -191,12 +193,8 @@ func TestFollowStopsWithItsContext(t *testing.T) {
 	require.NoError(t, err)
 	data := randomBytes(5, 8*1024)
 	expect := expectFor(t, data)
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- st.PutFrom(3, expect, 0, pr) }()
+	pw, done := startPut(t, st, 3, expect, data, 1024)
 	t.Cleanup(func() { pw.CloseWithError(errCut); <-done }) // before the store's dir goes
-	_, err = pw.Write(data[:1024])
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := followSoon(t, st, ctx, 3, expect)
 	readAvailable(t, r, 1024)
@@ -222,11 +220,7 @@ func TestFailedUploadsStopBeingFollowed(t *testing.T) {
 	data := randomBytes(6, 16*1024)
 	expect := expectFor(t, data)
 	upload := func(cut bool) (followed bool) {
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() { done <- st.PutFrom(5, expect, 0, pr) }()
-		_, err := pw.Write(data[:1024])
-		require.NoError(t, err)
+		pw, done := startPut(t, st, 5, expect, data, 1024)
 		r, ferr := st.Follow(context.Background(), 5, expect)
 		if ferr == nil {
 			r.Close()

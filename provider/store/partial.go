@@ -116,9 +116,13 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (e
 		return err
 	}
 	// From here the upload can be followed (Follow) until it returns.
+	var w io.Writer = writeback.NewWriter(f, int64(offset))
 	g := s.startUpload(id, dataPath, expect, offset)
+	if g != nil {
+		w = &growingWriter{w: w, g: g}
+	}
 	defer func() { s.endUpload(id, g, err) }()
-	tree, err := receive(&growingWriter{w: writeback.NewWriter(f, int64(offset)), g: g, n: offset}, b, r, offset, expect)
+	tree, err := receive(w, b, r, offset, expect)
 	switch {
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrRootMismatch):
 		s.DropPartial(id) // these bytes can never become the deal
