@@ -37,7 +37,8 @@ type uploadRecord struct {
 	SrcSize int64     `json:"source_size"`
 	ModTime time.Time `json:"source_mod_time"`
 	// Sent is the file whose bytes go to the provider: the kept ciphertext,
-	// or Source itself for a public deal.
+	// or Source itself for a public deal; none for a private erasure-coded
+	// deal, whose kept shards are what is sent.
 	Sent   string `json:"sent"`
 	Size   uint64 `json:"size"`
 	Public bool   `json:"public"`
@@ -68,7 +69,7 @@ func (c *Client) saveRecord(r uploadRecord) error {
 
 // dropRecord forgets a finished (or abandoned) upload and its kept bytes.
 func (c *Client) dropRecord(r uploadRecord) {
-	if !r.Public {
+	if !r.Public && r.Sent != "" {
 		_ = os.Remove(r.Sent)
 	}
 	if r.DataShards > 1 {
@@ -108,13 +109,30 @@ func (c *Client) findResumable(ctx context.Context, path string, info os.FileInf
 			}
 			continue
 		}
-		if st, err := os.Stat(r.Sent); err != nil || uint64(st.Size()) != r.Size {
+		if !c.keptWhole(r) {
 			c.dropRecord(r)
 			continue
 		}
 		return r, d, true
 	}
 	return uploadRecord{}, storagetypes.Deal{}, false
+}
+
+// keptWhole says whether what r's upload sends is still on disk, whole:
+// the shards of an erasure-coded deal, or else the ciphertext (or the
+// public file).
+func (c *Client) keptWhole(r uploadRecord) bool {
+	if r.DataShards > 1 {
+		size := storagetypes.ShardSizeFor(r.Size, r.DataShards)
+		for i := range int(r.DataShards + r.ParityShards) {
+			if st, err := os.Stat(shardPath(c.shardBase(r.DealID), i)); err != nil || uint64(st.Size()) != size {
+				return false
+			}
+		}
+		return true
+	}
+	st, err := os.Stat(r.Sent)
+	return err == nil && uint64(st.Size()) == r.Size
 }
 
 // maxUploadAttempts bounds the tries of one upload; each resumes where the

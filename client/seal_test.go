@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stratusnet/stratus/merkle"
+	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
 func TestIdentityCreatedOnceWithPrivateMode(t *testing.T) {
@@ -125,4 +126,24 @@ func TestHashFileAndIsSealed(t *testing.T) {
 	sealed, err = IsSealed(short)
 	require.NoError(t, err)
 	require.False(t, sealed)
+}
+
+// StagingBytes bounds what a put really stages: the ciphertext Seal
+// writes, plus the shards of an erasure-coded deal, and is not far over.
+func TestStagingBytesBoundsTheSealedCopyAndShards(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	for _, size := range []int{1, 64 << 10, 64<<10 + 1, 1<<20 + 3} {
+		plain := make([]byte, size)
+		_, _ = rand.Read(plain)
+		s, err := Seal(bytes.NewReader(plain), id.Recipient(), 1024, t.TempDir())
+		require.NoError(t, err)
+		require.LessOrEqual(t, int64(s.Size), StagingBytes(int64(size), PutOptions{Replicas: 3}), "size %d", size)
+		require.Less(t, StagingBytes(int64(size), PutOptions{Replicas: 3}), int64(s.Size)+1024, "size %d", size)
+
+		o := PutOptions{DataShards: 6, ParityShards: 3}
+		staged := int64(s.Size) + 9*int64(storagetypes.ShardSizeFor(s.Size, 6))
+		require.LessOrEqual(t, staged, StagingBytes(int64(size), o), "size %d", size)
+		require.Less(t, StagingBytes(int64(size), o), staged+4*1024, "size %d", size)
+	}
 }

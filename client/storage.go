@@ -105,6 +105,20 @@ func (c *Client) PutReader(ctx context.Context, r io.Reader, size int64, name st
 	return c.put(ctx, &exactReader{r: r, left: size}, size, name, nil, o)
 }
 
+// StagingBytes bounds the disk a PutReader of size bytes on terms o takes
+// under the client's uploads directory until it returns: the ciphertext
+// (age adds a header and 16 bytes per 64 KiB chunk) and, for an
+// erasure-coded deal, its n shards beside it while they are encoded (the
+// ciphertext is removed then).
+func StagingBytes(size int64, o PutOptions) int64 {
+	const header = 1024 // an age header to one X25519 recipient is about 200 bytes
+	sealed := size + 16*(size/(64<<10)+1) + 16 + header
+	if s, coded := o.scheme(); coded {
+		return sealed + int64(s.N())*int64(storagetypes.ShardSizeFor(uint64(sealed), uint32(s.K)))
+	}
+	return sealed
+}
+
 // exactReader reads exactly left bytes from r: fewer is an error, never a
 // shorter deal.
 type exactReader struct {
@@ -178,6 +192,11 @@ func (c *Client) put(ctx context.Context, in io.Reader, size int64, path string,
 			removeShards(pending, scheme.N())
 			return PutResult{}, err
 		}
+		// The shards are what is sent and what a resumed put sends again:
+		// the ciphertext is not kept beside them.
+		if !o.Public {
+			_ = sealed.Remove()
+		}
 		msg.Replicas, msg.DataShards, msg.ParityShards = 0, o.DataShards, o.ParityShards
 		msg.ShardSize = storagetypes.ShardSizeFor(sealed.Size, o.DataShards)
 		for _, r := range roots {
@@ -225,7 +244,9 @@ func (c *Client) put(ctx context.Context, in io.Reader, size int64, path string,
 			}
 		}
 	}
-	if !o.Public {
+	if coded && !o.Public {
+		rec.Sent = ""
+	} else if !o.Public {
 		rec.Sent = filepath.Join(c.uploadsDir(), fmt.Sprintf("deal-%d.age", deal.DealId))
 		if err := os.Rename(sealed.Path, rec.Sent); err != nil {
 			removeSealed()

@@ -34,6 +34,9 @@ type Storage interface {
 	// returns its id once every slot is committed. A read error, or fewer
 	// bytes, fails it before any deal is made.
 	Put(ctx context.Context, r io.Reader, size int64, t PutTerms) (uint64, error)
+	// Staging bounds the disk a Put of size bytes on terms t takes while
+	// it runs (the SDK's sealed copy and shards), charged to the spool.
+	Staging(size int64, t PutTerms) int64
 	// Get writes deal id's bytes, verified, to path. partial, if the
 	// storage can, is told the file being written and how many of its
 	// bytes are final (client.GetOptions.Partial).
@@ -74,6 +77,9 @@ type Options struct {
 	SpoolBytes int64
 	// CacheBytes bounds the cache of fetched objects (0: no bound).
 	CacheBytes int64
+	// Logf, when set, reports each object stored and how long its deal
+	// took to commit.
+	Logf func(format string, args ...any)
 }
 
 // Backend is the versitygw backend over an Index and a Storage. It embeds
@@ -246,6 +252,11 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if err := b.index.db.View(func(tx *bolt.Tx) error { _, err := b.index.objects(tx, bucket); return err }); err != nil {
 		return s3response.PutObjectOutput{}, s3Error(err)
 	}
+	if in.ContentLength != nil {
+		if err := b.fitsEver(bucket, *in.ContentLength); err != nil {
+			return s3response.PutObjectOutput{}, err
+		}
+	}
 	f, err := os.CreateTemp(filepath.Join(b.opts.Dir, "spool"), "put-*")
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
@@ -301,8 +312,22 @@ func (b *Backend) keep(ctx context.Context, bucket, key string, r io.Reader, obj
 			return obj, err
 		}
 		t.Label = b.seal(objectLabel(bucket, key, obj))
+		// The body (or the parts) stay charged while the deal is made, and
+		// its staging too: both are on disk until Put returns.
+		stage := b.store.Staging(obj.Size, t)
+		if b.spool.limit > 0 && obj.Size+stage > b.spool.limit {
+			return obj, errTooLarge(obj.Size, stage, b.spool.limit)
+		}
+		if !b.spool.take(stage) {
+			return obj, errSpoolFull(b.spool.limit)
+		}
+		defer b.spool.give(stage)
+		start := b.now()
 		if obj.Deal, err = b.store.Put(ctx, r, obj.Size, t); err != nil {
 			return obj, fmt.Errorf("storing %s/%s: %w", bucket, key, err)
+		}
+		if b.opts.Logf != nil {
+			b.opts.Logf("stored %s/%s (%d bytes) as deal %d in %s", bucket, key, obj.Size, obj.Deal, b.now().Sub(start).Round(time.Millisecond))
 		}
 	} else {
 		obj.Deal = 0

@@ -60,6 +60,8 @@ type label struct {
 	ETag     string `json:"e,omitempty"`
 	Type     string `json:"c,omitempty"`
 	Modified int64  `json:"m,omitempty"`
+	// The object's user metadata, when it fits.
+	Meta map[string]string `json:"u,omitempty"`
 }
 
 const (
@@ -75,9 +77,11 @@ func (b *Backend) aead() (cipher.AEAD, error) {
 	return cipher.NewGCM(blk)
 }
 
-// seal returns l sealed (nonce ‖ AES-256-GCM), or nil when the gateway
-// has no label key or l cannot fit in MaxLabel bytes even without its
-// content type: the deal then carries no label (the backup still names it).
+// seal returns l sealed (nonce ‖ AES-256-GCM). What does not fit in
+// MaxLabel bytes is left out: first the user metadata, then the content
+// type. It returns nil when the gateway has no label key or the rest
+// still does not fit: the deal then carries no label (the backup still
+// names it).
 func (b *Backend) seal(l label) []byte {
 	if len(b.opts.LabelKey) == 0 {
 		return nil
@@ -87,7 +91,7 @@ func (b *Backend) seal(l label) []byte {
 		return nil
 	}
 	l.V = 1
-	for range 2 {
+	for range 3 {
 		plain, err := json.Marshal(l)
 		if err != nil {
 			return nil
@@ -99,7 +103,11 @@ func (b *Backend) seal(l label) []byte {
 			}
 			return g.Seal(nonce, nonce, plain, labelAD)
 		}
-		l.Type = ""
+		if l.Meta != nil {
+			l.Meta = nil
+		} else {
+			l.Type = ""
+		}
 	}
 	return nil
 }
@@ -123,7 +131,7 @@ func (b *Backend) openLabel(sealed []byte) (l label, ok bool) {
 }
 
 func objectLabel(bucket, key string, obj Object) label {
-	return label{Kind: kindObject, Bucket: bucket, Key: key, Size: obj.Size, ETag: obj.ETag, Type: obj.ContentType, Modified: obj.Modified.Unix()}
+	return label{Kind: kindObject, Bucket: bucket, Key: key, Size: obj.Size, ETag: obj.ETag, Type: obj.ContentType, Modified: obj.Modified.Unix(), Meta: obj.Metadata}
 }
 
 // update changes the buckets or objects: the index then needs a backup.
@@ -346,7 +354,7 @@ func (b *Backend) Rebuild(ctx context.Context) (RebuildReport, error) {
 					continue
 				}
 			}
-			rec, err := json.Marshal(Object{Deal: o.id, Size: o.l.Size, ETag: o.l.ETag, ContentType: o.l.Type, Modified: time.Unix(o.l.Modified, 0).UTC()})
+			rec, err := json.Marshal(Object{Deal: o.id, Size: o.l.Size, ETag: o.l.ETag, ContentType: o.l.Type, Metadata: o.l.Meta, Modified: time.Unix(o.l.Modified, 0).UTC()})
 			if err != nil {
 				return err
 			}

@@ -98,10 +98,12 @@ func TestIndexRebuildsFromBackupAndLabels(t *testing.T) {
 	storage.mu.Unlock()
 	_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("rebuild"), Key: aws.String("c")})
 	require.NoError(t, err)
-	put("rebuild", "dir/d", d, nil)
+	put("rebuild", "dir/d", d, map[string]string{"owner": "dan", "camera": "x100"})
 	_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("rebuild-late")})
 	require.NoError(t, err)
-	put("rebuild-late", long, a, nil)
+	// Metadata too large for the label beside a long key is left out of
+	// it; the object itself is still restored.
+	put("rebuild-late", long, a, map[string]string{"notes": strings.Repeat("n", 1500)})
 
 	be, _ := fresh(t, labelKey)
 	rep, err := be.Rebuild(ctx)
@@ -124,6 +126,11 @@ func TestIndexRebuildsFromBackupAndLabels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(len(d)), aws.ToInt64(h.ContentLength))
 	require.Equal(t, "text/plain", aws.ToString(h.ContentType), "content type from the label")
+	require.Equal(t, map[string]string{"owner": "dan", "camera": "x100"}, h.Metadata, "metadata from the label")
+	h, err = head(t, be, "rebuild-late", long)
+	require.NoError(t, err)
+	require.Empty(t, h.Metadata, "metadata that did not fit the label is lost")
+	require.Equal(t, "text/plain", aws.ToString(h.ContentType), "the content type still fits")
 	h, err = head(t, be, "rebuild", "empty")
 	require.NoError(t, err)
 	require.Zero(t, aws.ToInt64(h.ContentLength))

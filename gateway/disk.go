@@ -100,6 +100,30 @@ func (b *Backend) spoolWriter(w io.Writer, length *int64) (*charged, error) {
 	return c, nil
 }
 
+// errTooLarge is the answer for an object that can never be stored
+// within the spool's bound: its bytes and the staging of its deal.
+func errTooLarge(size, stage, limit int64) error {
+	return s3err.APIError{Code: "EntityTooLarge", HTTPStatusCode: http.StatusBadRequest,
+		Description: fmt.Sprintf("An object of %d bytes needs %d bytes of the gateway's spool while its deal is made (the object and its sealed copy and shards), more than --spool-bytes %d allows.", size, size+stage, limit)}
+}
+
+// fitsEver checks that an object of size bytes in bucket (or a multipart
+// upload that has reached size bytes) could be stored within the spool's
+// bound at all, when it is the only thing in it.
+func (b *Backend) fitsEver(bucket string, size int64) error {
+	if b.spool.limit <= 0 {
+		return nil
+	}
+	t, err := b.bucketTerms(bucket)
+	if err != nil {
+		return err
+	}
+	if stage := b.store.Staging(size, t); size+stage > b.spool.limit {
+		return errTooLarge(size, stage, b.spool.limit)
+	}
+	return nil
+}
+
 // SpoolUsed is the bytes the spool holds now.
 func (b *Backend) SpoolUsed() int64 { return b.spool.Used() }
 

@@ -57,7 +57,10 @@ func TestSpoolIsBounded(t *testing.T) {
 		_, err := be.PutObject(ctx, in)
 		return err
 	}
-	requireS3Code(t, put("declared", big, true), "SlowDown")
+	// An object that can never fit (its bytes and its deal's staging) is
+	// refused before its body is read when its length is declared; one
+	// whose length is not is refused when the spool fills.
+	requireS3Code(t, put("declared", big, true), "EntityTooLarge")
 	requireS3Code(t, put("undeclared", big, false), "SlowDown")
 	for _, k := range []string{"declared", "undeclared"} {
 		_, err := be.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("spool"), Key: aws.String(k)})
@@ -67,21 +70,46 @@ func TestSpoolIsBounded(t *testing.T) {
 	require.Zero(t, dirBytes(t, spoolDir), "a refused body leaves no file")
 	require.NoError(t, put("fits", big[:limit/2], true))
 	require.Zero(t, be.SpoolUsed(), "a stored object leaves the spool")
+	// A body that fits but whose deal's staging (the SDK's sealed copy)
+	// does not, undeclared, is refused before any deal is made.
+	deals, err := storage.Deals(ctx)
+	require.NoError(t, err)
+	requireS3Code(t, put("staged", big[:limit/2+1], false), "EntityTooLarge")
+	after, err := storage.Deals(ctx)
+	require.NoError(t, err)
+	require.Len(t, after, len(deals), "no deal made")
+	_, err = be.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("spool"), Key: aws.String("staged")})
+	requireS3Code(t, err, "NoSuchKey")
+	require.Zero(t, be.SpoolUsed())
+	require.Zero(t, dirBytes(t, spoolDir))
 
 	up, err := be.CreateMultipartUpload(ctx, s3response.CreateMultipartUploadInput{Bucket: aws.String("spool"), Key: aws.String("mp")})
 	require.NoError(t, err)
-	part := func(n int32, body []byte) error {
-		_, err := be.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("spool"), Key: aws.String("mp"), UploadId: aws.String(up.UploadId),
-			PartNumber: aws.Int32(n), Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body)))})
+	part := func(n int32, body []byte, declared bool) error {
+		in := &s3.UploadPartInput{Bucket: aws.String("spool"), Key: aws.String("mp"), UploadId: aws.String(up.UploadId),
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(body)}
+		if declared {
+			in.ContentLength = aws.Int64(int64(len(body)))
+		}
+		_, err := be.UploadPart(ctx, in)
 		return err
 	}
-	p := big[:600<<10]
-	require.NoError(t, part(1, p))
-	require.EqualValues(t, len(p), be.SpoolUsed(), "a kept part stays charged")
-	requireS3Code(t, part(2, p), "SlowDown")
+	require.NoError(t, part(1, big[:400<<10], true))
+	require.EqualValues(t, 400<<10, be.SpoolUsed(), "a kept part stays charged")
+	// A part that makes the upload too large to ever store (1,000 KiB and
+	// as much staging) is refused before it is read.
+	requireS3Code(t, part(2, big[:600<<10], true), "EntityTooLarge")
+	require.EqualValues(t, 400<<10, be.SpoolUsed())
 	// A part sent again replaces the old one's bytes once it has arrived
 	// (while it arrives both are on disk).
-	require.NoError(t, part(1, p[:300<<10]))
+	require.NoError(t, part(1, big[:300<<10], true))
+	require.EqualValues(t, 300<<10, be.SpoolUsed())
+	// An object that fits alone but not beside the part kept: its body is
+	// taken, its staging is not, and it is refused without a deal.
+	requireS3Code(t, put("beside", big[:400<<10], true), "SlowDown")
+	require.EqualValues(t, 300<<10, be.SpoolUsed())
+	// A part of undeclared length is refused when the spool fills.
+	requireS3Code(t, part(2, big[:800<<10], false), "SlowDown")
 	require.EqualValues(t, 300<<10, be.SpoolUsed())
 	require.NoError(t, be.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("spool"), Key: aws.String("mp"), UploadId: aws.String(up.UploadId)}))
 	require.Zero(t, be.SpoolUsed())

@@ -69,6 +69,10 @@ func (s *fakeStorage) Put(_ context.Context, r io.Reader, size int64, t gateway.
 	return id, os.WriteFile(s.path(id), bz, 0o600)
 }
 
+// Staging is what a client's put of a replicated deal stages: a sealed
+// copy about the object's size.
+func (s *fakeStorage) Staging(size int64, _ gateway.PutTerms) int64 { return size }
+
 func (s *fakeStorage) Deals(context.Context) ([]gateway.Deal, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -123,8 +123,22 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 	if n < 1 || n > maxParts {
 		return nil, apiErr(s3err.ErrInvalidPart)
 	}
-	if err := b.index.db.View(func(tx *bolt.Tx) error { _, err := b.getUpload(tx, id, bucket, key); return err }); err != nil {
+	var u upload
+	if err := b.index.db.View(func(tx *bolt.Tx) (err error) { u, err = b.getUpload(tx, id, bucket, key); return err }); err != nil {
 		return nil, err
+	}
+	if in.ContentLength != nil {
+		// The object is at least the other parts and this one: refuse a
+		// part that makes it too large to store before it is read.
+		total := *in.ContentLength
+		for pn, p := range u.Parts {
+			if pn != n {
+				total += p.Size
+			}
+		}
+		if err := b.fitsEver(bucket, total); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.CreateTemp(b.partsDir(id), "part-*")
 	if err != nil {

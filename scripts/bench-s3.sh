@@ -9,7 +9,11 @@
 # Needs aws-cli (Debian's awscli) and GNU time is not needed: the
 # gateway's memory is read from /proc while it runs. The localnet lives in
 # a temp dir on ports shifted by PORT_OFFSET (default 21000) and is stopped
-# and deleted at the end.
+# and deleted at the end. GATEWAY_TLS=1 serves the gateway over HTTPS
+# (aws-cli's GETs are slower over TLS: docs/benchmarks.md). The gateway
+# uploads parity shards itself (its --direct default), so each run also
+# times `storage put --direct`: the gateway's PUT against the CLI on the
+# same terms.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,6 +21,7 @@ ROOT=$(pwd)
 SIZE_MIB=${SIZE_MIB:-256}
 RUNS=${RUNS:-3}
 export PORT_OFFSET=${PORT_OFFSET:-21000}
+export GATEWAY_TLS=${GATEWAY_TLS:-0}
 AWS=${AWS:-/usr/bin/aws}
 
 die() { printf 'bench-s3: %s\n' "$*" >&2; exit 1; }
@@ -45,6 +50,10 @@ echo "starting a localnet with the gateway in $LOCALNET_DIR (PORT_OFFSET=$PORT_O
 CLI=("$ROOT/build/stratusd" --home "$LOCALNET_DIR/client")
 EP=http://127.0.0.1:$((9000 + PORT_OFFSET))
 unset AWS_CA_BUNDLE
+if [[ $GATEWAY_TLS == 1 ]]; then
+  EP=https://127.0.0.1:$((9000 + PORT_OFFSET))
+  export AWS_CA_BUNDLE=$LOCALNET_DIR/tls/ca.pem
+fi
 export AWS_ACCESS_KEY_ID=stratus AWS_SECRET_ACCESS_KEY=$(cat "$LOCALNET_DIR/gateway/secret") AWS_DEFAULT_REGION=us-east-1
 GW_PID=$(cat "$LOCALNET_DIR/gateway.pid")
 # Sample the gateway's peak RSS (VmHWM) in the background.
@@ -63,28 +72,32 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 # Each run puts and gets once each way, interleaved, so both share the
 # machine's noise; the medians are reported. A new key per run: nothing
 # is read from the gateway's cache.
-cli_puts=() cli_gets=() s3_puts=() s3_gets=()
+cli_puts=() direct_puts=() cli_gets=() s3_puts=() s3_gets=()
 for run in $(seq 1 "$RUNS"); do
   t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
   cli_puts+=("$(sub "$t1" "$t0")"); id=$(tail -n 1 "$WORK/id")
+  t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 --direct > /dev/null 2>&1 || die "storage put --direct failed"; t1=$(now)
+  direct_puts+=("$(sub "$t1" "$t0")")
   t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "$FILE" "s3://bench/object-$run.bin" --only-show-errors || die "aws s3 cp up failed"; t1=$(now)
   s3_puts+=("$(sub "$t1" "$t0")")
   t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
   cli_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
   t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-$run.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
   s3_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"; rm -f "$WORK/s3.out"
-  echo "run $run: storage put ${cli_puts[-1]}s, aws put ${s3_puts[-1]}s, storage get ${cli_gets[-1]}s, aws get ${s3_gets[-1]}s"
+  echo "run $run: storage put ${cli_puts[-1]}s (--direct ${direct_puts[-1]}s), aws put ${s3_puts[-1]}s, storage get ${cli_gets[-1]}s, aws get ${s3_gets[-1]}s"
 done
 # The floor aws-cli itself sets: a GET served wholly from the gateway's
 # cache (object-1 was fetched above).
 t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-1.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
 s3_cached=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's cached GET differs"; rm -f "$WORK/s3.out"
+direct_put=$(median "${direct_puts[@]}")
 cli_put=$(median "${cli_puts[@]}") s3_put=$(median "${s3_puts[@]}") cli_get=$(median "${cli_gets[@]}") s3_get=$(median "${s3_gets[@]}")
 
 printf 'object                 %d MiB, stored 6+3, median of %d runs\n' "$SIZE_MIB" "$RUNS"
-printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "aws s3 cp (PUT)" "$s3_put" "stratusd storage get" "$cli_get" "aws s3 cp (GET)" "$s3_get"
+printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "storage put --direct" "$direct_put" "aws s3 cp (PUT)" "$s3_put" "stratusd storage get" "$cli_get" "aws s3 cp (GET)" "$s3_get"
 printf '%-22s %8ss\n' "aws s3 cp (GET, cached)" "$s3_cached"
 printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
+printf 'ratio PUT to --direct  %s\n' "$(ratio "$s3_put" "$direct_put")"
 printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"
 printf 'gateway peak RSS       %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.hwm")"
 printf 'gateway peak RssAnon   %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.anon")"

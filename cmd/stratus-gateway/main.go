@@ -44,7 +44,8 @@ type sdkStorage struct {
 	opts client.PutOptions
 }
 
-func (s sdkStorage) Put(ctx context.Context, r io.Reader, size int64, t gateway.PutTerms) (uint64, error) {
+// options are the gateway's put options with t's terms over them.
+func (s sdkStorage) options(t gateway.PutTerms) (client.PutOptions, error) {
 	o := s.opts
 	o.Label = t.Label
 	switch {
@@ -59,12 +60,25 @@ func (s sdkStorage) Put(ctx context.Context, r io.Reader, size int64, t gateway.
 	if t.MaxPrice != "" {
 		p, err := sdk.ParseDecCoin(t.MaxPrice)
 		if err != nil {
-			return 0, err
+			return o, err
 		}
 		o.MaxPrice = p
 	}
+	return o, nil
+}
+
+func (s sdkStorage) Put(ctx context.Context, r io.Reader, size int64, t gateway.PutTerms) (uint64, error) {
+	o, err := s.options(t)
+	if err != nil {
+		return 0, err
+	}
 	res, err := s.c.PutReader(ctx, r, size, "object", o)
 	return res.DealID, err
+}
+
+func (s sdkStorage) Staging(size int64, t gateway.PutTerms) int64 {
+	o, _ := s.options(t) // a bad price fails the Put; the code is what counts here
+	return client.StagingBytes(size, o)
 }
 
 func (s sdkStorage) Get(ctx context.Context, id uint64, path string, partial func(string, int64)) error {
@@ -128,6 +142,7 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.String("dir", "", "index and work files (default: HOME/gateway)")
 	f.String("scheme", "6+3", "erasure code K+M of new objects' deals")
 	f.Uint32("replicas", 0, "keep this many full copies instead of erasure-coding")
+	f.Bool("direct", true, "upload an erasure-coded object's parity shards from the gateway too (M/K more upload), instead of letting their providers rebuild them from the data shards (each downloads the whole object); the PUT returns once every slot is committed, sooner this way (ADR 015)")
 	f.Uint64("duration", 100_000, "blocks each object is kept")
 	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
 	f.String("spool-bytes", "32GiB", "most disk taken by uploads being received and multipart parts (0: no bound); past it requests get 503 SlowDown")
@@ -153,6 +168,7 @@ func run(cmd *cobra.Command, _ []string) error {
 		return errors.New("set the S3 secret key (at least 8 characters) in STRATUS_GATEWAY_SECRET or --secret-key")
 	}
 	opts := client.PutOptions{Timeout: 10 * time.Minute}
+	opts.Direct, _ = f.GetBool("direct")
 	var err error
 	if opts.MaxPrice, err = sdk.ParseDecCoin(str("max-price")); err != nil {
 		return fmt.Errorf("--max-price: %w", err)
@@ -226,9 +242,12 @@ func run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("--cache-bytes: %w", err)
 	}
+	logf := func(format string, args ...any) {
+		cmd.PrintErrf(time.Now().Format("2006-01-02 15:04:05.000")+" "+format+"\n", args...)
+	}
 	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, gateway.Options{
 		Dir: dir, LabelKey: labelKey, MaxLabel: int(params.Params.MaxLabelBytes),
-		SpoolBytes: int64(spool), CacheBytes: int64(cache),
+		SpoolBytes: int64(spool), CacheBytes: int64(cache), Logf: logf,
 	})
 	if err != nil {
 		return err
@@ -245,7 +264,6 @@ func run(cmd *cobra.Command, _ []string) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logf := func(format string, args ...any) { cmd.PrintErrf(format+"\n", args...) }
 	every, _ := f.GetDuration("backup-interval")
 	if every > 0 {
 		go be.BackupEvery(ctx, every, logf)
