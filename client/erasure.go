@@ -22,8 +22,9 @@ import (
 // itself: by default only the k data shards, which together are the file
 // once; the m parity holders rebuild their shards from the committed data
 // shards, each checked against its root. With Direct it uploads all n.
-// Get downloads shards from every holder at once, keeps the first k that
-// match their roots, and decodes the file from them.
+// Get downloads the k data shards (and a parity shard for each holder that
+// fails, stalls or lags), keeps the first k that match their roots, and
+// decodes the file from them.
 
 // shardPath is where shard i of the upload named base is kept.
 func shardPath(base string, i int) string { return fmt.Sprintf("%s.shard-%d", base, i) }
@@ -185,10 +186,11 @@ func (c *Client) waitShardsCommitted(ctx context.Context, rec uploadRecord, uplo
 	}
 }
 
-// getShards downloads erasure-coded deal d into outPath: every committed
-// holder is asked for its shard at once, the first k that match their
-// roots are kept (a holder that is down or serves bad bytes is skipped and
-// named), and the file is decoded from them, checked against the deal's
+// getShards downloads erasure-coded deal d into outPath: k shards from
+// their committed holders, data shards first (erasure.Collect fetches
+// another for each holder that fails, stalls or lags), the first k that
+// match their roots kept (a holder that is down or serves bad bytes is
+// skipped and named), and the file decoded from them, checked against the deal's
 // root and (unless public) decrypted in one pass. outPath appears only
 // once all of it succeeded; tmpPath names the download's scratch space.
 func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []storagetypes.Replica, root merkle.Hash, tmpPath, outPath string, o GetOptions) error {

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/stratusnet/stratus/merkle"
 )
@@ -29,13 +30,28 @@ type Shards struct {
 	Failed map[int]error
 }
 
+// stallAfter is how long a download may send nothing before Collect
+// starts another shard beside it; stallCheck is how often it looks.
+var (
+	stallAfter = 5 * time.Second
+	stallCheck = time.Second
+)
+
 // Collect downloads the shards of a file of size bytes from their holders
-// in parallel (fetch[i] downloads shard i, nil when it has no holder),
-// each into a temporary file under dir, verifying it against roots[i] as
-// it arrives. It stops the other downloads once k shards are verified: the
-// slowest holders do not hold up the read. A shard that fails its root or
-// size is dropped and never used. With fewer than k good shards the error
-// wraps ErrTooFewShards and names every failure.
+// (fetch[i] downloads shard i, nil when it has no holder), each into a
+// temporary file under dir, verifying it against roots[i] as it arrives.
+//
+// It fetches k shards, data shards first: their bytes are the file's, so a
+// healthy read moves the file once and decodes it by copying. It starts
+// another shard (the next in order) for each one that fails, for each one
+// that has sent nothing for stallAfter, and, each time a shard arrives
+// after stallCheck or more, for each download begun no later that is
+// still short of half its shard: a slow or stalled
+// holder does not hold up the read, and no bytes are fetched twice while
+// the holders are healthy. Once k shards are verified the rest are
+// stopped. A shard that fails its root or size is dropped and never used.
+// With fewer than k good shards the error wraps ErrTooFewShards and names
+// every failure.
 func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []merkle.Hash, fetch []FetchShard, dir string) (*Shards, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -46,45 +62,114 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	out := &Shards{Scheme: s, Size: size, files: make([]*os.File, s.N()), shardSize: ShardSize(size, s.K), Failed: map[int]error{}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var (
-		mu   sync.Mutex
-		good int
-		wg   sync.WaitGroup
-	)
+
+	var order []int // the shards to try, in the order tried
 	for i, f := range fetch {
 		if f == nil {
-			mu.Lock()
 			out.Failed[i] = errors.New("no holder")
-			mu.Unlock()
 			continue
 		}
-		wg.Go(func() {
-			file, err := out.fetchOne(ctx, i, f, roots[i], chunkSize, dir)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if file != nil {
-					discard(file)
+		order = append(order, i)
+	}
+	type result struct {
+		i     int
+		file  *os.File
+		err   error
+		began time.Time
+	}
+	type download struct {
+		sent   atomic.Int64
+		began  time.Time
+		last   int64     // sent when last looked at
+		since  time.Time // when sent last changed
+		spared bool      // another shard was started beside it
+	}
+	results := make(chan result)
+	running := map[int]*download{}
+	start := func() bool {
+		if len(order) == 0 {
+			return false
+		}
+		i := order[0]
+		order = order[1:]
+		d := &download{began: time.Now(), since: time.Now()}
+		running[i] = d
+		go func() {
+			file, err := out.fetchOne(ctx, i, fetch[i], roots[i], chunkSize, dir, &d.sent)
+			results <- result{i, file, err, d.began}
+		}()
+		return true
+	}
+	spare := func(d *download) {
+		if !d.spared {
+			d.spared = true
+			start()
+		}
+	}
+	for range s.K {
+		start()
+	}
+	tick := time.NewTicker(stallCheck)
+	defer tick.Stop()
+	good := 0
+	for len(running) > 0 {
+		select {
+		case r := <-results:
+			delete(running, r.i)
+			if r.err != nil {
+				if r.file != nil {
+					discard(r.file)
 				}
 				// A download cut short because k others were faster is no
 				// failure of its holder; wrong bytes always are.
-				if ctx.Err() == nil || good < s.K || errors.Is(err, ErrBadShard) {
-					out.Failed[i] = err
+				if ctx.Err() == nil || good < s.K || errors.Is(r.err, ErrBadShard) {
+					out.Failed[r.i] = r.err
 				}
-				return
+				for good < s.K && good+len(running) < s.K && start() {
+				}
+				continue
 			}
 			if good >= s.K {
-				discard(file) // k others were faster
-				return
+				discard(r.file) // k others were faster
+				continue
 			}
-			out.files[i] = file
-			good++
-			if good == s.K {
+			took := time.Since(r.began)
+			out.files[r.i] = r.file
+			if good++; good == s.K {
 				cancel()
+				continue
 			}
-		})
+			if took < stallCheck {
+				continue // too quick to judge the others by
+			}
+			var slow []*download // looked at before any spare joins running
+			for _, d := range running {
+				// Only a download that has had as long as this one to
+				// arrive is judged by it.
+				if !d.began.After(r.began) && uint64(d.sent.Load()) < out.shardSize/2 {
+					slow = append(slow, d)
+				}
+			}
+			for _, d := range slow {
+				spare(d)
+			}
+		case now := <-tick.C:
+			if good >= s.K {
+				continue
+			}
+			var stalled []*download
+			for _, d := range running {
+				if n := d.sent.Load(); n != d.last {
+					d.last, d.since = n, now
+				} else if now.Sub(d.since) >= stallAfter {
+					stalled = append(stalled, d)
+				}
+			}
+			for _, d := range stalled {
+				spare(d)
+			}
+		}
 	}
-	wg.Wait()
 	if good < s.K {
 		out.Close()
 		errs := make([]error, 0, len(out.Failed))
@@ -98,7 +183,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	return out, nil
 }
 
-func (sh *Shards) fetchOne(ctx context.Context, i int, fetch FetchShard, root merkle.Hash, chunkSize int, dir string) (*os.File, error) {
+func (sh *Shards) fetchOne(ctx context.Context, i int, fetch FetchShard, root merkle.Hash, chunkSize int, dir string, sent *atomic.Int64) (*os.File, error) {
 	file, err := os.CreateTemp(dir, fmt.Sprintf("shard-%d-*", i))
 	if err != nil {
 		return nil, err
@@ -108,7 +193,7 @@ func (sh *Shards) fetchOne(ctx context.Context, i int, fetch FetchShard, root me
 		return file, err
 	}
 	// A holder that sends more than a shard is cut off at one byte over.
-	w := &limitWriter{w: io.MultiWriter(file, b), left: int64(sh.shardSize) + 1}
+	w := &limitWriter{w: io.MultiWriter(file, b), left: int64(sh.shardSize) + 1, sent: sent}
 	if err := fetch(ctx, w); err != nil {
 		return file, err
 	}
@@ -196,10 +281,12 @@ func discard(f *os.File) {
 	os.Remove(f.Name())
 }
 
-// limitWriter fails a write past left bytes.
+// limitWriter fails a write past left bytes, and counts what it took in
+// sent.
 type limitWriter struct {
 	w    io.Writer
 	left int64
+	sent *atomic.Int64
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
@@ -210,5 +297,6 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	}
 	n, err := l.w.Write(p)
 	l.left -= int64(n)
+	l.sent.Add(int64(n))
 	return n, err
 }

@@ -7,7 +7,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +28,8 @@ func serve(data []byte) FetchShard {
 // Collect stops at the k fastest good shards, never uses a bad one, and
 // leaves no temporary files behind.
 func TestCollectUsesOnlyVerifiedShards(t *testing.T) {
+	defer func(a, c time.Duration) { stallAfter, stallCheck = a, c }(stallAfter, stallCheck)
+	stallAfter, stallCheck = 200*time.Millisecond, 20*time.Millisecond
 	s := Scheme{K: 4, M: 2}
 	file := randomBytes(100_003, 7)
 	shards, roots := encode(t, s, file)
@@ -151,4 +156,130 @@ func seq(from, n int) []int {
 		out[i] = from + i
 	}
 	return out
+}
+
+// counted wraps fetchers so a test can see which shards were asked for.
+type counted struct {
+	mu    sync.Mutex
+	asked []int
+}
+
+func (c *counted) wrap(fetch []FetchShard) []FetchShard {
+	out := make([]FetchShard, len(fetch))
+	for i, f := range fetch {
+		if f == nil {
+			continue
+		}
+		out[i] = func(ctx context.Context, w io.Writer) error {
+			c.mu.Lock()
+			c.asked = append(c.asked, i)
+			c.mu.Unlock()
+			return f(ctx, w)
+		}
+	}
+	return out
+}
+
+func (c *counted) sorted() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := slices.Clone(c.asked)
+	slices.Sort(out)
+	return out
+}
+
+// Collect fetches the k data shards and nothing else while their holders
+// are healthy, and one more shard for each holder that fails, stalls or
+// lags: the bytes moved are the file's, not n/k of it.
+func TestCollectFetchesDataShardsFirst(t *testing.T) {
+	defer func(a, c time.Duration) { stallAfter, stallCheck = a, c }(stallAfter, stallCheck)
+	stallAfter, stallCheck = 200*time.Millisecond, 20*time.Millisecond
+
+	s := Scheme{K: 4, M: 3}
+	file := randomBytes(200_000, 11)
+	shards, roots := encode(t, s, file)
+	good := func() []FetchShard {
+		f := make([]FetchShard, s.N())
+		for i := range f {
+			f[i] = serve(shards[i])
+		}
+		return f
+	}
+	corrupt := bytes.Clone(shards[2])
+	corrupt[10] ^= 1
+	// stall sends nothing until the read is over; lag sends a tenth of its
+	// shard and then nothing.
+	stall := func(ctx context.Context, _ io.Writer) error { <-ctx.Done(); return ctx.Err() }
+	lag := func(i int) FetchShard {
+		return func(ctx context.Context, w io.Writer) error {
+			if _, err := w.Write(shards[i][:len(shards[i])/10]); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func(f []FetchShard)
+		asked  []int
+		have   []int
+	}{
+		{"healthy: the data shards only", func([]FetchShard) {}, []int{0, 1, 2, 3}, []int{0, 1, 2, 3}},
+		{"a data shard without a holder: the first parity shard instead", func(f []FetchShard) { f[1] = nil }, []int{0, 2, 3, 4}, []int{0, 2, 3, 4}},
+		{"a corrupt data shard: one parity shard more", func(f []FetchShard) { f[2] = serve(corrupt) }, []int{0, 1, 2, 3, 4}, []int{0, 1, 3, 4}},
+		{"a lagging holder: one spare", func(f []FetchShard) { f[3] = lag(3) }, []int{0, 1, 2, 3, 4}, []int{0, 1, 2, 4}},
+		{"a lagging holder when the others took a while: one spare", func(f []FetchShard) {
+			f[0] = lag(0)
+			for i := 1; i < 4; i++ {
+				f[i] = func(ctx context.Context, w io.Writer) error {
+					half := len(shards[i]) * 6 / 10
+					if _, err := w.Write(shards[i][:half]); err != nil {
+						return err
+					}
+					time.Sleep(2 * stallCheck)
+					_, err := w.Write(shards[i][half:])
+					return err
+				}
+			}
+		}, []int{0, 1, 2, 3, 4}, []int{1, 2, 3, 4}},
+		{"three holders stall: a spare for each", func(f []FetchShard) {
+			f[0], f[1], f[2] = stall, stall, stall
+		}, []int{0, 1, 2, 3, 4, 5, 6}, []int{3, 4, 5, 6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fetch := good()
+			tc.change(fetch)
+			var c counted
+			got, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots, c.wrap(fetch), t.TempDir())
+			require.NoError(t, err)
+			defer got.Close()
+			require.Equal(t, tc.asked, c.sorted())
+			require.Equal(t, tc.have, got.Have())
+			var out bytes.Buffer
+			require.NoError(t, got.Decode(&out))
+			require.Equal(t, file, out.Bytes())
+		})
+	}
+
+	// When every holder first asked stalls, nothing arrives to set off the
+	// spares: they start once the stalled downloads have sent nothing for
+	// stallAfter.
+	t.Run("every first holder stalls", func(t *testing.T) {
+		s := Scheme{K: 2, M: 2}
+		shards, roots := encode(t, s, file)
+		var c counted
+		begun := time.Now()
+		got, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots,
+			c.wrap([]FetchShard{stall, stall, serve(shards[2]), serve(shards[3])}), t.TempDir())
+		require.NoError(t, err)
+		defer got.Close()
+		require.GreaterOrEqual(t, time.Since(begun), stallAfter, "the spares waited for the stall")
+		require.Equal(t, []int{0, 1, 2, 3}, c.sorted())
+		require.Equal(t, []int{2, 3}, got.Have())
+		var out bytes.Buffer
+		require.NoError(t, got.Decode(&out))
+		require.Equal(t, file, out.Bytes())
+	})
 }
