@@ -597,3 +597,23 @@ func TestParallelRangesFetchOnce(t *testing.T) {
 	defer storage.mu.Unlock()
 	require.Equal(t, 1, storage.gets[deal], "one fetch of the deal for all the ranges")
 }
+
+// A client that asks "Expect: 100-Continue" (aws-sdk-go v1, hence rclone,
+// capitalises it; RFC 9110 makes the token case-insensitive) is told to go
+// on at once. Before fasthttp v1.76 only the lower-case token was
+// answered, and such clients waited their whole expect-continue timeout
+// (rclone: 1 s) before every part.
+func TestExpectContinueInAnyCase(t *testing.T) {
+	for _, token := range []string{"100-Continue", "100-continue"} {
+		c, err := net.Dial("tcp", endpoint[len("http://"):])
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(c, "PUT /expect/key HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\nExpect: %s\r\n\r\n", endpoint[len("http://"):], token)
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		line := make([]byte, len("HTTP/1.1 100 Continue"))
+		_, err = io.ReadFull(c, line)
+		require.NoError(t, err, "Expect: %s: no interim answer before the body", token)
+		require.Equal(t, "HTTP/1.1 100 Continue", string(line), "Expect: %s", token)
+		c.Close()
+	}
+}
