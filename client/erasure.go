@@ -224,7 +224,7 @@ func (c *Client) getShards(ctx context.Context, d storagetypes.Deal, replicas []
 	if holders < es.K {
 		return fmt.Errorf("deal %d: %d of its %d shards are held, %d needed; check 'stratusd storage status %d'", d.Id, holders, es.N(), es.K, d.Id)
 	}
-	c.linef("downloading deal %d (%s) from %d shard holders; any %d rebuild it", d.Id, es, holders, es.K)
+	c.linef("downloading deal %d (%s): %d of its %d held shards, data shards first; any %d rebuild it", d.Id, es, es.K, holders, es.K)
 	shards, err := erasure.Collect(ctx, es, d.Size_, int(d.ChunkSize), roots, fetch, filepath.Dir(tmpPath))
 	if err != nil {
 		return err

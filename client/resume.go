@@ -18,13 +18,14 @@ import (
 
 // Resumable uploads. Put keeps, until every replica is committed, a record
 // of the upload in Home/uploads: the deal, the file it stores (path, size,
-// modification time) and the bytes sent (the ciphertext, kept beside the
-// record; a public file is sent as it is, from its own path). A Put of the
+// modification time) and the bytes sent (the ciphertext kept beside the
+// record, or an erasure-coded deal's n shards; a public file is sent as it
+// is, from its own path). A Put of the
 // same unchanged file while that deal is still pending picks the upload
 // up where the provider's copy stops (GET /v1/deals/{id}/upload), so a
 // killed client or a cut connection costs only the bytes not yet received.
-// Encryption is randomised: without the kept ciphertext, a new Put could
-// not produce the bytes the deal's root names.
+// Encryption is randomised: without the kept ciphertext (or shards), a new
+// Put could not produce the bytes the deal's roots name.
 
 // UploadsDir is where Put keeps unfinished uploads, under Home.
 const UploadsDir = "uploads"

@@ -3,9 +3,12 @@ package client
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
@@ -146,4 +149,36 @@ func TestStagingBytesBoundsTheSealedCopyAndShards(t *testing.T) {
 		require.LessOrEqual(t, staged, StagingBytes(int64(size), o), "size %d", size)
 		require.Less(t, StagingBytes(int64(size), o), staged+4*1024, "size %d", size)
 	}
+}
+
+// A source that fails part way fails Seal with its error, and leaves no
+// ciphertext behind; one that succeeds hashes exactly what was written.
+func TestSealFailsWithItsSource(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	boom := errors.New("disk read failed")
+	src := io.MultiReader(bytes.NewReader(make([]byte, 5<<20)), iotest.ErrReader(boom))
+	_, err = Seal(src, id.Recipient(), 1024, dir)
+	require.ErrorIs(t, err, boom)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left)
+
+	plain := make([]byte, 3<<20+17)
+	_, _ = rand.Read(plain)
+	s, err := Seal(bytes.NewReader(plain), id.Recipient(), 1024, dir)
+	require.NoError(t, err)
+	ct, err := os.ReadFile(s.Path)
+	require.NoError(t, err)
+	require.EqualValues(t, len(ct), s.Size)
+	b, err := merkle.NewBuilder(1024)
+	require.NoError(t, err)
+	_, _ = b.Write(ct)
+	require.Equal(t, b.Root(), s.Root, "the root is the file's")
+	r, err := age.Decrypt(bytes.NewReader(ct), id)
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.Equal(t, plain, got)
 }

@@ -257,10 +257,15 @@ func (c *Client) put(ctx context.Context, in io.Reader, size int64, path string,
 		return out, err
 	}
 	_, replicas, err := c.Deal(ctx, deal.DealId)
-	if err != nil {
-		return out, err
+	if err == nil {
+		err = c.finishUpload(ctx, rec, replicas, o)
 	}
-	return out, c.finishUpload(ctx, rec, replicas, o)
+	if err != nil && st == nil {
+		// Nothing can resume a PutReader (its source has no name): what
+		// it kept would stay on disk for good.
+		c.dropRecord(rec)
+	}
+	return out, err
 }
 
 // finishUpload uploads rec's bytes to the deal's first provider that has

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -43,16 +44,16 @@ var (
 //
 // It fetches k shards, data shards first: their bytes are the file's, so a
 // healthy read moves the file once and decodes it by copying. It starts
-// another shard (the next in order) for each one that fails, for each one
-// that has sent nothing for stallAfter, and, each time a shard arrives
-// after stallCheck or more, for each download begun no later that is
-// still short of half its shard: a slow or stalled
-// holder does not hold up the read, and no bytes are fetched twice while
-// the holders are healthy. Once k shards are verified the rest are
-// stopped. A shard that fails its root or size is dropped and never used.
-// With fewer than k good shards the error wraps ErrTooFewShards and names
-// every failure.
-func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []merkle.Hash, fetch []FetchShard, dir string) (*Shards, error) {
+// another shard (the next in order) for each one that fails; for each one
+// that has sent nothing for stallAfter; and, once a shard has arrived, for
+// each one still short of half its shard after twice the time the fastest
+// took (stallCheck at least). So a slow or stalled holder does not hold up
+// the read, and no bytes are fetched twice while the holders are healthy.
+// Once k shards are verified the rest are stopped. A shard that fails its
+// root or size is dropped and never used. With fewer than k good shards
+// the error wraps ErrTooFewShards and names every failure. The shards in
+// first (a copy held locally) are tried before all others.
+func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []merkle.Hash, fetch []FetchShard, dir string, first ...int) (*Shards, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,12 +65,19 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	defer cancel()
 
 	var order []int // the shards to try, in the order tried
+	for _, i := range first {
+		if i >= 0 && i < s.N() && fetch[i] != nil && !slices.Contains(order, i) {
+			order = append(order, i)
+		}
+	}
 	for i, f := range fetch {
 		if f == nil {
 			out.Failed[i] = errors.New("no holder")
 			continue
 		}
-		order = append(order, i)
+		if !slices.Contains(order, i) {
+			order = append(order, i)
+		}
 	}
 	type result struct {
 		i     int
@@ -87,7 +95,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	results := make(chan result)
 	running := map[int]*download{}
 	start := func() bool {
-		if len(order) == 0 {
+		if len(order) == 0 || ctx.Err() != nil {
 			return false
 		}
 		i := order[0]
@@ -100,11 +108,16 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 		}()
 		return true
 	}
-	spare := func(d *download) {
-		if !d.spared {
-			d.spared = true
-			start()
+	// unspared counts the downloads that may still bring a shard of their
+	// own: one with a spare beside it is counted through its spare.
+	unspared := func() int {
+		n := 0
+		for _, d := range running {
+			if !d.spared {
+				n++
+			}
 		}
+		return n
 	}
 	for range s.K {
 		start()
@@ -112,6 +125,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	tick := time.NewTicker(stallCheck)
 	defer tick.Stop()
 	good := 0
+	var fastest time.Duration // the quickest shard to arrive (0: none yet)
 	for len(running) > 0 {
 		select {
 		case r := <-results:
@@ -125,7 +139,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 				if ctx.Err() == nil || good < s.K || errors.Is(r.err, ErrBadShard) {
 					out.Failed[r.i] = r.err
 				}
-				for good < s.K && good+len(running) < s.K && start() {
+				for good < s.K && good+unspared() < s.K && start() {
 				}
 				continue
 			}
@@ -133,40 +147,35 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 				discard(r.file) // k others were faster
 				continue
 			}
-			took := time.Since(r.began)
 			out.files[r.i] = r.file
+			if took := time.Since(r.began); fastest == 0 || took < fastest {
+				fastest = max(took, time.Nanosecond)
+			}
 			if good++; good == s.K {
 				cancel()
-				continue
-			}
-			if took < stallCheck {
-				continue // too quick to judge the others by
-			}
-			var slow []*download // looked at before any spare joins running
-			for _, d := range running {
-				// Only a download that has had as long as this one to
-				// arrive is judged by it.
-				if !d.began.After(r.began) && uint64(d.sent.Load()) < out.shardSize/2 {
-					slow = append(slow, d)
-				}
-			}
-			for _, d := range slow {
-				spare(d)
 			}
 		case now := <-tick.C:
 			if good >= s.K {
 				continue
 			}
-			var stalled []*download
+			var slow []*download // chosen before any spare joins running
 			for _, d := range running {
-				if n := d.sent.Load(); n != d.last {
+				if d.spared {
+					continue
+				}
+				n := d.sent.Load()
+				if n != d.last {
 					d.last, d.since = n, now
-				} else if now.Sub(d.since) >= stallAfter {
-					stalled = append(stalled, d)
+				}
+				stalled := now.Sub(d.since) >= stallAfter
+				lagging := fastest > 0 && now.Sub(d.began) >= max(stallCheck, 2*fastest) && uint64(n) < out.shardSize/2
+				if stalled || lagging {
+					slow = append(slow, d)
 				}
 			}
-			for _, d := range stalled {
-				spare(d)
+			for _, d := range slow {
+				d.spared = true
+				start()
 			}
 		}
 	}

@@ -247,6 +247,10 @@ func TestCollectFetchesDataShardsFirst(t *testing.T) {
 		{"three holders stall: a spare for each", func(f []FetchShard) {
 			f[0], f[1], f[2] = stall, stall, stall
 		}, []int{0, 1, 2, 3, 4, 5, 6}, []int{3, 4, 5, 6}},
+		{"a holder stalls and its spare's holder is down: another spare", func(f []FetchShard) {
+			f[3] = stall
+			f[4] = func(context.Context, io.Writer) error { return errors.New("connection refused") }
+		}, []int{0, 1, 2, 3, 4, 5}, []int{0, 1, 2, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fetch := good()
@@ -262,6 +266,48 @@ func TestCollectFetchesDataShardsFirst(t *testing.T) {
 			require.Equal(t, file, out.Bytes())
 		})
 	}
+
+	// A shard named first (a provider's own copy) is tried before the
+	// data shards, and takes the place of the last of them.
+	t.Run("a local parity shard first", func(t *testing.T) {
+		var c counted
+		got, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots, c.wrap(good()), t.TempDir(), 5)
+		require.NoError(t, err)
+		defer got.Close()
+		require.Equal(t, []int{0, 1, 2, 5}, c.sorted())
+		var out bytes.Buffer
+		require.NoError(t, got.Decode(&out))
+		require.Equal(t, file, out.Bytes())
+	})
+
+	// A holder that keeps sending, but far slower than the others, is
+	// never stalled: it gets a spare once it lags, long before it would
+	// have finished.
+	t.Run("a holder trickles", func(t *testing.T) {
+		trickle := func(ctx context.Context, w io.Writer) error {
+			for off := 0; off < len(shards[1]); off += 100 {
+				if _, err := w.Write(shards[1][off:min(off+100, len(shards[1]))]); err != nil {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			return nil
+		}
+		fetch := good()
+		fetch[1] = trickle
+		var c counted
+		begun := time.Now()
+		got, err := Collect(context.Background(), s, uint64(len(file)), 1024, roots, c.wrap(fetch), t.TempDir())
+		require.NoError(t, err)
+		defer got.Close()
+		require.Less(t, time.Since(begun), time.Second, "the trickle alone takes 2.5 s")
+		require.Equal(t, []int{0, 1, 2, 3, 4}, c.sorted())
+		require.Equal(t, []int{0, 2, 3, 4}, got.Have())
+	})
 
 	// When every holder first asked stalls, nothing arrives to set off the
 	// spares: they start once the stalled downloads have sent nothing for

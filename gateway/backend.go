@@ -73,12 +73,13 @@ type Options struct {
 	LabelKey []byte
 	// MaxLabel is the longest label the chain takes (param max_label_bytes).
 	MaxLabel int
-	// SpoolBytes bounds the bodies and parts spooled to disk (0: no bound).
+	// SpoolBytes bounds the bodies and parts spooled to disk, and the
+	// SDK's staging of the deals being made (0: no bound).
 	SpoolBytes int64
 	// CacheBytes bounds the cache of fetched objects (0: no bound).
 	CacheBytes int64
-	// Logf, when set, reports each object stored and how long its deal
-	// took to commit.
+	// Logf, when set, reports each object stored and how long storing it
+	// took (sealing, encoding, the deal, the upload and the commits).
 	Logf func(format string, args ...any)
 }
 

@@ -17,10 +17,12 @@ import (
 
 // The gateway's disk under --dir is bounded two ways (docs/s3.md):
 //
-//   - the spool (bodies being received, and multipart parts kept until
-//     their upload completes or is aborted) takes at most Options.SpoolBytes: a request that would go over is
-//     refused with 503 SlowDown before or while its body is read, and
-//     whatever it wrote is dropped;
+//   - the spool (bodies being received, multipart parts kept until their
+//     upload completes or is aborted, and the SDK's staging of each deal
+//     being made: Storage.Staging) takes at most Options.SpoolBytes: a
+//     request that would go over is refused with 503 SlowDown before or
+//     while its body is read, and whatever it wrote is dropped; an object
+//     that could never fit gets 400 EntityTooLarge;
 //   - the cache of fetched objects is trimmed to Options.CacheBytes after
 //     each fetch, least recently read first (a reader holding a trimmed
 //     file keeps reading it: the file is only unlinked).
@@ -104,7 +106,7 @@ func (b *Backend) spoolWriter(w io.Writer, length *int64) (*charged, error) {
 // within the spool's bound: its bytes and the staging of its deal.
 func errTooLarge(size, stage, limit int64) error {
 	return s3err.APIError{Code: "EntityTooLarge", HTTPStatusCode: http.StatusBadRequest,
-		Description: fmt.Sprintf("An object of %d bytes needs %d bytes of the gateway's spool while its deal is made (the object and its sealed copy and shards), more than --spool-bytes %d allows.", size, size+stage, limit)}
+		Description: fmt.Sprintf("An object of %d bytes needs %d bytes of the gateway's disk while its deal is made (the object, then its sealed copy and shards), more than its operator allows (--spool-bytes %d). Store it in smaller objects, in a bucket whose stratus:scheme or stratus:replicas tag stages less, or ask the operator to raise --spool-bytes.", size, size+stage, limit)}
 }
 
 // fitsEver checks that an object of size bytes in bucket (or a multipart

@@ -128,8 +128,9 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 		return nil, err
 	}
 	if in.ContentLength != nil {
-		// The object is at least the other parts and this one: refuse a
-		// part that makes it too large to store before it is read.
+		// The parts kept and this one may all go into the object (and
+		// are all on disk until Complete): refuse a part that makes
+		// them too large to ever store, before it is read.
 		total := *in.ContentLength
 		for pn, p := range u.Parts {
 			if pn != n {

@@ -67,12 +67,23 @@ GW_PID=$(cat "$LOCALNET_DIR/gateway.pid")
 done) &
 PEAK_PID=$!
 
+# rclone (Go, aws-sdk-go) as a second S3 client, when installed: its
+# multipart upload (5 MiB parts, 4 at a time) and its download.
+RCLONE=${RCLONE:-$(command -v rclone || true)}
+if [[ -n $RCLONE ]]; then
+  export RCLONE_CONFIG_GW_TYPE=s3 RCLONE_CONFIG_GW_PROVIDER=Other RCLONE_CONFIG_GW_ENDPOINT=$EP \
+    RCLONE_CONFIG_GW_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_GW_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    RCLONE_CONFIG_GW_REGION=us-east-1 RCLONE_CONFIG_GW_NO_CHECK_BUCKET=true RCLONE_CONFIG=/dev/null
+  RC=("$RCLONE" -q)
+  [[ $GATEWAY_TLS == 1 ]] && RC+=(--ca-cert "$AWS_CA_BUNDLE")
+fi
+
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 "$AWS" --endpoint-url "$EP" s3 mb s3://bench > /dev/null
 # Each run puts and gets once each way, interleaved, so both share the
 # machine's noise; the medians are reported. A new key per run: nothing
 # is read from the gateway's cache.
-cli_puts=() direct_puts=() cli_gets=() s3_puts=() s3_gets=()
+cli_puts=() direct_puts=() cli_gets=() s3_puts=() s3_gets=() rc_puts=() rc_gets=()
 for run in $(seq 1 "$RUNS"); do
   t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
   cli_puts+=("$(sub "$t1" "$t0")"); id=$(tail -n 1 "$WORK/id")
@@ -84,7 +95,15 @@ for run in $(seq 1 "$RUNS"); do
   cli_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
   t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-$run.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
   s3_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"; rm -f "$WORK/s3.out"
-  echo "run $run: storage put ${cli_puts[-1]}s (--direct ${direct_puts[-1]}s), aws put ${s3_puts[-1]}s, storage get ${cli_gets[-1]}s, aws get ${s3_gets[-1]}s"
+  rc=""
+  if [[ -n $RCLONE ]]; then
+    t0=$(now); "${RC[@]}" copyto "$FILE" "gw:bench/rclone-$run.bin" || die "rclone copyto up failed"; t1=$(now)
+    rc_puts+=("$(sub "$t1" "$t0")")
+    t0=$(now); "${RC[@]}" copyto "gw:bench/rclone-$run.bin" "$WORK/rc.out" || die "rclone copyto down failed"; t1=$(now)
+    rc_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/rc.out" || die "rclone's GET differs"; rm -f "$WORK/rc.out"
+    rc=", rclone put ${rc_puts[-1]}s get ${rc_gets[-1]}s"
+  fi
+  echo "run $run: storage put ${cli_puts[-1]}s (--direct ${direct_puts[-1]}s), aws put ${s3_puts[-1]}s, storage get ${cli_gets[-1]}s, aws get ${s3_gets[-1]}s$rc"
 done
 # The floor aws-cli itself sets: a GET served wholly from the gateway's
 # cache (object-1 was fetched above).
@@ -98,6 +117,12 @@ printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "storage put --direct" "
 printf '%-22s %8ss\n' "aws s3 cp (GET, cached)" "$s3_cached"
 printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
 printf 'ratio PUT to --direct  %s\n' "$(ratio "$s3_put" "$direct_put")"
+if [[ -n $RCLONE ]]; then
+  rc_put=$(median "${rc_puts[@]}") rc_get=$(median "${rc_gets[@]}")
+  printf '%-22s %8ss\n' "rclone copyto (PUT)" "$rc_put" "rclone copyto (GET)" "$rc_get"
+  printf 'ratio PUT, rclone      %s (to --direct %s)\n' "$(ratio "$rc_put" "$cli_put")" "$(ratio "$rc_put" "$direct_put")"
+  printf 'ratio GET, rclone      %s\n' "$(ratio "$rc_get" "$cli_get")"
+fi
 printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"
 printf 'gateway peak RSS       %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.hwm")"
 printf 'gateway peak RssAnon   %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.anon")"

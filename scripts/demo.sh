@@ -41,7 +41,7 @@ echo "deal id: $id"
 step "the deal on chain: 9 shards, any 6 rebuild the file, 1.5x its size"
 "${CLI[@]}" storage status "$id"
 
-step "getting it back from the fastest 6 shard holders, verified against every shard's and the file's Merkle root"
+step "getting it back from the 6 data shard holders (a parity shard only for one that fails or lags), verified against every shard's and the file's Merkle root"
 "${CLI[@]}" storage get "$id" -o "$work/hello.copy" --from alice
 same "$work/hello.copy"
 

@@ -599,7 +599,7 @@ func (f *Follower) rebuildShard(ctx context.Context, r storagetypes.Replica, d s
 	if have := plan.count(); have < plan.scheme.K {
 		return fmt.Errorf("%w: %d of the %d shards needed to rebuild shard %d are held", errNoSource, have, plan.scheme.K, r.Shard)
 	}
-	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir())
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir(), plan.local)
 	if err != nil {
 		return err
 	}
@@ -744,7 +744,7 @@ func (f *Follower) encodeParity(ctx context.Context, id uint64) error {
 		case <-time.After(time.Second):
 		}
 	}
-	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir())
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, f.store.TempDir(), plan.local)
 	if err != nil {
 		return err
 	}
@@ -812,6 +812,9 @@ type shardPlan struct {
 	// fetch reads each shard: from local when it holds a verified copy,
 	// else from its first holder (nil: nobody holds it).
 	fetch []erasure.FetchShard
+	// local is the shard read from local (-1: none); Collect tries it
+	// first.
+	local int
 }
 
 func (p *shardPlan) count() int {
@@ -829,7 +832,7 @@ func (p *shardPlan) count() int {
 // verified shard of d, serves that shard without a download.
 func planShards(ctx context.Context, node *Node, fetch FetchFunc, me string, d storagetypes.Deal, replicas []storagetypes.Replica, job uint64, local *store.Store) (*shardPlan, error) {
 	scheme := d.Scheme()
-	p := &shardPlan{scheme: erasure.Scheme{K: int(scheme.K), M: int(scheme.M)}}
+	p := &shardPlan{scheme: erasure.Scheme{K: int(scheme.K), M: int(scheme.M)}, local: -1}
 	n := p.scheme.N()
 	if len(d.ShardRoots) != n {
 		return nil, fmt.Errorf("deal %d: %d shard roots for %s", d.Id, len(d.ShardRoots), p.scheme)
@@ -854,6 +857,7 @@ func planShards(ctx context.Context, node *Node, fetch FetchFunc, me string, d s
 			if f, meta, err := local.OpenData(d.Id); err == nil {
 				f.Close()
 				if meta.Root == p.roots[x.Shard] && meta.Size == scheme.ShardSize {
+					p.local = int(x.Shard)
 					p.fetch[x.Shard] = func(ctx context.Context, w io.Writer) error {
 						f, _, err := local.OpenData(d.Id)
 						if err != nil {

@@ -668,7 +668,7 @@ func (j *Jobs) decodeInput(ctx context.Context, jobID uint64, d storagetypes.Dea
 	if have := plan.count(); have < plan.scheme.K {
 		return "", fmt.Errorf("deal %d: %d of the %d shards needed are held", d.Id, have, plan.scheme.K)
 	}
-	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, j.inputs.TempDir())
+	shards, err := erasure.Collect(ctx, plan.scheme, d.Size_, int(d.ChunkSize), plan.roots, plan.fetch, j.inputs.TempDir(), plan.local)
 	if err != nil {
 		return "", fmt.Errorf("deal %d: %w", d.Id, err)
 	}
