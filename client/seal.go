@@ -24,6 +24,8 @@ func (s Sealed) Remove() error { return os.Remove(s.Path) }
 
 // Seal encrypts src to recipient into a temp file in dir, hashing the
 // ciphertext in the same pass (one read of the plaintext, one write).
+// Encrypting and hashing run on two cores: the ciphertext goes through a
+// buffered pipe to a goroutine that hashes and writes it.
 func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Sealed, error) {
 	b, err := merkle.NewBuilder(chunkSize)
 	if err != nil {
@@ -40,14 +42,19 @@ func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Se
 			os.Remove(f.Name())
 		}
 	}()
-	w, err := age.Encrypt(io.MultiWriter(f, b), recipient)
+	pipe := newBufPipe(pipeDepth, pipeBuffer)
+	hashed := make(chan error, 1)
+	go func() {
+		_, err := io.CopyBuffer(io.MultiWriter(f, b), pipe, make([]byte, pipeBuffer))
+		pipe.CloseReader(err) // a failed write stops the encryption
+		hashed <- err
+	}()
+	err = encryptTo(pipe, src, recipient)
+	pipe.CloseWithError(err)
+	if herr := <-hashed; err == nil && herr != nil {
+		err = fmt.Errorf("writing the ciphertext: %w", herr)
+	}
 	if err != nil {
-		return Sealed{}, err
-	}
-	if _, err := io.Copy(w, src); err != nil {
-		return Sealed{}, fmt.Errorf("encrypting: %w", err)
-	}
-	if err := w.Close(); err != nil {
 		return Sealed{}, err
 	}
 	if err := f.Close(); err != nil {
@@ -55,6 +62,18 @@ func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Se
 	}
 	ok = true
 	return Sealed{Path: f.Name(), Root: b.Root(), Size: b.Size()}, nil
+}
+
+// encryptTo writes src encrypted to recipient into w.
+func encryptTo(w io.Writer, src io.Reader, recipient age.Recipient) error {
+	enc, err := age.Encrypt(w, recipient)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(enc, src); err != nil {
+		return fmt.Errorf("encrypting: %w", err)
+	}
+	return enc.Close()
 }
 
 // ErrVerify is returned when downloaded bytes do not match the deal.
