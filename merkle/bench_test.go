@@ -26,6 +26,20 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildParallel is BenchmarkBuild through a ParallelBuilder
+// (segments hashed on every core).
+func BenchmarkBuildParallel(b *testing.B) {
+	data := benchData()
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		bl, _ := NewParallelBuilder(DefaultChunkSize, 0)
+		for off := 0; off < len(data); off += 64 << 10 {
+			_, _ = bl.Write(data[off:min(off+64<<10, len(data))])
+		}
+		_ = bl.Root()
+	}
+}
+
 // BenchmarkBuildKeepingLeaves also keeps every level (what a provider stores).
 func BenchmarkBuildKeepingLeaves(b *testing.B) {
 	data := benchData()
