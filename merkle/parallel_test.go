@@ -23,7 +23,9 @@ func TestParallelBuilderMatchesBuilder(t *testing.T) {
 			leaves := seg / chunk
 			require.Zero(t, leaves&(leaves-1), "a power of two of leaves")
 		}
-		sizes := []int{0, 1, chunk - 1, chunk, chunk + 1, seg - 1, seg, seg + 1, 3*seg + 5, 5 * seg}
+		// The tails after whole segments reach past half a segment, where
+		// their nodes meet the segments' in the tree.
+		sizes := []int{0, 1, chunk - 1, chunk, chunk + 1, seg - 1, seg, seg + 1, 3*seg + 5, 5 * seg, seg + seg*3/4 + 7, 3*seg + seg/2 + chunk}
 		if chunk < 1<<20 {
 			sizes = append(sizes, 9*seg+chunk/2)
 		}
