@@ -78,6 +78,9 @@ type Options struct {
 	SpoolBytes int64
 	// CacheBytes bounds the cache of fetched objects (0: no bound).
 	CacheBytes int64
+	// CacheWrites keeps the body of each object stored by a single PUT in
+	// that cache, so reading it back soon needs no fetch.
+	CacheWrites bool
 	// Logf, when set, reports each object stored and how long storing it
 	// took (sealing, encoding, the deal, the upload and the commits).
 	Logf func(format string, args ...any)
@@ -300,7 +303,27 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	if obj, err = b.keep(ctx, bucket, key, f, obj); err != nil {
 		return s3response.PutObjectOutput{}, err
 	}
+	b.keepInCache(f, obj)
 	return s3response.PutObjectOutput{ETag: obj.ETag, Size: &n}, nil
+}
+
+// keepInCache moves the spooled body of an object just stored into the
+// cache of fetched objects (Options.CacheWrites), so reading it back soon needs no fetch. It is
+// the object's bytes as the client sent them, whose digest the deal's
+// label carries; it is synced first, so a crash never leaves a cached copy
+// shorter or other than the object. An object larger than the cache
+// allows is not kept.
+func (b *Backend) keepInCache(f *os.File, obj Object) {
+	if !b.opts.CacheWrites || obj.Deal == 0 || (b.opts.CacheBytes > 0 && obj.Size > b.opts.CacheBytes) {
+		return
+	}
+	if f.Sync() != nil {
+		return
+	}
+	path := b.cached(obj.Deal)
+	if os.Rename(f.Name(), path) == nil {
+		b.trimCache(path)
+	}
 }
 
 // keep stores obj.Size bytes from r as key's new deal, on its bucket's terms

@@ -165,3 +165,46 @@ func TestCacheIsBounded(t *testing.T) {
 	read("b")
 	require.Equal(t, 2, fetches("b"), "b was trimmed and is fetched again")
 }
+
+// With CacheWrites, an object stored by a single PUT is read back from
+// the cache with no fetch, byte-exact; one larger than the cache is not
+// kept and is fetched.
+func TestWritesAreCached(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	be, _ := freshWith(t, gateway.Options{Dir: work, CacheBytes: 150 << 10, CacheWrites: true})
+	require.NoError(t, be.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("writes")}, nil))
+	put := func(key string, body []byte) uint64 {
+		t.Helper()
+		_, err := be.PutObject(ctx, s3response.PutObjectInput{Bucket: aws.String("writes"), Key: aws.String(key), Body: bytes.NewReader(body)})
+		require.NoError(t, err)
+		ds, err := storage.Deals(ctx)
+		require.NoError(t, err)
+		return ds[len(ds)-1].ID
+	}
+	get := func(key string) []byte {
+		t.Helper()
+		out, err := be.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("writes"), Key: aws.String(key)})
+		require.NoError(t, err)
+		defer out.Body.Close()
+		bz, err := io.ReadAll(out.Body)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return be.Fetching() == 0 }, 10*time.Second, 5*time.Millisecond)
+		return bz
+	}
+	fetches := func(deal uint64) int {
+		storage.mu.Lock()
+		defer storage.mu.Unlock()
+		return storage.gets[deal]
+	}
+	small, big := randomBytes(t, 100<<10), randomBytes(t, 200<<10)
+	d1 := put("small", small)
+	require.Equal(t, small, get("small"))
+	require.Zero(t, fetches(d1), "read from the cache the PUT filled")
+	require.Zero(t, be.SpoolUsed(), "the body left the spool")
+	d2 := put("big", big)
+	require.Equal(t, big, get("big"))
+	require.Equal(t, 1, fetches(d2), "larger than the cache: fetched")
+	// The fetch trims the cache but keeps the copy it just made.
+	require.Equal(t, int64(len(big)), dirBytes(t, filepath.Join(work, "cache")), "the small copy was trimmed")
+}

@@ -147,6 +147,7 @@ aws --endpoint-url http://127.0.0.1:9000 s3 mb s3://photos`,
 	f.String("max-price", "1000"+app.BondDenom, "most paid per slot per GiB per block")
 	f.String("spool-bytes", "32GiB", "most disk taken by uploads being received, multipart parts and the SDK's staging of deals being made (about 1 + N/K times an object; 0: no bound); past it requests get 503 SlowDown, and an object that could never fit gets 400 EntityTooLarge")
 	f.String("cache-bytes", "8GiB", "most disk taken by the cache of fetched objects, least recently read trimmed first (0: no bound)")
+	f.Bool("cache-writes", true, "keep the body of each object stored by a single PUT in the cache of fetched objects, so reading it back soon needs no fetch (multipart objects are fetched on their first read)")
 	f.String("memory-limit", "96MiB", "soft limit of the Go heap (0: Go's default; GOMEMLIMIT, when set, wins); the gateway streams objects through small buffers, and without it garbage and freed pages kept by the runtime made its memory grow with the traffic")
 	f.Duration("backup-interval", 5*time.Minute, "back the index up as a deal at most this often while it changes (0: never)")
 	f.String("provider-ca", "", "CA certificate trusted for providers' HTTPS (default: HOME/provider-ca.pem when present)")
@@ -242,12 +243,13 @@ func run(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("--cache-bytes: %w", err)
 	}
+	cacheWrites, _ := f.GetBool("cache-writes")
 	logf := func(format string, args ...any) {
 		cmd.PrintErrf(time.Now().Format("2006-01-02 15:04:05.000")+" "+format+"\n", args...)
 	}
 	be, err := gateway.New(index, sdkStorage{c: sdkc, opts: opts}, gateway.Options{
 		Dir: dir, LabelKey: labelKey, MaxLabel: int(params.Params.MaxLabelBytes),
-		SpoolBytes: int64(spool), CacheBytes: int64(cache), Logf: logf,
+		SpoolBytes: int64(spool), CacheBytes: int64(cache), CacheWrites: cacheWrites, Logf: logf,
 	})
 	if err != nil {
 		return err
