@@ -80,10 +80,9 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 		}
 	}
 	type result struct {
-		i     int
-		file  *os.File
-		err   error
-		began time.Time
+		i    int
+		file *os.File
+		err  error
 	}
 	type download struct {
 		sent   atomic.Int64
@@ -104,7 +103,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 		running[i] = d
 		go func() {
 			file, err := out.fetchOne(ctx, i, fetch[i], roots[i], chunkSize, dir, &d.sent)
-			results <- result{i, file, err, d.began}
+			results <- result{i, file, err}
 		}()
 		return true
 	}
@@ -129,6 +128,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 	for len(running) > 0 {
 		select {
 		case r := <-results:
+			began := running[r.i].began
 			delete(running, r.i)
 			if r.err != nil {
 				if r.file != nil {
@@ -148,7 +148,7 @@ func Collect(ctx context.Context, s Scheme, size uint64, chunkSize int, roots []
 				continue
 			}
 			out.files[r.i] = r.file
-			if took := time.Since(r.began); fastest == 0 || took < fastest {
+			if took := time.Since(began); fastest == 0 || took < fastest {
 				fastest = max(took, time.Nanosecond)
 			}
 			if good++; good == s.K {

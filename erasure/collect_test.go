@@ -17,6 +17,14 @@ import (
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
+// quickStalls makes Collect judge stalls and lags in milliseconds for
+// the test, as it does in seconds for real holders.
+func quickStalls(t *testing.T) {
+	a, c := stallAfter, stallCheck
+	t.Cleanup(func() { stallAfter, stallCheck = a, c })
+	stallAfter, stallCheck = 200*time.Millisecond, 20*time.Millisecond
+}
+
 // serve is a holder that sends data.
 func serve(data []byte) FetchShard {
 	return func(ctx context.Context, w io.Writer) error {
@@ -28,8 +36,7 @@ func serve(data []byte) FetchShard {
 // Collect stops at the k fastest good shards, never uses a bad one, and
 // leaves no temporary files behind.
 func TestCollectUsesOnlyVerifiedShards(t *testing.T) {
-	defer func(a, c time.Duration) { stallAfter, stallCheck = a, c }(stallAfter, stallCheck)
-	stallAfter, stallCheck = 200*time.Millisecond, 20*time.Millisecond
+	quickStalls(t)
 	s := Scheme{K: 4, M: 2}
 	file := randomBytes(100_003, 7)
 	shards, roots := encode(t, s, file)
@@ -192,8 +199,7 @@ func (c *counted) sorted() []int {
 // are healthy, and one more shard for each holder that fails, stalls or
 // lags: the bytes moved are the file's, not n/k of it.
 func TestCollectFetchesDataShardsFirst(t *testing.T) {
-	defer func(a, c time.Duration) { stallAfter, stallCheck = a, c }(stallAfter, stallCheck)
-	stallAfter, stallCheck = 200*time.Millisecond, 20*time.Millisecond
+	quickStalls(t)
 
 	s := Scheme{K: 4, M: 3}
 	file := randomBytes(200_000, 11)

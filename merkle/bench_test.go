@@ -15,10 +15,22 @@ func benchData() []byte {
 // BenchmarkBuild hashes 16 MiB into the tree (1 KiB leaves) in 64 KiB writes,
 // as an upload streams.
 func BenchmarkBuild(b *testing.B) {
+	benchmarkBuild(b, func() rootWriter { bl, _ := NewBuilder(DefaultChunkSize); return bl })
+}
+
+// rootWriter is a tree builder: Builder or ParallelBuilder.
+type rootWriter interface {
+	Write(p []byte) (int, error)
+	Root() Hash
+}
+
+// benchmarkBuild writes the bench data in 64 KiB pieces into a builder
+// from newBuilder and takes its root.
+func benchmarkBuild(b *testing.B, newBuilder func() rootWriter) {
 	data := benchData()
 	b.SetBytes(benchSize)
 	for b.Loop() {
-		bl, _ := NewBuilder(DefaultChunkSize)
+		bl := newBuilder()
 		for off := 0; off < len(data); off += 64 << 10 {
 			_, _ = bl.Write(data[off:min(off+64<<10, len(data))])
 		}
@@ -29,15 +41,7 @@ func BenchmarkBuild(b *testing.B) {
 // BenchmarkBuildParallel is BenchmarkBuild through a ParallelBuilder
 // (segments hashed on every core).
 func BenchmarkBuildParallel(b *testing.B) {
-	data := benchData()
-	b.SetBytes(benchSize)
-	for b.Loop() {
-		bl, _ := NewParallelBuilder(DefaultChunkSize, 0)
-		for off := 0; off < len(data); off += 64 << 10 {
-			_, _ = bl.Write(data[off:min(off+64<<10, len(data))])
-		}
-		_ = bl.Root()
-	}
+	benchmarkBuild(b, func() rootWriter { bl, _ := NewParallelBuilder(DefaultChunkSize, 0); return bl })
 }
 
 // BenchmarkBuildKeepingLeaves also keeps every level (what a provider stores).

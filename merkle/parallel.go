@@ -1,6 +1,7 @@
 package merkle
 
 import (
+	"math/bits"
 	"runtime"
 )
 
@@ -113,10 +114,7 @@ func (p *ParallelBuilder) Root() Hash {
 // (bytes bytes) to the tree. The tree so far must hold a whole number of
 // such subtrees, with no chunk buffered.
 func (b *Builder) pushSubtree(h Hash, leaves, bytes uint64) {
-	level := 0
-	for l := leaves; l > 1; l >>= 1 {
-		level++
-	}
+	level := bits.Len64(leaves) - 1
 	b.leaves += leaves
 	b.size += bytes
 	b.push(stackEntry{hash: h, level: level})
