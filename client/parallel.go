@@ -10,6 +10,7 @@ import (
 
 	"github.com/stratusnet/stratus/merkle"
 	"github.com/stratusnet/stratus/providerapi"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // Parallel downloads. A deal's owner (or anyone, for a public deal) may ask
@@ -91,7 +92,7 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 		cancel()
 	}
 	var wg sync.WaitGroup
-	for w := range min(streams, len(ranges)) {
+	for range min(streams, len(ranges)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -106,11 +107,11 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 				}
 				r := ranges[i]
 				var err error
-				// Start at a holder of its own and move on to the next on
-				// failure: one slow or broken holder costs a retry, not the
-				// download.
+				// Ranges go round the holders, each moving on to the next
+				// holder on failure: one slow or broken holder costs a
+				// retry, not the download.
 				for try := range len(targets) {
-					t := targets[(w+i+try)%len(targets)]
+					t := targets[(i+try)%len(targets)]
 					err = c.api.DownloadRange(ctx, t, id, r.off, r.n, io.NewOffsetWriter(f, int64(r.off)))
 					if err == nil || ctx.Err() != nil {
 						break
@@ -152,6 +153,11 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 		if _, err := io.CopyBuffer(out, io.NewSectionReader(f, int64(r.off), int64(r.n)), buf); err != nil {
 			fail(err)
 			break
+		}
+		if sink != nil {
+			// A private deal's ciphertext is only a waiting room: once
+			// passed on, its pages are freed for the ranges still coming.
+			_ = writeback.Discard(f, int64(r.off), int64(r.n))
 		}
 	}
 	wg.Wait()

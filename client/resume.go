@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stratusnet/stratus/providerapi"
+	"github.com/stratusnet/stratus/writeback"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -163,10 +164,8 @@ func (c *Client) uploadResumable(ctx context.Context, t providerapi.Target, id u
 		if offset > 0 {
 			c.linef("the provider already holds %s of %s: resuming there", HumanBytes(offset), HumanBytes(size))
 		}
-		if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
-			return err
-		}
-		var body io.Reader = c.readerFrom(f, offset, size, stage)
+		// Sent once: its pages need not stay in memory.
+		var body io.Reader = c.readerFrom(writeback.NewReader(f, int64(offset)), offset, size, stage)
 		if rate > 0 {
 			body = &rateLimited{r: body, rate: rate, start: time.Now()}
 		}

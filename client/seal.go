@@ -9,6 +9,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // Sealed is an encrypted file ready to upload: the ciphertext in a temp
@@ -46,7 +47,7 @@ func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Se
 	pipe := newBufPipe(pipeDepth, pipeBuffer)
 	hashed := make(chan error, 1)
 	go func() {
-		_, err := io.CopyBuffer(io.MultiWriter(f, b), pipe, make([]byte, pipeBuffer))
+		_, err := io.CopyBuffer(io.MultiWriter(writeback.NewWriter(f, 0), b), pipe, make([]byte, pipeBuffer))
 		pipe.CloseReader(err) // a failed write stops the encryption
 		hashed <- err
 	}()

@@ -1,16 +1,39 @@
-// Package writeback writes large files so that their final fsync is short:
-// a Writer asks the kernel to start writing each stretch of the file to
+// Package writeback writes and reads large files without filling the page
+// cache with them.
+//
+// A Writer asks the kernel to start writing each stretch of the file to
 // disk as soon as it is written, without waiting for it, so the fsync at
 // the end waits for the last stretch instead of the whole file, and the
-// disk works while the bytes arrive instead of after. The client's get
-// and the provider's store both write gigabytes this way.
+// disk works while the bytes arrive instead of after. Behind the last Keep
+// bytes it drops what is on disk from the page cache ("drop-behind"). A
+// Reader drops what it has read. Discard frees a scratch file's stretch
+// that is no longer needed.
+//
+// Why drop: the client's put and get and the provider's store move
+// gigabytes that nobody reads again soon. Kept, they push hotter pages
+// out of memory. On a virtual machine whose free memory the host takes
+// back (free page reporting), a page cache that grows into memory costs
+// a host fault for each new page: on the 2-core reference machine,
+// writing 1 GiB into fresh pages cost 2.2-2.7 s of system time, into
+// recycled ones 0.35-0.5 s (docs/benchmarks.md). Dropped pages are reused
+// by the next writes. Object stores drop or bypass the cache for the same
+// reason (O_DIRECT for large objects). See ADR 016
+// (docs/adr/016-large-files-bypass-the-page-cache.md).
 package writeback
 
-import "os"
+import (
+	"errors"
+	"io"
+	"os"
+)
 
 // Every is how many bytes a Writer lets accumulate before it starts their
 // writeback.
 const Every = 8 << 20
+
+// Keep is how many bytes behind the end of a Writer's file stay in the
+// page cache.
+const Keep = 64 << 20
 
 // Writer writes to a file in order, and starts the writeback of every
 // Every bytes as they fill. The caller still fsyncs the file at the end;
@@ -19,10 +42,13 @@ type Writer struct {
 	f       *os.File
 	off     int64 // where the next write lands
 	started int64 // where the stretch not yet written back begins
+	dropped int64 // where the stretch still in the page cache begins
 }
 
 // NewWriter writes to f, whose offset is off (0 for a new file).
-func NewWriter(f *os.File, off int64) *Writer { return &Writer{f: f, off: off, started: off} }
+func NewWriter(f *os.File, off int64) *Writer {
+	return &Writer{f: f, off: off, started: off, dropped: alignDown(off)}
+}
 
 func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
@@ -30,6 +56,77 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.off-w.started >= Every {
 		start(w.f, w.started, w.off-w.started)
 		w.started = w.off
+		if end := alignDown(w.started - Keep); end-w.dropped >= Every {
+			drop(w.f, w.dropped, end-w.dropped)
+			w.dropped = end
+		}
 	}
 	return n, err
 }
+
+// Reader reads a file in order from an offset and drops from the page
+// cache what it has read, Every bytes at a time and at the end: for a file read once,
+// such as a stored deal sent to a client, whose pages would only push
+// hotter ones out of memory.
+type Reader struct {
+	f       *os.File
+	off     int64 // where the next read starts
+	dropped int64 // where the stretch still in the page cache begins
+}
+
+// NewReader reads f from off.
+func NewReader(f *os.File, off int64) *Reader {
+	return &Reader{f: f, off: off, dropped: alignDown(off)}
+}
+
+func (r *Reader) Read(p []byte) (int, error) {
+	n, err := r.f.ReadAt(p, r.off)
+	r.off += int64(n)
+	if err == io.EOF && r.off > r.dropped {
+		drop(r.f, r.dropped, r.off-r.dropped)
+		r.dropped = r.off
+	} else if end := alignDown(r.off); end-r.dropped >= Every {
+		drop(r.f, r.dropped, end-r.dropped)
+		r.dropped = end
+	}
+	return n, err
+}
+
+// Seek moves the next read, as io.Seeker does; what is dropped from then
+// on starts there (at the large page it falls in).
+func (r *Reader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		fi, err := r.f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		offset += fi.Size()
+	}
+	if offset < 0 {
+		return 0, errors.New("writeback: seek before the start of the file")
+	}
+	r.off, r.dropped = offset, alignDown(offset)
+	return offset, nil
+}
+
+// Drop drops [off, off+n) of f from the page cache, once it is on disk.
+// The kernel keeps a large page that reaches past either end: stretches
+// that end on multiples of Align leave none behind.
+func Drop(f *os.File, off, n int64) { drop(f, off, n) }
+
+// Align is the largest page the kernel caches files in (a PMD, 2 MiB on
+// x86-64 and arm64 with 4 KiB pages): drops end on its multiples.
+const Align = 2 << 20
+
+func alignDown(off int64) int64 { return off &^ (Align - 1) }
+
+// Discard frees [off, off+n) of f, a scratch file whose bytes there are
+// no longer needed: its pages and disk blocks go at once, dirty or not,
+// so the next writes reuse the memory instead of growing the page cache.
+// Reads of that stretch return zeros afterwards. Where the file system
+// cannot punch holes the bytes stay until the file is removed, and the
+// error says so.
+func Discard(f *os.File, off, n int64) error { return discard(f, off, n) }

@@ -15,6 +15,7 @@ import (
 	"github.com/stratusnet/stratus/provider/metrics"
 	"github.com/stratusnet/stratus/provider/store"
 	"github.com/stratusnet/stratus/providerapi"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // handleUpload streams an assigned deal's bytes into the store, which
@@ -265,7 +266,9 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	})}
 	// The data never changes under an id, so the root is the only validator
 	// needed: no Last-Modified.
-	http.ServeContent(cw, r, "", time.Time{}, f)
+	// A deal is read whole once in a while (a get, a repair): its pages
+	// need not stay in memory.
+	http.ServeContent(cw, r, "", time.Time{}, writeback.NewReader(f, 0))
 	if m := s.opts.Metrics; m != nil && (cw.status() == http.StatusOK || cw.status() == http.StatusPartialContent) {
 		m.BytesServed.Add(float64(cw.n))
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // Following an upload. While the owner's upload of a deal arrives, the
@@ -149,11 +151,12 @@ func (s *Store) Follow(ctx context.Context, id uint64, expect Expect) (io.ReadCl
 }
 
 type follower struct {
-	ctx  context.Context
-	f    *os.File
-	g    *growing
-	off  uint64
-	size uint64
+	ctx     context.Context
+	f       *os.File
+	g       *growing
+	off     uint64
+	size    uint64
+	dropped int64 // where this follower's reads may still be in the page cache
 }
 
 func (r *follower) Read(p []byte) (int, error) {
@@ -178,6 +181,13 @@ func (r *follower) Read(p []byte) (int, error) {
 			want := min(uint64(len(p)), ready-r.off)
 			k, rerr := r.f.ReadAt(p[:want], int64(r.off))
 			r.off += uint64(k)
+			// Behind the stretch the upload's writer keeps in the page
+			// cache, what this follower read is dropped again: a follower
+			// that fell behind reads from disk, and must not fill memory.
+			if to := min(int64(r.off), int64(n)-writeback.Keep) &^ (writeback.Align - 1); to-r.dropped >= writeback.Every {
+				writeback.Drop(r.f, r.dropped, to-r.dropped)
+				r.dropped = to
+			}
 			if k > 0 {
 				return k, nil
 			}

@@ -1,0 +1,137 @@
+package writeback
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// resident counts the pages of [off, off+n) of f in the page cache.
+func resident(t *testing.T, f *os.File, off, n int64) int {
+	t.Helper()
+	m, err := unix.Mmap(int(f.Fd()), off, int(n), unix.PROT_READ, unix.MAP_SHARED)
+	require.NoError(t, err)
+	defer unix.Munmap(m)
+	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
+	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0])))
+	require.Zero(t, errno, "mincore: %v", errno)
+	count := 0
+	for _, v := range vec {
+		count += int(v & 1)
+	}
+	return count
+}
+
+// canDrop skips the test where the file system keeps dropped pages (tmpfs
+// holds its files in the page cache): there is nothing to check there.
+func canDrop(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "probe"))
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.Write(make([]byte, 1<<20))
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	drop(f, 0, 1<<20)
+	if resident(t, f, 0, 1<<20) > 0 {
+		t.Skip("this file system keeps pages that are dropped (tmpfs?)")
+	}
+}
+
+func pages(n int64) int { return int(n) / os.Getpagesize() }
+
+// A Writer keeps the last Keep bytes in the page cache and drops what is
+// behind them once it is on disk.
+func TestWriterDropsBehind(t *testing.T) {
+	dir := t.TempDir()
+	canDrop(t, dir)
+	f, err := os.Create(filepath.Join(dir, "out"))
+	require.NoError(t, err)
+	defer f.Close()
+	data := make([]byte, 2*Keep+3*Every)
+	_, _ = rand.Read(data)
+	w := NewWriter(f, 0)
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 1<<20+4097) // stretches that end between large pages
+		_, err := w.Write(rest[:n])
+		require.NoError(t, err)
+		rest = rest[n:]
+	}
+	size := int64(len(data))
+	require.LessOrEqual(t, w.dropped, size-Keep, "a page inside the kept stretch was dropped")
+	require.Greater(t, w.dropped, size-Keep-2*Every, "a full stretch behind the kept one is still cached")
+	// The kernel may bring a few pages back (readahead of the mapping);
+	// not a whole dropped stretch.
+	require.Less(t, resident(t, f, 0, w.dropped), pages(Align), "the dropped stretch is still in the page cache")
+	require.Greater(t, resident(t, f, size-Keep, Keep), pages(Keep)/2, "the last stretch written is gone from the page cache")
+	require.NoError(t, f.Sync())
+	got, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got), "the file differs from what was written")
+}
+
+// A Reader reads the file in order, seeks as io.Seeker does, and drops
+// what it has read.
+func TestReaderReadsAndDrops(t *testing.T) {
+	dir := t.TempDir()
+	canDrop(t, dir)
+	path := filepath.Join(dir, "in")
+	data := make([]byte, 4*Every+123)
+	_, _ = rand.Read(data)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Sync())
+
+	r := NewReader(f, 0)
+	end, err := r.Seek(0, io.SeekEnd)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), end)
+	at, err := r.Seek(10, io.SeekStart)
+	require.NoError(t, err)
+	require.Equal(t, int64(10), at)
+	at, err = r.Seek(-5, io.SeekCurrent)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), at)
+	_, err = r.Seek(-6, io.SeekCurrent)
+	require.Error(t, err, "a seek before the start was accepted")
+
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data[5:], got), "read bytes differ from the file")
+	require.Less(t, resident(t, f, 0, 4*Every+123), pages(Align), "what was read is still in the page cache")
+}
+
+// Discard frees a stretch of a file, keeping its size and the bytes
+// around it.
+func TestDiscardFreesAStretch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scratch")
+	data := make([]byte, 3*Every)
+	_, _ = rand.Read(data)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	before, err := f.Stat()
+	require.NoError(t, err)
+	if err := Discard(f, Every, Every); err != nil {
+		t.Skipf("this file system cannot punch holes: %v", err)
+	}
+	after, err := f.Stat()
+	require.NoError(t, err)
+	require.Equal(t, before.Size(), after.Size(), "the file's size changed")
+	require.Less(t, after.Sys().(*syscall.Stat_t).Blocks, before.Sys().(*syscall.Stat_t).Blocks, "no block was freed")
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	want := append(append(append([]byte{}, data[:Every]...), make([]byte, Every)...), data[2*Every:]...)
+	require.True(t, bytes.Equal(want, got), "the stretch does not read as zeros, or the bytes around it changed")
+}
