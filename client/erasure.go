@@ -14,6 +14,7 @@ import (
 
 	"github.com/stratusnet/stratus/erasure"
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/writeback"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -50,10 +51,10 @@ func (c *Client) encodeShards(path string, size uint64, s erasure.Scheme, chunkS
 		if files[i], err = os.OpenFile(shardPath(base, i), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
 			return nil, err
 		}
-		out[i] = files[i]
+		out[i] = writeback.NewWriter(files[i], 0)
 	}
 	c.linef("encoding %s into %s: %d shards of %s", HumanBytes(size), s, s.N(), HumanBytes(erasure.ShardSize(size, s.K)))
-	roots, err := erasure.Encode(s, in, size, chunkSize, out)
+	roots, err := erasure.Encode(s, writeback.NewReaderAt(in), size, chunkSize, out)
 	if err != nil {
 		return nil, err
 	}

@@ -307,9 +307,9 @@ func (c *Client) finishUpload(ctx context.Context, rec uploadRecord, replicas []
 }
 
 // commitPoll is how often a put asks the chain whether its slots have
-// committed: twice a block on the localnet, a twelfth of a block at
-// 6-second blocks; each query is a few reads of the node's store.
-const commitPoll = 500 * time.Millisecond
+// committed: four times a block on the localnet, a twenty-fourth of a
+// block at 6-second blocks; each query is a few reads of the node's store.
+const commitPoll = 250 * time.Millisecond
 
 // waitCommitted follows deal id until every replica is committed. If the
 // provider uploaded to missed its commit deadline before anyone copied

@@ -144,9 +144,13 @@ func (s *TxSender) resync(log string) bool {
 	return true
 }
 
+// txPoll is how often a sender asks whether its tx is in a block: a
+// lookup in the node's tx index, a tenth of a localnet block.
+const txPoll = 100 * time.Millisecond
+
 func (s *TxSender) wait(ctx context.Context, hash string) (*sdk.TxResponse, error) {
 	deadline := time.Now().Add(s.Timeout)
-	tick := time.NewTicker(300 * time.Millisecond)
+	tick := time.NewTicker(txPoll)
 	defer tick.Stop()
 	for {
 		res, err := authtx.QueryTx(s.clientCtx, hash)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stratusnet/stratus/merkle"
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // FetchShard downloads one shard into w. Collect calls it once per shard
@@ -202,7 +203,8 @@ func (sh *Shards) fetchOne(ctx context.Context, i int, fetch FetchShard, root me
 		return file, err
 	}
 	// A holder that sends more than a shard is cut off at one byte over.
-	w := &limitWriter{w: io.MultiWriter(file, b), left: int64(sh.shardSize) + 1, sent: sent}
+	// Shards wait on disk, not in memory, until all have arrived.
+	w := &limitWriter{w: io.MultiWriter(writeback.NewWriter(file, 0), b), left: int64(sh.shardSize) + 1, sent: sent}
 	if err := fetch(ctx, w); err != nil {
 		return file, err
 	}
@@ -228,7 +230,7 @@ func (sh *Shards) Decode(w io.Writer) error {
 	have := make([]io.ReaderAt, len(sh.files))
 	for i, f := range sh.files {
 		if f != nil {
-			have[i] = f
+			have[i] = writeback.NewReaderAt(f) // read once
 		}
 	}
 	return Decode(sh.Scheme, sh.Size, have, w)
@@ -257,7 +259,7 @@ func (sh *Shards) RebuildSome(fill []io.Writer) error {
 	rebuild := false
 	for j, f := range sh.files {
 		if f != nil {
-			have[j] = io.NewSectionReader(f, 0, int64(sh.shardSize))
+			have[j] = io.NewSectionReader(writeback.NewReaderAt(f), 0, int64(sh.shardSize))
 		}
 		switch {
 		case fill[j] == nil:

@@ -48,8 +48,8 @@ func canDrop(t *testing.T, dir string) {
 
 func pages(n int64) int { return int(n) / os.Getpagesize() }
 
-// A Writer keeps the last Keep bytes in the page cache and drops what is
-// behind them once it is on disk.
+// A Writer keeping Keep bytes keeps the last Keep bytes in the page cache
+// and drops what is behind them once it is on disk.
 func TestWriterDropsBehind(t *testing.T) {
 	dir := t.TempDir()
 	canDrop(t, dir)
@@ -58,7 +58,7 @@ func TestWriterDropsBehind(t *testing.T) {
 	defer f.Close()
 	data := make([]byte, 2*Keep+3*Every)
 	_, _ = rand.Read(data)
-	w := NewWriter(f, 0)
+	w := NewWriter(f, 0).Keeping(Keep)
 	for rest := data; len(rest) > 0; {
 		n := min(len(rest), 1<<20+4097) // stretches that end between large pages
 		_, err := w.Write(rest[:n])
@@ -134,4 +134,59 @@ func TestDiscardFreesAStretch(t *testing.T) {
 	require.NoError(t, err)
 	want := append(append(append([]byte{}, data[:Every]...), make([]byte, Every)...), data[2*Every:]...)
 	require.True(t, bytes.Equal(want, got), "the stretch does not read as zeros, or the bytes around it changed")
+}
+
+// A Writer made by NewWriter keeps about two stretches in the page cache.
+func TestWriterKeepsLittleByDefault(t *testing.T) {
+	dir := t.TempDir()
+	canDrop(t, dir)
+	f, err := os.Create(filepath.Join(dir, "out"))
+	require.NoError(t, err)
+	defer f.Close()
+	data := make([]byte, 6*Every+5)
+	w := NewWriter(f, 0)
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 1<<20+4097)
+		_, err := w.Write(rest[:n])
+		require.NoError(t, err)
+		rest = rest[n:]
+	}
+	size := int64(len(data))
+	require.Less(t, resident(t, f, 0, size-3*Every), pages(Align), "more than two stretches stayed in the page cache")
+}
+
+// A ReaderAt reads what the file holds at each offset, and drops what it
+// read: here by three readers each going through its own third.
+func TestReaderAtReadsOnce(t *testing.T) {
+	dir := t.TempDir()
+	canDrop(t, dir)
+	path := filepath.Join(dir, "in")
+	data := make([]byte, 3*Every+77)
+	_, _ = rand.Read(data)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Sync())
+
+	r := NewReaderAt(f)
+	third := int64(len(data)) / 3
+	got := make([]byte, len(data))
+	for part := range int64(3) {
+		end := (part + 1) * third
+		if part == 2 {
+			end = int64(len(data))
+		}
+		for off := part * third; off < end; {
+			n, err := r.ReadAt(got[off:min(off+100_003, end)], off)
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF)
+			}
+			require.Positive(t, n)
+			off += int64(n)
+		}
+	}
+	require.True(t, bytes.Equal(data, got), "read bytes differ from the file")
+	// Each third leaves at most the large page its end falls in.
+	require.LessOrEqual(t, resident(t, f, 0, int64(len(data))), 2*pages(Align), "what was read is still in the page cache")
 }

@@ -4,8 +4,9 @@
 // A Writer asks the kernel to start writing each stretch of the file to
 // disk as soon as it is written, without waiting for it, so the fsync at
 // the end waits for the last stretch instead of the whole file, and the
-// disk works while the bytes arrive instead of after. Behind the last Keep
-// bytes it drops what is on disk from the page cache ("drop-behind"). A
+// disk works while the bytes arrive instead of after. Behind the last
+// stretch (or the last Keep bytes of a file others follow) it drops what
+// is on disk from the page cache ("drop-behind"). A
 // Reader drops what it has read. Discard frees a scratch file's stretch
 // that is no longer needed.
 //
@@ -31,8 +32,9 @@ import (
 // writeback.
 const Every = 8 << 20
 
-// Keep is how many bytes behind the end of a Writer's file stay in the
-// page cache.
+// Keep is how many bytes behind the end of a file being followed (read
+// by others while it is written) stay in the page cache: see
+// Writer.Keeping.
 const Keep = 64 << 20
 
 // Writer writes to a file in order, and starts the writeback of every
@@ -43,11 +45,22 @@ type Writer struct {
 	off     int64 // where the next write lands
 	started int64 // where the stretch not yet written back begins
 	dropped int64 // where the stretch still in the page cache begins
+	keep    int64 // bytes behind started left in the page cache
 }
 
-// NewWriter writes to f, whose offset is off (0 for a new file).
+// NewWriter writes to f, whose offset is off (0 for a new file). It keeps
+// one stretch in the page cache behind the one being written, so a drop
+// rarely waits for the disk.
 func NewWriter(f *os.File, off int64) *Writer {
-	return &Writer{f: f, off: off, started: off, dropped: alignDown(off)}
+	return &Writer{f: f, off: off, started: off, dropped: alignDown(off), keep: Every}
+}
+
+// Keeping keeps the last n bytes written in the page cache instead, for a
+// file others read while it is written (Keep): a reader up to n bytes
+// behind reads from memory. It returns w.
+func (w *Writer) Keeping(n int64) *Writer {
+	w.keep = max(n, Every)
+	return w
 }
 
 func (w *Writer) Write(p []byte) (int, error) {
@@ -56,7 +69,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.off-w.started >= Every {
 		start(w.f, w.started, w.off-w.started)
 		w.started = w.off
-		if end := alignDown(w.started - Keep); end-w.dropped >= Every {
+		if end := alignDown(w.started - w.keep); end-w.dropped >= Every {
 			drop(w.f, w.dropped, end-w.dropped)
 			w.dropped = end
 		}
@@ -110,6 +123,27 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	}
 	r.off, r.dropped = offset, alignDown(offset)
 	return offset, nil
+}
+
+// ReaderAt reads a file at any offsets, once: each read drops what it
+// covered from the page cache (up to the large page its end falls in, and
+// to its end at the end of the file). For a file read in order by several
+// readers at their own offsets, such as a sealed copy cut into shards.
+type ReaderAt struct{ f *os.File }
+
+// NewReaderAt reads f.
+func NewReaderAt(f *os.File) ReaderAt { return ReaderAt{f: f} }
+
+func (r ReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.f.ReadAt(p, off)
+	end := alignDown(off + int64(n))
+	if err == io.EOF {
+		end = off + int64(n)
+	}
+	if from := alignDown(off); end > from {
+		drop(r.f, from, end-from)
+	}
+	return n, err
 }
 
 // Drop drops [off, off+n) of f from the page cache, once it is on disk.

@@ -427,6 +427,35 @@ func TestAssignedFetcherFollowsTheUpload(t *testing.T) {
 	require.Equal(t, []uint64{1}, e.onStoredCalls())
 }
 
+// A provider assigned the deal that asks before the owner has started the
+// upload waits for it (Options.UploadWait) and follows it, instead of
+// being told the deal is not stored and asking again a block later.
+func TestFetchBeforeTheUploadWaitsForIt(t *testing.T) {
+	e := newEnvWith(t, func(o *server.Options) { o.UploadWait = 20 * time.Second })
+	data, _ := e.addDeal(1, 64*chunkSize, true)
+	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
+	got := &signalWriter{want: len(data), reached: make(chan struct{})}
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- providerapi.NewClient(http.DefaultClient, peer).Download(context.Background(), e.target(), 1, got)
+	}()
+	select {
+	case err := <-fetched:
+		t.Fatalf("the fetch ended before any upload started: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// A stranger is not held: refused at once.
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+
+	pw, uploaded := heldUpload(t, e, data, len(data)/2)
+	_, err := pw.Write(data[len(data)/2:])
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	require.NoError(t, <-uploaded)
+	require.NoError(t, <-fetched)
+	require.Equal(t, data, got.buf.Bytes())
+}
+
 // When the upload being followed fails its root check, the replicating
 // provider's download fails too: it never ends cleanly on bytes the deal
 // does not hold.

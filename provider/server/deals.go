@@ -498,6 +498,10 @@ func (s *Server) handleParity(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
 	expect := store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}
 	rc, err := s.store.Follow(r.Context(), deal.ID, expect)
+	if errors.Is(err, store.ErrNoUpload) && r.Method == http.MethodGet && s.opts.UploadWait > 0 &&
+		s.store.AwaitUpload(r.Context(), deal.ID, s.opts.UploadWait) {
+		rc, err = s.store.Follow(r.Context(), deal.ID, expect)
+	}
 	if err != nil {
 		return false
 	}

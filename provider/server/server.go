@@ -139,6 +139,11 @@ type Options struct {
 	// Now is the clock request signatures are checked against (nil:
 	// time.Now).
 	Now func() time.Time
+	// UploadWait is how long a fetch by a provider assigned a deal, of a
+	// deal not stored here and not being uploaded yet, waits for its
+	// owner's upload to start and follows it (0: DefaultUploadWait;
+	// negative: 404 at once).
+	UploadWait time.Duration
 }
 
 // Defaults of Options.
@@ -149,6 +154,7 @@ const (
 	DefaultPartialTTL           = 6 * time.Hour
 	DefaultPartialMaxBytes      = 16 << 30
 	DefaultUsageRefresh         = 10 * time.Second
+	DefaultUploadWait           = 5 * time.Second
 )
 
 // Server serves one provider's store over HTTP.
@@ -183,6 +189,9 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 	}
 	if opts.UploadGrace <= 0 {
 		opts.UploadGrace = DefaultUploadGrace
+	}
+	if opts.UploadWait == 0 {
+		opts.UploadWait = DefaultUploadWait
 	}
 	if opts.RepairFetchesPerHour <= 0 {
 		opts.RepairFetchesPerHour = DefaultRepairFetchesPerHour

@@ -103,6 +103,12 @@ type env struct {
 
 func newEnv(t *testing.T, maxUploads int) *env {
 	t.Helper()
+	return newEnvWith(t, func(o *server.Options) { o.MaxConcurrentUploads = maxUploads })
+}
+
+// newEnvWith is newEnv with the server's options changed by set.
+func newEnvWith(t *testing.T, set func(*server.Options)) *env {
+	t.Helper()
 	st, err := store.Open(t.TempDir())
 	require.NoError(t, err)
 	e := &env{
@@ -111,7 +117,7 @@ func newEnv(t *testing.T, maxUploads int) *env {
 		chain:   &fakeChain{deals: map[uint64]server.DealInfo{}, jobs: map[uint64]server.JobInfo{}},
 		metrics: metrics.New(),
 	}
-	srv := server.New(st, e.chain, server.Options{
+	opts := server.Options{
 		Provider: testProvider,
 		Moniker:  "test-provider",
 		Version:  "v0.0.0-test",
@@ -121,9 +127,12 @@ func newEnv(t *testing.T, maxUploads int) *env {
 			defer e.mu.Unlock()
 			e.stored = append(e.stored, id)
 		},
-		MaxConcurrentUploads: maxUploads,
-		UsageRefresh:         -1, // the tests scrape right after changes
-	})
+		UsageRefresh: -1, // the tests scrape right after changes
+		// A fetch of a deal nobody uploads is told so quickly.
+		UploadWait: 200 * time.Millisecond,
+	}
+	set(&opts)
+	srv := server.New(st, e.chain, opts)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/stratusnet/stratus/writeback"
 )
@@ -86,7 +87,41 @@ func (s *Store) startUpload(id uint64, path string, expect Expect, offset uint64
 		s.live = map[uint64]*growing{}
 	}
 	s.live[id] = g
+	if s.started != nil {
+		close(s.started)
+		s.started = nil
+	}
 	return g
+}
+
+// AwaitUpload waits up to wait for an upload of deal id to run here,
+// offered to followers, and says whether one does. A provider assigned a
+// slot sees the deal in the same block as its owner, and often asks for
+// the upload before the owner has started it: waiting here saves it a
+// round of its loop (a block, on a busy machine) with most of the file
+// already sent.
+func (s *Store) AwaitUpload(ctx context.Context, id uint64, wait time.Duration) bool {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		_, ok := s.live[id]
+		if s.started == nil {
+			s.started = make(chan struct{})
+		}
+		started := s.started
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-started:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // endUpload records how deal id's upload ended (g nil: it was not

@@ -243,3 +243,31 @@ func TestFailedUploadsStopBeingFollowed(t *testing.T) {
 	require.True(t, st.Has(5))
 	require.NotContains(t, st.failed, uint64(5), "a stored deal keeps its count")
 }
+
+// AwaitUpload returns as soon as an upload of the deal starts, and false
+// once its wait or its context ends without one.
+func TestAwaitUpload(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	require.False(t, s.AwaitUpload(context.Background(), 1, 50*time.Millisecond), "no upload runs")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.False(t, s.AwaitUpload(ctx, 1, time.Minute), "a cancelled wait went on")
+
+	done := make(chan bool, 1)
+	go func() { done <- s.AwaitUpload(context.Background(), 1, time.Minute) }()
+	time.Sleep(20 * time.Millisecond)
+	s.startUpload(2, "other", Expect{}, 0) // another deal's upload wakes it, but does not end it
+	select {
+	case <-done:
+		t.Fatal("the wait ended on another deal's upload")
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.startUpload(1, "one", Expect{}, 0)
+	select {
+	case ok := <-done:
+		require.True(t, ok)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait did not end when the upload started")
+	}
+}

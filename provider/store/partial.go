@@ -116,7 +116,8 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (e
 		return err
 	}
 	// From here the upload can be followed (Follow) until it returns.
-	var w io.Writer = writeback.NewWriter(f, int64(offset))
+	// Followers read it from the page cache while they keep up.
+	var w io.Writer = writeback.NewWriter(f, int64(offset)).Keeping(writeback.Keep)
 	g := s.startUpload(id, dataPath, expect, offset)
 	if g != nil {
 		w = &growingWriter{w: w, g: g}

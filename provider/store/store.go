@@ -55,9 +55,10 @@ type Expect struct {
 type Store struct {
 	dir string
 
-	mu     sync.Mutex
-	live   map[uint64]*growing // uploads in progress (Follow)
-	failed map[uint64]int      // failed uploads of deals not stored (maxFailedFollows)
+	mu      sync.Mutex
+	live    map[uint64]*growing // uploads in progress (Follow)
+	failed  map[uint64]int      // failed uploads of deals not stored (maxFailedFollows)
+	started chan struct{}       // closed and replaced when an upload starts (AwaitUpload)
 }
 
 // Open opens (creating if needed) the store at dir and removes uploads a
