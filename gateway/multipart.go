@@ -23,6 +23,8 @@ import (
 	"github.com/versity/versitygw/s3err"
 	"github.com/versity/versitygw/s3response"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // Multipart uploads. Each part is spooled to its own file as it arrives
@@ -147,7 +149,8 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	w, err := b.spoolWriter(f, in.ContentLength)
+	// The part waits on disk, not in memory (ADR 016).
+	w, err := b.spoolWriter(writeback.NewWriter(f, 0), in.ContentLength)
 	if err != nil {
 		return nil, err
 	}
@@ -426,6 +429,7 @@ func (b *Backend) dropParts(id string, u upload) {
 type partsReader struct {
 	paths []string
 	cur   *os.File
+	r     *writeback.Reader // reads cur once
 }
 
 func (p *partsReader) Read(b []byte) (int, error) {
@@ -438,9 +442,9 @@ func (p *partsReader) Read(b []byte) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			p.cur, p.paths = f, p.paths[1:]
+			p.cur, p.r, p.paths = f, writeback.NewReader(f, 0), p.paths[1:]
 		}
-		n, err := p.cur.Read(b)
+		n, err := p.r.Read(b)
 		if errors.Is(err, io.EOF) {
 			p.cur.Close()
 			p.cur = nil
