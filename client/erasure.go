@@ -40,6 +40,7 @@ func (c *Client) encodeShards(path string, size uint64, s erasure.Scheme, chunkS
 	defer in.Close()
 	files := make([]*os.File, s.N())
 	out := make([]io.Writer, s.N())
+	ws := make([]*writeback.Writer, s.N())
 	defer func() {
 		for _, f := range files {
 			if f != nil {
@@ -51,12 +52,16 @@ func (c *Client) encodeShards(path string, size uint64, s erasure.Scheme, chunkS
 		if files[i], err = os.OpenFile(shardPath(base, i), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
 			return nil, err
 		}
-		out[i] = writeback.NewWriter(files[i], 0)
+		ws[i] = writeback.NewWriter(files[i], 0)
+		out[i] = ws[i]
 	}
 	c.linef("encoding %s into %s: %d shards of %s", HumanBytes(size), s, s.N(), HumanBytes(erasure.ShardSize(size, s.K)))
 	roots, err := erasure.Encode(s, writeback.NewReaderAt(in), size, chunkSize, out)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range ws {
+		w.Finish() // read next from their starts, to upload them
 	}
 	for _, f := range files {
 		if err := f.Close(); err != nil {

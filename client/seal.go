@@ -47,7 +47,9 @@ func Seal(src io.Reader, recipient age.Recipient, chunkSize int, dir string) (Se
 	pipe := newBufPipe(pipeDepth, pipeBuffer)
 	hashed := make(chan error, 1)
 	go func() {
-		_, err := io.CopyBuffer(io.MultiWriter(writeback.NewWriter(f, 0), b), pipe, make([]byte, pipeBuffer))
+		w := writeback.NewWriter(f, 0)
+		_, err := io.CopyBuffer(io.MultiWriter(w, b), pipe, make([]byte, pipeBuffer))
+		w.Finish()            // read next from its start, to upload or encode it
 		pipe.CloseReader(err) // a failed write stops the encryption
 		hashed <- err
 	}()

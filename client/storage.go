@@ -561,8 +561,12 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 			os.Remove(plain.Name())
 		}
 	}()
-	var dst io.Writer = writeback.NewWriter(plain, 0)
+	out := writeback.NewWriter(plain, 0)
+	var dst io.Writer = out
 	if o.Partial != nil {
+		// Someone reads the output while it grows (the gateway streams
+		// it to its S3 client): keep what it may still be reading.
+		out.Keeping(writeback.Keep)
 		o.Partial(plain.Name(), 0)
 		dst = &partialWriter{w: dst, path: plain.Name(), report: o.Partial}
 	}
@@ -590,6 +594,9 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 	}
 	if err := plain.Sync(); err != nil {
 		return err
+	}
+	if o.Partial == nil {
+		out.Finish()
 	}
 	if err := plain.Close(); err != nil {
 		return err

@@ -228,9 +228,20 @@ func (sh *Shards) Have() []int {
 // Decode writes the file to w from the shards present.
 func (sh *Shards) Decode(w io.Writer) error {
 	have := make([]io.ReaderAt, len(sh.files))
+	// With every data shard here, decoding reads each once, in order; a
+	// missing one is rebuilt from k shards at each of its offsets, which
+	// reads the others again.
+	once := true
+	for i := range sh.Scheme.K {
+		once = once && sh.files[i] != nil
+	}
 	for i, f := range sh.files {
-		if f != nil {
-			have[i] = writeback.NewReaderAt(f) // read once
+		switch {
+		case f == nil:
+		case once:
+			have[i] = writeback.NewReaderAt(f)
+		default:
+			have[i] = f
 		}
 	}
 	return Decode(sh.Scheme, sh.Size, have, w)

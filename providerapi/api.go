@@ -52,6 +52,14 @@ const (
 // still arriving at the provider (sent to replicating providers only).
 const HeaderUploadInProgress = "Stratus-Upload-In-Progress"
 
+// HeaderAwaitUpload, on a deal download by a provider assigned the deal,
+// asks a provider that neither stores the deal nor receives it yet to wait
+// a few seconds for the owner's upload to start and stream it, instead of
+// answering 404 at once (ADR 013). A replicating provider sends it on its
+// first try of a deal only, so a deal never uploaded holds its fetch slot
+// once, not every block.
+const HeaderAwaitUpload = "Stratus-Await-Upload"
+
 // DealPath is the path of deal id's bytes.
 func DealPath(id uint64) string { return PathDeals + strconv.FormatUint(id, 10) }
 

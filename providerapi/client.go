@@ -138,11 +138,25 @@ func (c *Client) DownloadJobInput(ctx context.Context, t Target, id, job uint64,
 	return c.get(ctx, t, DealPath(id)+"?job="+strconv.FormatUint(job, 10), w, fmt.Sprintf("deal %d (for job %d)", id, job))
 }
 
+type awaitUploadKey struct{}
+
+// AwaitUpload marks ctx so that a Download made with it asks the provider
+// to wait for an upload not started yet (HeaderAwaitUpload).
+func AwaitUpload(ctx context.Context) context.Context {
+	return context.WithValue(ctx, awaitUploadKey{}, true)
+}
+
+// AwaitsUpload says whether ctx was marked by AwaitUpload.
+func AwaitsUpload(ctx context.Context) bool { return ctx.Value(awaitUploadKey{}) != nil }
+
 // get writes the body of a GET of path to w, checking it is complete.
 func (c *Client) get(ctx context.Context, t Target, path string, w io.Writer, what string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(path), nil)
 	if err != nil {
 		return err
+	}
+	if AwaitsUpload(ctx) {
+		req.Header.Set(HeaderAwaitUpload, "1")
 	}
 	resp, err := c.do(req, t)
 	if err != nil {

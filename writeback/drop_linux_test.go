@@ -136,7 +136,8 @@ func TestDiscardFreesAStretch(t *testing.T) {
 	require.True(t, bytes.Equal(want, got), "the stretch does not read as zeros, or the bytes around it changed")
 }
 
-// A Writer made by NewWriter keeps about two stretches in the page cache.
+// A Writer made by NewWriter keeps about two stretches in the page cache,
+// and none once finished.
 func TestWriterKeepsLittleByDefault(t *testing.T) {
 	dir := t.TempDir()
 	canDrop(t, dir)
@@ -153,6 +154,9 @@ func TestWriterKeepsLittleByDefault(t *testing.T) {
 	}
 	size := int64(len(data))
 	require.Less(t, resident(t, f, 0, size-3*Every), pages(Align), "more than two stretches stayed in the page cache")
+	require.NoError(t, f.Sync())
+	w.Finish()
+	require.Less(t, resident(t, f, 0, size), pages(Align), "Finish left pages in the page cache")
 }
 
 // A ReaderAt reads what the file holds at each offset, and drops what it

@@ -77,6 +77,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Finish drops what the Writer left in the page cache: call it once the
+// file is synced and nobody reads it soon.
+func (w *Writer) Finish() {
+	if w.off > w.dropped {
+		drop(w.f, w.dropped, w.off-w.dropped)
+		w.dropped = w.off
+	}
+}
+
 // Reader reads a file in order from an offset and drops from the page
 // cache what it has read, Every bytes at a time and at the end: for a file read once,
 // such as a stored deal sent to a client, whose pages would only push
@@ -117,6 +126,9 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 			return 0, err
 		}
 		offset += fi.Size()
+	case io.SeekStart:
+	default:
+		return 0, errors.New("writeback: invalid whence")
 	}
 	if offset < 0 {
 		return 0, errors.New("writeback: seek before the start of the file")
@@ -125,10 +137,12 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// ReaderAt reads a file at any offsets, once: each read drops what it
-// covered from the page cache (up to the large page its end falls in, and
-// to its end at the end of the file). For a file read in order by several
-// readers at their own offsets, such as a sealed copy cut into shards.
+// ReaderAt reads a file at any offsets, once: each read drops the large
+// pages it covered from the page cache, from the one its start falls in
+// (whose head a sequential reader read just before) up to the one its end
+// falls in (or to its end at the end of the file). For a file read in
+// order by several readers at their own offsets, such as a sealed copy cut
+// into shards.
 type ReaderAt struct{ f *os.File }
 
 // NewReaderAt reads f.
@@ -148,8 +162,12 @@ func (r ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 
 // Drop drops [off, off+n) of f from the page cache, once it is on disk.
 // The kernel keeps a large page that reaches past either end: stretches
-// that end on multiples of Align leave none behind.
-func Drop(f *os.File, off, n int64) { drop(f, off, n) }
+// that end on multiples of Align leave none behind. n ≤ 0 drops nothing.
+func Drop(f *os.File, off, n int64) {
+	if n > 0 {
+		drop(f, off, n)
+	}
+}
 
 // Align is the largest page the kernel caches files in (a PMD, 2 MiB on
 // x86-64 and arm64 with 4 KiB pages): drops end on its multiples.

@@ -2,7 +2,10 @@
 
 package writeback
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 // start does nothing where the kernel has no sync_file_range: the
 // final fsync writes everything.
@@ -12,4 +15,4 @@ func start(*os.File, int64, int64) {}
 func drop(*os.File, int64, int64) {}
 
 // discard frees nothing there: the bytes stay until the file is removed.
-func discard(*os.File, int64, int64) error { return nil }
+func discard(*os.File, int64, int64) error { return errors.ErrUnsupported }

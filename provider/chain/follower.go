@@ -76,6 +76,7 @@ type Follower struct {
 
 	mu        sync.Mutex
 	fetching  map[uint64]bool
+	awaited   map[uint64]bool // deals whose first fetch asked the source to await the upload
 	committed map[uint64]bool // commits sent and not yet seen on chain
 	inflight  sync.WaitGroup  // commits being sent
 	// stageLater holds deals whose parity this provider (shard 0's
@@ -121,7 +122,7 @@ func NewFollower(node *Node, st *store.Store, sender Sender, fetch FetchFunc, me
 	}
 	return &Follower{
 		node: node, store: st, sender: sender, fetch: fetch, me: me, cfg: cfg, log: log, metrics: m,
-		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, committed: map[uint64]bool{}, stageLater: map[uint64]bool{},
+		wake: make(chan struct{}, 1), fetching: map[uint64]bool{}, awaited: map[uint64]bool{}, committed: map[uint64]bool{}, stageLater: map[uint64]bool{},
 		parityAsked: map[uint64]time.Time{},
 	}
 }
@@ -195,6 +196,13 @@ func (f *Follower) Step(ctx context.Context, h int64) error {
 	for _, r := range replicas {
 		mine[r.DealId] = r
 	}
+	f.mu.Lock()
+	for id := range f.awaited {
+		if r, ok := mine[id]; !ok || r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED {
+			delete(f.awaited, id) // fetched, or no longer this provider's to fetch
+		}
+	}
+	f.mu.Unlock()
 	for _, r := range replicas {
 		if r.Status != storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED {
 			continue
@@ -469,6 +477,16 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 	if !f.reserveFetch(r.DealId) {
 		return
 	}
+	// The first try of a deal asks its source to wait for the owner's
+	// upload if it has not started (it usually starts in the same block);
+	// later tries do not, so a deal never uploaded cannot hold this fetch
+	// slot block after block.
+	f.mu.Lock()
+	if !f.awaited[r.DealId] {
+		f.awaited[r.DealId] = true
+		ctx = providerapi.AwaitUpload(ctx)
+	}
+	f.mu.Unlock()
 	go func() {
 		defer f.releaseFetch(r.DealId)
 		if err := f.fetchFromPeers(ctx, r); err != nil {

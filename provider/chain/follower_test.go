@@ -99,16 +99,18 @@ func (s *fakeSender) messages() []*storagetypes.MsgSubmitProofs {
 
 // fakePeer is the peer provider's download endpoint.
 type fakePeer struct {
-	mu    sync.Mutex
-	data  map[uint64][]byte
-	calls []string
-	stall chan struct{} // when set, a fetch hangs until it is closed, ignoring ctx
+	mu     sync.Mutex
+	data   map[uint64][]byte
+	calls  []string
+	awaits []bool        // whether each fetch asked to await the upload
+	stall  chan struct{} // when set, a fetch hangs until it is closed, ignoring ctx
 }
 
-func (p *fakePeer) fetch(_ context.Context, from providerapi.Target, id, _ uint64, w io.Writer) error {
+func (p *fakePeer) fetch(ctx context.Context, from providerapi.Target, id, _ uint64, w io.Writer) error {
 	endpoint := from.URL
 	p.mu.Lock()
 	p.calls = append(p.calls, fmt.Sprintf("%s/%d", endpoint, id))
+	p.awaits = append(p.awaits, providerapi.AwaitsUpload(ctx))
 	data, stall := p.data[id], p.stall
 	p.mu.Unlock()
 	if stall != nil {
@@ -417,4 +419,35 @@ func TestNoPeerKeepsTheDamagedCopy(t *testing.T) {
 	require.Empty(t, r.peer.fetches())
 	require.Equal(t, 1.0, r.repairs(metrics.RepairFailed))
 	require.Equal(t, 1.0, value(r.m.ProofsFailed))
+}
+
+// A replicating provider asks the source to await the owner's upload on
+// its first try of a deal only: a deal never uploaded is answered at once
+// after that, and cannot hold a fetch slot block after block.
+func TestOnlyTheFirstFetchOfADealAwaitsTheUpload(t *testing.T) {
+	r := newRig(t, 0)
+	data := testData(9, testLeaves*testChunk)
+	root, err := merkle.Root(data, testChunk)
+	require.NoError(t, err)
+	assigned := storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
+	mine := storagetypes.Replica{DealId: 9, Slot: 1, Provider: testMe, Status: assigned, Source: testPeer}
+	r.chain.deals[9] = &storagetypes.QueryDealResponse{
+		Deal:     storagetypes.Deal{Id: 9, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk},
+		Replicas: []storagetypes.Replica{{DealId: 9, Slot: 0, Provider: testPeer, Status: assigned}, mine},
+	}
+	// The source has nothing yet: each try fails short.
+	awaits := func() []bool {
+		r.peer.mu.Lock()
+		defer r.peer.mu.Unlock()
+		return slices.Clone(r.peer.awaits)
+	}
+	for try := 1; try <= 3; try++ {
+		r.f.replicate(context.Background(), mine)
+		require.Eventually(t, func() bool {
+			r.f.mu.Lock()
+			defer r.f.mu.Unlock()
+			return len(awaits()) == try && !r.f.fetching[9]
+		}, 10*time.Second, time.Millisecond, "try %d did not end", try)
+	}
+	require.Equal(t, []bool{true, false, false}, awaits())
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -428,32 +429,49 @@ func TestAssignedFetcherFollowsTheUpload(t *testing.T) {
 }
 
 // A provider assigned the deal that asks before the owner has started the
-// upload waits for it (Options.UploadWait) and follows it, instead of
-// being told the deal is not stored and asking again a block later.
+// upload, and asks to wait (its first try), waits for it
+// (Options.UploadWait) and follows it, instead of being told the deal is
+// not stored and asking again a block later. A later try, which does not
+// ask, is answered at once.
 func TestFetchBeforeTheUploadWaitsForIt(t *testing.T) {
 	e := newEnvWith(t, func(o *server.Options) { o.UploadWait = 20 * time.Second })
 	data, _ := e.addDeal(1, 64*chunkSize, true)
 	e.setDeal(1, func(d *server.DealInfo) { d.Fetchers = []string{addr(peer)} })
+	peerClient := providerapi.NewClient(http.DefaultClient, peer)
+
+	start := time.Now()
+	err := peerClient.Download(context.Background(), e.target(), 1, io.Discard)
+	var apiErr *providerapi.APIError
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, http.StatusNotFound, apiErr.Status, "a try that does not ask to wait")
+	require.Less(t, time.Since(start), 10*time.Second, "a try that does not ask to wait was held")
+
 	got := &signalWriter{want: len(data), reached: make(chan struct{})}
 	fetched := make(chan error, 1)
 	go func() {
-		fetched <- providerapi.NewClient(http.DefaultClient, peer).Download(context.Background(), e.target(), 1, got)
+		fetched <- peerClient.Download(providerapi.AwaitUpload(context.Background()), e.target(), 1, got)
 	}()
-	select {
-	case err := <-fetched:
-		t.Fatalf("the fetch ended before any upload started: %v", err)
-	case <-time.After(300 * time.Millisecond):
+	deadline := time.Now().Add(10 * time.Second)
+	for e.store.AwaitingUploads() == 0 {
+		select {
+		case err := <-fetched:
+			t.Fatalf("the fetch ended before any upload started: %v", err)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the fetch never waited for the upload")
+		time.Sleep(5 * time.Millisecond)
 	}
-	// A stranger is not held: refused at once.
-	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0), http.StatusForbidden, providerapi.CodeForbidden)
+	// A stranger is not held: refused at once, even asking to wait.
+	requireError(t, e.doAs(stranger, http.MethodGet, "/v1/deals/1", nil, 0, providerapi.HeaderAwaitUpload, "1"), http.StatusForbidden, providerapi.CodeForbidden)
 
 	pw, uploaded := heldUpload(t, e, data, len(data)/2)
-	_, err := pw.Write(data[len(data)/2:])
+	_, err = pw.Write(data[len(data)/2:])
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	require.NoError(t, <-uploaded)
 	require.NoError(t, <-fetched)
 	require.Equal(t, data, got.buf.Bytes())
+	require.Zero(t, e.store.AwaitingUploads())
 }
 
 // When the upload being followed fails its root check, the replicating

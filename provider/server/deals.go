@@ -234,8 +234,13 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	f, meta, err := s.store.OpenData(id)
 	if errors.Is(err, store.ErrNotFound) && !repair && c.signed() && slices.Contains(deal.Fetchers, c.addr) {
-		if s.serveUpload(w, r, c, deal) {
+		served, waited := s.serveUpload(w, r, c, deal)
+		if served {
 			return
+		}
+		if waited {
+			// The upload may have started and ended while this waited.
+			f, meta, err = s.store.OpenData(id)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -491,19 +496,24 @@ func (s *Server) handleParity(w http.ResponseWriter, r *http.Request) {
 // serveUpload sends a provider assigned another slot of the deal the
 // owner's upload to this provider while it arrives (store.Follow), so
 // replication overlaps the upload instead of waiting for it to be stored
-// and committed. It says false, having written nothing, when no upload of
-// the deal runs here. The fetcher's store checks every byte against the
+// and committed. It says served false, having written nothing, when no
+// upload of the deal runs here, after waiting for one to start when the
+// fetcher asked to (waited; mayAwaitUpload). The fetcher's store checks every byte against the
 // root as for any fetch; if the upload fails, the response is cut short,
 // and the last byte is only sent once the upload passed its own check.
-func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) bool {
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, deal DealInfo) (served, waited bool) {
 	expect := store.Expect{Root: deal.Root, Size: deal.Size, ChunkSize: deal.ChunkSize}
 	rc, err := s.store.Follow(r.Context(), deal.ID, expect)
-	if errors.Is(err, store.ErrNoUpload) && r.Method == http.MethodGet && s.opts.UploadWait > 0 &&
-		s.store.AwaitUpload(r.Context(), deal.ID, s.opts.UploadWait) {
-		rc, err = s.store.Follow(r.Context(), deal.ID, expect)
+	if errors.Is(err, store.ErrNoUpload) && s.mayAwaitUpload(r, c, deal) {
+		waited = true
+		ok := s.store.AwaitUpload(r.Context(), deal.ID, s.opts.UploadWait)
+		<-s.uploadWaiters
+		if ok {
+			rc, err = s.store.Follow(r.Context(), deal.ID, expect)
+		}
 	}
 	if err != nil {
-		return false
+		return false, waited
 	}
 	defer rc.Close()
 	h := w.Header()
@@ -511,7 +521,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, d
 	h.Set("Content-Length", strconv.FormatUint(deal.Size, 10))
 	h.Set(providerapi.HeaderUploadInProgress, "true")
 	if r.Method == http.MethodHead {
-		return true // the headers say it all; do not hold the request for the upload
+		return true, waited // the headers say it all; do not hold the request for the upload
 	}
 	s.log.Info("sending an upload in progress to a replicating provider", "deal", deal.ID, "to", c.addr)
 	n, err := io.Copy(w, rc)
@@ -524,5 +534,25 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, c caller, d
 		s.log.Warn("the upload being sent to a replicating provider stopped", "deal", deal.ID, "to", c.addr, "bytes", n, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-	return true
+	return true, waited
+}
+
+// mayAwaitUpload says whether a fetch of a deal nobody uploads yet may wait
+// for its upload (Options.UploadWait): a GET that asks to
+// (HeaderAwaitUpload), its nonce used up like any signed request whose
+// signature matters, and a place among the maxUploadWaiters requests
+// waiting at once. It takes that place; the caller gives it back.
+func (s *Server) mayAwaitUpload(r *http.Request, c caller, deal DealInfo) bool {
+	if r.Method != http.MethodGet || s.opts.UploadWait <= 0 || r.Header.Get(providerapi.HeaderAwaitUpload) == "" {
+		return false
+	}
+	if deal.Public && s.verifier.Consume(c.creds) != nil {
+		return false // replayed (a private deal's request used its nonce already)
+	}
+	select {
+	case s.uploadWaiters <- struct{}{}:
+		return true
+	default:
+		return false // answered at once, as without the header
+	}
 }

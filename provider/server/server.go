@@ -157,6 +157,11 @@ const (
 	DefaultUploadWait           = 5 * time.Second
 )
 
+// maxUploadWaiters bounds the fetches waiting for an upload to start at
+// once; more are answered at once. Each is a signed request of a provider
+// assigned the deal, asked on its first try of a deal only.
+const maxUploadWaiters = 64
+
 // Server serves one provider's store over HTTP.
 type Server struct {
 	store *store.Store
@@ -167,8 +172,11 @@ type Server struct {
 	verifier    *providerapi.Verifier
 	repairs     *repairBudget
 	uploadSlots chan struct{}
-	mu          sync.Mutex
-	uploading   map[uint64]bool // deals with an upload in progress
+	// uploadWaiters holds a place for each fetch waiting for an upload to
+	// start (Options.UploadWait).
+	uploadWaiters chan struct{}
+	mu            sync.Mutex
+	uploading     map[uint64]bool // deals with an upload in progress
 
 	usageMu    sync.Mutex
 	usageAt    time.Time
@@ -209,14 +217,15 @@ func New(st *store.Store, chain Chain, opts Options) *Server {
 		opts.UsageRefresh = DefaultUsageRefresh
 	}
 	s := &Server{
-		store:       st,
-		chain:       chain,
-		opts:        opts,
-		log:         opts.Logger,
-		verifier:    providerapi.NewVerifier(opts.Provider, opts.Now),
-		repairs:     newRepairBudget(opts.RepairFetchesPerHour),
-		uploadSlots: make(chan struct{}, opts.MaxConcurrentUploads),
-		uploading:   make(map[uint64]bool),
+		store:         st,
+		chain:         chain,
+		opts:          opts,
+		log:           opts.Logger,
+		verifier:      providerapi.NewVerifier(opts.Provider, opts.Now),
+		repairs:       newRepairBudget(opts.RepairFetchesPerHour),
+		uploadSlots:   make(chan struct{}, opts.MaxConcurrentUploads),
+		uploadWaiters: make(chan struct{}, maxUploadWaiters),
+		uploading:     make(map[uint64]bool),
 	}
 	if _, _, err := s.refreshGauges(); err != nil {
 		s.log.Warn("reading the store for metrics failed", "err", err)

@@ -94,15 +94,33 @@ func (s *Store) startUpload(id uint64, path string, expect Expect, offset uint64
 	return g
 }
 
+// AwaitingUploads is how many AwaitUpload calls are waiting now.
+func (s *Store) AwaitingUploads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.awaiting
+}
+
 // AwaitUpload waits up to wait for an upload of deal id to run here,
 // offered to followers, and says whether one does. A provider assigned a
 // slot sees the deal in the same block as its owner, and often asks for
 // the upload before the owner has started it: waiting here saves it a
 // round of its loop (a block, on a busy machine) with most of the file
 // already sent.
+//
+// It also says true when the deal is stored here by then (an upload that
+// started and ended while this waited): the caller opens the stored copy.
 func (s *Store) AwaitUpload(ctx context.Context, id uint64, wait time.Duration) bool {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	s.mu.Lock()
+	s.awaiting++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.awaiting--
+		s.mu.Unlock()
+	}()
 	for {
 		s.mu.Lock()
 		_, ok := s.live[id]
@@ -111,7 +129,7 @@ func (s *Store) AwaitUpload(ctx context.Context, id uint64, wait time.Duration) 
 		}
 		started := s.started
 		s.mu.Unlock()
-		if ok {
+		if ok || s.Has(id) {
 			return true
 		}
 		select {

@@ -244,8 +244,8 @@ func TestFailedUploadsStopBeingFollowed(t *testing.T) {
 	require.NotContains(t, st.failed, uint64(5), "a stored deal keeps its count")
 }
 
-// AwaitUpload returns as soon as an upload of the deal starts, and false
-// once its wait or its context ends without one.
+// AwaitUpload returns as soon as an upload of the deal starts, or the deal
+// is stored, and false once its wait or its context ends without either.
 func TestAwaitUpload(t *testing.T) {
 	s, err := Open(t.TempDir())
 	require.NoError(t, err)
@@ -253,21 +253,43 @@ func TestAwaitUpload(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.False(t, s.AwaitUpload(ctx, 1, time.Minute), "a cancelled wait went on")
+	require.Zero(t, s.AwaitingUploads())
 
+	waiting := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return s.AwaitingUploads() == n }, 10*time.Second, time.Millisecond)
+	}
 	done := make(chan bool, 1)
 	go func() { done <- s.AwaitUpload(context.Background(), 1, time.Minute) }()
-	time.Sleep(20 * time.Millisecond)
+	waiting(1)
 	s.startUpload(2, "other", Expect{}, 0) // another deal's upload wakes it, but does not end it
 	select {
 	case <-done:
 		t.Fatal("the wait ended on another deal's upload")
 	case <-time.After(50 * time.Millisecond):
 	}
+	waiting(1)
 	s.startUpload(1, "one", Expect{}, 0)
 	select {
 	case ok := <-done:
 		require.True(t, ok)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the wait did not end when the upload started")
+	}
+	waiting(0)
+
+	// An upload that starts and is stored before the woken waiter looks:
+	// the deal is stored, which ends the wait too.
+	data := randomBytes(3, 3*1024)
+	expect := expectFor(t, data)
+	go func() { done <- s.AwaitUpload(context.Background(), 3, time.Minute) }()
+	waiting(1)
+	require.NoError(t, s.Put(3, expect, bytes.NewReader(data)))
+	s.startUpload(4, "other", Expect{}, 0) // a wakeup, as the upload's start would be
+	select {
+	case ok := <-done:
+		require.True(t, ok, "the wait did not see the stored deal")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait did not end once the deal was stored")
 	}
 }

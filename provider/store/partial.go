@@ -117,9 +117,11 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (e
 	}
 	// From here the upload can be followed (Follow) until it returns.
 	// Followers read it from the page cache while they keep up.
-	var w io.Writer = writeback.NewWriter(f, int64(offset)).Keeping(writeback.Keep)
+	fw := writeback.NewWriter(f, int64(offset))
+	var w io.Writer = fw
 	g := s.startUpload(id, dataPath, expect, offset)
 	if g != nil {
+		fw.Keeping(writeback.Keep)
 		w = &growingWriter{w: w, g: g}
 	}
 	defer func() { s.endUpload(id, g, err) }()
@@ -136,6 +138,11 @@ func (s *Store) PutFrom(id uint64, expect Expect, offset uint64, r io.Reader) (e
 	}
 	if err := f.Sync(); err != nil {
 		return err
+	}
+	if g == nil {
+		// Nobody follows it: nothing left to keep. (A followed upload's
+		// last Keep bytes stay for the followers still reading them.)
+		fw.Finish()
 	}
 	if err := f.Close(); err != nil {
 		return err

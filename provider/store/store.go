@@ -55,10 +55,11 @@ type Expect struct {
 type Store struct {
 	dir string
 
-	mu      sync.Mutex
-	live    map[uint64]*growing // uploads in progress (Follow)
-	failed  map[uint64]int      // failed uploads of deals not stored (maxFailedFollows)
-	started chan struct{}       // closed and replaced when an upload starts (AwaitUpload)
+	mu       sync.Mutex
+	live     map[uint64]*growing // uploads in progress (Follow)
+	failed   map[uint64]int      // failed uploads of deals not stored (maxFailedFollows)
+	started  chan struct{}       // closed and replaced when an upload starts (AwaitUpload)
+	awaiting int                 // AwaitUpload calls waiting
 }
 
 // Open opens (creating if needed) the store at dir and removes uploads a
@@ -173,13 +174,15 @@ func writeVerified(path string, expect Expect, r io.Reader) (*merkle.Tree, error
 		return nil, err
 	}
 	// The disk writes while the bytes arrive, so the fsync below is short.
-	tree, err := receive(writeback.NewWriter(f, 0), b, r, 0, expect)
+	w := writeback.NewWriter(f, 0)
+	tree, err := receive(w, b, r, 0, expect)
 	if err != nil {
 		return nil, err
 	}
 	if err := f.Sync(); err != nil {
 		return nil, err
 	}
+	w.Finish() // a new copy is read again only by proofs and repairs
 	return tree, f.Close()
 }
 
