@@ -48,6 +48,23 @@ func canDrop(t *testing.T, dir string) {
 
 func pages(n int64) int { return int(n) / os.Getpagesize() }
 
+// written is a synced file of n random bytes, open for reading (skipping
+// the test where dropping does nothing).
+func written(t *testing.T, n int) ([]byte, *os.File) {
+	t.Helper()
+	dir := t.TempDir()
+	canDrop(t, dir)
+	path := filepath.Join(dir, "in")
+	data := make([]byte, n)
+	_, _ = rand.Read(data)
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	require.NoError(t, f.Sync())
+	return data, f
+}
+
 // A Writer keeping Keep bytes keeps the last Keep bytes in the page cache
 // and drops what is behind them once it is on disk.
 func TestWriterDropsBehind(t *testing.T) {
@@ -81,16 +98,7 @@ func TestWriterDropsBehind(t *testing.T) {
 // A Reader reads the file in order, seeks as io.Seeker does, and drops
 // what it has read.
 func TestReaderReadsAndDrops(t *testing.T) {
-	dir := t.TempDir()
-	canDrop(t, dir)
-	path := filepath.Join(dir, "in")
-	data := make([]byte, 4*Every+123)
-	_, _ = rand.Read(data)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, f.Sync())
+	data, f := written(t, 4*Every+123)
 
 	r := NewReader(f, 0)
 	end, err := r.Seek(0, io.SeekEnd)
@@ -162,16 +170,7 @@ func TestWriterKeepsLittleByDefault(t *testing.T) {
 // A ReaderAt reads what the file holds at each offset, and drops what it
 // read: here by three readers each going through its own third.
 func TestReaderAtReadsOnce(t *testing.T) {
-	dir := t.TempDir()
-	canDrop(t, dir)
-	path := filepath.Join(dir, "in")
-	data := make([]byte, 3*Every+77)
-	_, _ = rand.Read(data)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	require.NoError(t, f.Sync())
+	data, f := written(t, 3*Every+77)
 
 	r := NewReaderAt(f)
 	third := int64(len(data)) / 3
