@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -225,23 +226,41 @@ func (sh *Shards) Have() []int {
 	return out
 }
 
-// Decode writes the file to w from the shards present.
+// Decode writes the file to w from the shards present. A missing data
+// shard is rebuilt first, in one pass over k shards, into a temporary
+// file beside them: decoding then reads every data shard once, in order.
+// (Rebuilt at each offset while decoding, as erasure.Decode does, it
+// would read the k shards again for each one missing, from disk.)
 func (sh *Shards) Decode(w io.Writer) error {
 	have := make([]io.ReaderAt, len(sh.files))
-	// With every data shard here, decoding reads each once, in order; a
-	// missing one is rebuilt from k shards at each of its offsets, which
-	// reads the others again.
-	once := true
+	fill := make([]io.Writer, len(sh.files))
+	var dir string
+	for _, f := range sh.files {
+		if f != nil {
+			dir = filepath.Dir(f.Name())
+			break
+		}
+	}
+	rebuild := false
 	for i := range sh.Scheme.K {
-		once = once && sh.files[i] != nil
+		if sh.files[i] != nil {
+			continue
+		}
+		f, err := os.CreateTemp(dir, fmt.Sprintf("rebuilt-%d-*", i))
+		if err != nil {
+			return err
+		}
+		defer discard(f)
+		have[i], fill[i], rebuild = writeback.NewReaderAt(f), writeback.NewWriter(f, 0), true
+	}
+	if rebuild {
+		if err := sh.RebuildSome(fill); err != nil {
+			return err
+		}
 	}
 	for i, f := range sh.files {
-		switch {
-		case f == nil:
-		case once:
-			have[i] = writeback.NewReaderAt(f)
-		default:
-			have[i] = f
+		if f != nil && have[i] == nil {
+			have[i] = writeback.NewReaderAt(f) // read once
 		}
 	}
 	return Decode(sh.Scheme, sh.Size, have, w)
