@@ -5,9 +5,11 @@
 #
 #   scripts/bench-storage.sh
 #
-# SIZE_MIB (default 1024) sets the file size. MODES lists the deals to
-# time, side by side on one localnet (default "replicas:$REPLICAS", REPLICAS
-# defaulting to 3): "replicas:N" keeps N copies, "scheme:K+M" erasure-codes
+# SIZE_MIB (default 1024) sets the file size; CURL_RUNS (default 3) how
+# many times curl uploads and downloads it (the median is the baseline).
+# MODES lists the deals to time, side by side on one localnet (default
+# "replicas:$REPLICAS", REPLICAS defaulting to 3): "replicas:N" keeps N
+# copies, "scheme:K+M" erasure-codes
 # the file; for a scheme, get is timed again with the holders of the first
 # M data shards killed (they are restarted after). For example
 #
@@ -189,24 +191,36 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 [[ -n $addr ]] || die "httpsink printed no address"
-t0=$(now)
-curl -sSf -T "$FILE" "http://$addr/upload" -o /dev/null || die "curl upload to httpsink failed"
-t1=$(now)
-hput=$(sub "$t1" "$t0")
-t0=$(now)
-curl -sSf "http://$addr/download" -o "$WORK/curl.bin" || die "curl download from httpsink failed"
-t1=$(now)
-hget=$(sub "$t1" "$t0")
-[[ $(stat -c %s "$WORK/curl.bin") -eq $BYTES ]] || die "curl downloaded $(stat -c %s "$WORK/curl.bin") bytes, not $BYTES"
+# curl's own time moves by a sixth between runs (it writes into page-cache
+# pages that are fresh or not, depending on what ran before): the median
+# of CURL_RUNS (default 3) of each is the baseline.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+CURL_RUNS=${CURL_RUNS:-3}
+[[ $CURL_RUNS =~ ^[1-9][0-9]*$ ]] || die "CURL_RUNS must be a positive number, not '$CURL_RUNS'"
+puts=() gets=()
+for _ in $(seq 1 "$CURL_RUNS"); do
+  t0=$(now)
+  curl -sSf -T "$FILE" "http://$addr/upload" -o /dev/null || die "curl upload to httpsink failed"
+  t1=$(now)
+  puts+=("$(sub "$t1" "$t0")")
+  t0=$(now)
+  curl -sSf "http://$addr/download" -o "$WORK/curl.bin" || die "curl download from httpsink failed"
+  t1=$(now)
+  gets+=("$(sub "$t1" "$t0")")
+  [[ $(stat -c %s "$WORK/curl.bin") -eq $BYTES ]] || die "curl downloaded $(stat -c %s "$WORK/curl.bin") bytes, not $BYTES"
+done
+echo "curl upload runs: ${puts[*]} s; download runs: ${gets[*]} s"
+hput=$(median "${puts[@]}")
+hget=$(median "${gets[@]}")
 
 echo
-printf 'file               %d MiB (%d bytes)\n' "$SIZE_MIB" "$BYTES"
-printf '%-18s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
-  "curl upload" "$hput" "$(mbs "$hput" "$BYTES")" \
+printf 'file                    %d MiB (%d bytes)\n' "$SIZE_MIB" "$BYTES"
+printf '%-23s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
+  "curl upload (median)" "$hput" "$(mbs "$hput" "$BYTES")" \
   "storage get" "$get" "$(mbs "$get" "$BYTES")" \
-  "curl download" "$hget" "$(mbs "$hget" "$BYTES")"
-printf 'ratio put / upload     %s\n' "$(ratio "$put" "$hput")"
-printf 'ratio get / download   %s\n' "$(ratio "$get" "$hget")"
+  "curl download (median)" "$hget" "$(mbs "$hget" "$BYTES")"
+printf 'ratio put / upload      %s\n' "$(ratio "$put" "$hput")"
+printf 'ratio get / download    %s\n' "$(ratio "$get" "$hget")"
 echo
 printf '%-22s %9s %9s %9s %11s %11s %9s %9s\n' "deal" "put (s)" "get (s)" "held/file" "put memory" "get memory" "put CPU" "get CPU"
 for row in "${ROWS[@]}"; do
