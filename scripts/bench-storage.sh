@@ -203,6 +203,9 @@ for _ in $(seq 1 "$CURL_RUNS"); do
   curl -sSf -T "$FILE" "http://$addr/upload" -o /dev/null || die "curl upload to httpsink failed"
   t1=$(now)
   puts+=("$(sub "$t1" "$t0")")
+  # A new file each time: curl truncating the last one would make ext4
+  # write that one out first (auto_da_alloc), which is not curl's time.
+  rm -f "$WORK/curl.bin"
   t0=$(now)
   curl -sSf "http://$addr/download" -o "$WORK/curl.bin" || die "curl download from httpsink failed"
   t1=$(now)
