@@ -21,6 +21,7 @@ import (
 	"github.com/stratusnet/stratus/provider/server"
 	"github.com/stratusnet/stratus/provider/store"
 	"github.com/stratusnet/stratus/providerapi"
+	"github.com/stratusnet/stratus/writeback"
 	storagetypes "github.com/stratusnet/stratus/x/storage/types"
 )
 
@@ -796,7 +797,9 @@ func (f *Follower) stageShards(shards *erasure.Shards, id uint64, want []int, ro
 		if builders[i], err = merkle.NewBuilder(chunkSize); err != nil {
 			return nil, err
 		}
-		fill[i] = io.MultiWriter(t, builders[i])
+		// Staged on disk, not in memory (ADR 016): its holder fetches it
+		// once, in a few seconds.
+		fill[i] = io.MultiWriter(writeback.NewWriter(t, 0), builders[i])
 	}
 	if err := shards.RebuildSome(fill); err != nil {
 		return nil, err

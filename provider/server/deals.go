@@ -490,7 +490,7 @@ func (s *Server) handleParity(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
-	_, _ = io.Copy(w, f)
+	_, _ = io.Copy(w, writeback.NewReader(f, 0)) // read once, by its holder
 }
 
 // serveUpload sends a provider assigned another slot of the deal the
