@@ -69,10 +69,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.off-w.started >= Every {
 		start(w.f, w.started, w.off-w.started)
 		w.started = w.off
-		if end := alignDown(w.started - w.keep); end-w.dropped >= Every {
-			drop(w.f, w.dropped, end-w.dropped)
-			w.dropped = end
-		}
+		w.dropped = DropUpTo(w.f, w.dropped, w.started-w.keep)
 	}
 	return n, err
 }
@@ -107,9 +104,8 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if err == io.EOF && r.off > r.dropped {
 		drop(r.f, r.dropped, r.off-r.dropped)
 		r.dropped = r.off
-	} else if end := alignDown(r.off); end-r.dropped >= Every {
-		drop(r.f, r.dropped, end-r.dropped)
-		r.dropped = end
+	} else {
+		r.dropped = DropUpTo(r.f, r.dropped, r.off)
 	}
 	return n, err
 }
@@ -160,13 +156,18 @@ func (r ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// Drop drops [off, off+n) of f from the page cache, once it is on disk.
-// The kernel keeps a large page that reaches past either end: stretches
-// that end on multiples of Align leave none behind. n ≤ 0 drops nothing.
-func Drop(f *os.File, off, n int64) {
-	if n > 0 {
-		drop(f, off, n)
+// DropUpTo drops [from, to) of f from the page cache, once it is on disk,
+// when that stretch, ended at the large page to falls in, is at least
+// Every bytes (a kernel keeps a large page that reaches past the end of a
+// drop); it returns where what may still be cached begins: from, or that
+// end. Readers and writers call it as they go, with the mark it returned.
+func DropUpTo(f *os.File, from, to int64) int64 {
+	end := alignDown(to)
+	if end-from < Every {
+		return from
 	}
+	drop(f, from, end-from)
+	return end
 }
 
 // Align is the largest page the kernel caches files in (a PMD, 2 MiB on

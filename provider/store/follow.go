@@ -237,10 +237,7 @@ func (r *follower) Read(p []byte) (int, error) {
 			// Behind the stretch the upload's writer keeps in the page
 			// cache, what this follower read is dropped again: a follower
 			// that fell behind reads from disk, and must not fill memory.
-			if to := min(int64(r.off), int64(n)-writeback.Keep) &^ (writeback.Align - 1); to-r.dropped >= writeback.Every {
-				writeback.Drop(r.f, r.dropped, to-r.dropped)
-				r.dropped = to
-			}
+			r.dropped = writeback.DropUpTo(r.f, r.dropped, min(int64(r.off), int64(n)-writeback.Keep))
 			if k > 0 {
 				return k, nil
 			}
