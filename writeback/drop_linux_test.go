@@ -48,6 +48,18 @@ func canDrop(t *testing.T, dir string) {
 
 func pages(n int64) int { return int(n) / os.Getpagesize() }
 
+// created is a new empty file, open for writing (skipping the test where
+// dropping does nothing).
+func created(t *testing.T) *os.File {
+	t.Helper()
+	dir := t.TempDir()
+	canDrop(t, dir)
+	f, err := os.Create(filepath.Join(dir, "out"))
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // written is a synced file of n random bytes, open for reading (skipping
 // the test where dropping does nothing).
 func written(t *testing.T, n int) ([]byte, *os.File) {
@@ -68,11 +80,7 @@ func written(t *testing.T, n int) ([]byte, *os.File) {
 // A Writer keeping Keep bytes keeps the last Keep bytes in the page cache
 // and drops what is behind them once it is on disk.
 func TestWriterDropsBehind(t *testing.T) {
-	dir := t.TempDir()
-	canDrop(t, dir)
-	f, err := os.Create(filepath.Join(dir, "out"))
-	require.NoError(t, err)
-	defer f.Close()
+	f := created(t)
 	data := make([]byte, 2*Keep+3*Every)
 	_, _ = rand.Read(data)
 	w := NewWriter(f, 0).Keeping(Keep)
@@ -147,11 +155,7 @@ func TestDiscardFreesAStretch(t *testing.T) {
 // A Writer made by NewWriter keeps about two stretches in the page cache,
 // and none once finished.
 func TestWriterKeepsLittleByDefault(t *testing.T) {
-	dir := t.TempDir()
-	canDrop(t, dir)
-	f, err := os.Create(filepath.Join(dir, "out"))
-	require.NoError(t, err)
-	defer f.Close()
+	f := created(t)
 	data := make([]byte, 6*Every+5)
 	w := NewWriter(f, 0)
 	for rest := data; len(rest) > 0; {
