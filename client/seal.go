@@ -92,10 +92,6 @@ func Unseal(path, outPath string, id age.Identity) error {
 		return err
 	}
 	defer in.Close()
-	r, err := age.Decrypt(in, id)
-	if err != nil {
-		return fmt.Errorf("decrypting (is this your key?): %w", err)
-	}
 	tmp, err := os.CreateTemp(dirOf(outPath), ".stratus-get-*")
 	if err != nil {
 		return err
@@ -107,8 +103,8 @@ func Unseal(path, outPath string, id age.Identity) error {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err := io.Copy(tmp, r); err != nil {
-		return fmt.Errorf("decrypting: %w", err)
+	if err := decryptTo(tmp, in, id); err != nil {
+		return fmt.Errorf("decrypting (is this your key?): %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		return err

@@ -56,19 +56,26 @@ func benchmarkSealFile(b *testing.B, path, dir string) {
 	}
 	b.SetBytes(st.Size())
 	for b.Loop() {
-		in, err := os.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sealed, err := Seal(in, id.Recipient(), benchChunkSize, dir)
-		in.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		sealed := sealFile(b, path, id.Recipient(), dir)
 		// Removing the ciphertext is part of each put too (deferred), and
 		// keeps the benchmark's disk use at one ciphertext.
 		if err := sealed.Remove(); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// sealFile seals the file at path to recipient into dir.
+func sealFile(b *testing.B, path string, recipient age.Recipient, dir string) Sealed {
+	b.Helper()
+	in, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	sealed, err := Seal(in, recipient, benchChunkSize, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sealed
 }

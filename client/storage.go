@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	gogogrpc "github.com/cosmos/gogoproto/grpc"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -574,10 +573,7 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 	pipe := newBufPipe(pipeDepth, pipeBuffer)
 	decrypted := make(chan error, 1)
 	go func() {
-		r, err := age.Decrypt(pipe, key)
-		if err == nil {
-			_, err = io.Copy(dst, r)
-		}
+		err := decryptTo(dst, pipe, key)
 		if err != nil {
 			err = fmt.Errorf("decrypting (is this your key?): %w", err)
 		}
