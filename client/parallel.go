@@ -76,11 +76,15 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 	defer cancel()
 
 	var (
-		mu    sync.Mutex
-		cond  = sync.NewCond(&mu)
-		done  = make([]bool, len(ranges))
-		next  int
-		first error
+		mu   sync.Mutex
+		cond = sync.NewCond(&mu)
+		done = make([]bool, len(ranges))
+		// landed[i] is how far from its start range i is in the file: the
+		// verifier reads a range while it arrives, not once it is whole
+		// (the first ranges all arrive together, a quarter of the deal).
+		landed = make([]int64, len(ranges))
+		next   int
+		first  error
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -112,7 +116,9 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 				// retry, not the download.
 				for try := range len(targets) {
 					t := targets[(i+try)%len(targets)]
-					err = c.api.DownloadRange(ctx, t, id, r.off, r.n, io.NewOffsetWriter(f, int64(r.off)))
+					err = c.api.DownloadRange(ctx, t, id, r.off, r.n, &landing{
+						w: io.NewOffsetWriter(f, int64(r.off)), mu: &mu, cond: cond, landed: &landed[i],
+					})
 					if err == nil || ctx.Err() != nil {
 						break
 					}
@@ -140,24 +146,34 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 	}
 	out = c.writer(out, size, "download")
 	buf := make([]byte, pipeBuffer)
+ranges:
 	for i, r := range ranges {
-		mu.Lock()
-		for !done[i] && first == nil {
-			cond.Wait()
-		}
-		err := first
-		mu.Unlock()
-		if err != nil {
-			break
-		}
-		if _, err := io.CopyBuffer(out, io.NewSectionReader(f, int64(r.off), int64(r.n)), buf); err != nil {
-			fail(err)
-			break
-		}
-		if sink != nil {
-			// A private deal's ciphertext is only a waiting room: once
-			// passed on, its pages are freed for the ranges still coming.
-			_ = writeback.Discard(f, int64(r.off), int64(r.n))
+		for from := int64(0); from < int64(r.n); {
+			// Wait for a buffer's worth of the range, or its end.
+			mu.Lock()
+			for !done[i] && first == nil && landed[i]-from < pipeBuffer {
+				cond.Wait()
+			}
+			to, err := landed[i], first
+			if done[i] {
+				to = int64(r.n)
+			}
+			mu.Unlock()
+			if err != nil {
+				break ranges
+			}
+			if _, err := io.CopyBuffer(out, io.NewSectionReader(f, int64(r.off)+from, to-from), buf); err != nil {
+				fail(err)
+				break ranges
+			}
+			if sink != nil {
+				// A private deal's ciphertext is only a waiting room: once
+				// passed on, its pages are freed for the ranges still
+				// coming. (A retry of the range from another holder
+				// writes over it again; the root still checks it all.)
+				_ = writeback.Discard(f, int64(r.off)+from, to-from)
+			}
+			from = to
 		}
 	}
 	wg.Wait()
@@ -177,4 +193,29 @@ func (c *Client) fetchParallel(ctx context.Context, targets []providerapi.Target
 		}
 	}
 	return f.Close()
+}
+
+// landing is one try at a range: it writes at the range's offset and
+// raises the range's landed mark (under mu, waking the verifier each
+// pipeBuffer) as its bytes are written. A retry starts again from the
+// range's start and raises the mark only past where the last try got.
+type landing struct {
+	w      io.Writer
+	n      int64
+	mu     *sync.Mutex
+	cond   *sync.Cond
+	landed *int64
+}
+
+func (l *landing) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	before := l.n
+	l.n += int64(n)
+	if l.n/pipeBuffer != before/pipeBuffer {
+		l.mu.Lock()
+		*l.landed = max(*l.landed, l.n)
+		l.mu.Unlock()
+		l.cond.Broadcast()
+	}
+	return n, err
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,6 +128,42 @@ func TestFetchParallelFromSeveralHolders(t *testing.T) {
 		require.True(t, errors.As(err, &apiErr), "%v", err)
 		require.Equal(t, http.StatusForbidden, apiErr.Status)
 	})
+	t.Run("a range is verified while it arrives, not once whole", func(t *testing.T) {
+		// The holder sends the first 2 MiB of the first range and holds
+		// the rest until the verifier has passed 1 MiB on (or 30 s,
+		// which would mean it waited for the whole range).
+		passed := make(chan struct{})
+		released := make(chan bool, 1)
+		stalling := holder(t, "p4", owner, data, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
+					next.ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				body := rec.Body.Bytes()
+				_, _ = w.Write(body[:2<<20])
+				w.(http.Flusher).Flush()
+				select {
+				case <-passed:
+					released <- true
+				case <-time.After(30 * time.Second):
+					released <- false
+				}
+				_, _ = w.Write(body[2<<20:])
+			})
+		})
+		sink := &watchedSink{after: 1 << 20, reached: passed}
+		path := filepath.Join(t.TempDir(), "x")
+		require.NoError(t, c.fetchParallel(context.Background(), []providerapi.Target{stalling}, 1, uint64(len(data)), 1024, root, path, sink))
+		require.True(t, <-released, "nothing of the first range was passed on before the whole range arrived")
+		require.True(t, bytes.Equal(data, sink.Bytes()))
+	})
 	t.Run("cancel stops it", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 		defer cancel()
@@ -193,4 +230,22 @@ func TestSplitRangesCoversTheDealOnChunkBoundaries(t *testing.T) {
 		}
 		require.Equal(t, size, next)
 	}
+}
+
+// watchedSink keeps what it is written and closes reached once it holds
+// after bytes.
+type watchedSink struct {
+	bytes.Buffer
+	after   int
+	reached chan struct{}
+	closed  bool
+}
+
+func (w *watchedSink) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if !w.closed && w.Len() >= w.after {
+		w.closed = true
+		close(w.reached)
+	}
+	return n, err
 }
