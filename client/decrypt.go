@@ -69,32 +69,44 @@ func openHeader(src io.Reader, id age.Identity) (cipher.AEAD, io.Reader, error) 
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, nil, err
 	}
+	start, aead, err := payloadKey(head, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := br.Discard(start); err != nil {
+		return nil, nil, err
+	}
+	return aead, br, nil
+}
+
+// payloadKey reads the age header and the stream nonce at the start of
+// head (the file's first bytes, up to maxHeader+streamNonce of them),
+// unwraps the file key with id, and returns where the payload starts
+// and its AEAD.
+func payloadKey(head []byte, id age.Identity) (start int, aead cipher.AEAD, err error) {
 	header, err := age.ExtractHeader(bytes.NewReader(head))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: reading the header: %w", ErrDecrypt, err)
+		return 0, nil, fmt.Errorf("%w: reading the header: %w", ErrDecrypt, err)
 	}
 	// The header is read back as age writes it: it must be the bytes the
 	// file starts with, or the payload would be read from the wrong place.
 	if !bytes.HasPrefix(head, header) || len(head) < len(header)+streamNonce {
-		return nil, nil, fmt.Errorf("%w: the header is not followed by a payload", ErrDecrypt)
+		return 0, nil, fmt.Errorf("%w: the header is not followed by a payload", ErrDecrypt)
 	}
 	fileKey, err := age.DecryptHeader(header, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}
 	nonce := head[len(header) : len(header)+streamNonce]
 	key, err := hkdf.Key(sha256.New, fileKey, nonce, "payload", chacha20poly1305.KeySize)
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
-	aead, err := chacha20poly1305.New(key)
+	aead, err = chacha20poly1305.New(key)
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
-	if _, err := br.Discard(len(header) + streamNonce); err != nil {
-		return nil, nil, err
-	}
-	return aead, br, nil
+	return len(header) + streamNonce, aead, nil
 }
 
 // decryptPayload opens the STREAM chunks read from src in batches of

@@ -5,6 +5,14 @@ import (
 	"sync"
 )
 
+// pipeDepth buffers of pipeBuffer bytes sit between the two ends of a
+// pipe (8 MiB): encrypting and hashing a put, verifying and decrypting an
+// erasure-coded get.
+const (
+	pipeDepth  = 8
+	pipeBuffer = 1 << 20
+)
+
 // bufPipe is io.Pipe with buffers between its ends: a write returns once
 // its bytes are copied into a free buffer, not once the reader took them,
 // so the writer (hashing a download) and the reader (decrypting it and

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	gogogrpc "github.com/cosmos/gogoproto/grpc"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -431,7 +432,7 @@ func (c *Client) GetWith(ctx context.Context, id uint64, outPath string, o GetOp
 	// decrypted while it arrives; ranges are its owner's (or anyone's for a
 	// public deal).
 	if d.Deal.Size_ >= parallelMin && (d.Deal.Public || c.Account() == d.Deal.Owner) {
-		err := c.getParallel(ctx, d.Deal, holders, root, tmpPath, outPath, o)
+		err := c.getParallel(ctx, d.Deal, holders, root, outPath, o)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -508,10 +509,10 @@ func DealsOf(ctx context.Context, conn gogogrpc.ClientConn, owner string) ([]sto
 	}
 }
 
-// getParallel downloads deal d in ranges from holders into tmpPath and,
-// for a private deal, decrypts it in the same pass into a second temporary
-// file; outPath appears only once everything verified.
-func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders []string, root merkle.Hash, tmpPath, outPath string, o GetOptions) error {
+// getParallel downloads deal d in ranges from holders, verified and (for
+// a private deal) decrypted while they arrive, into a temporary file beside
+// outPath, renamed to outPath once the whole matched the deal's root.
+func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders []string, root merkle.Hash, outPath string, o GetOptions) error {
 	var targets []providerapi.Target
 	for _, h := range holders {
 		t, err := c.Target(ctx, h)
@@ -520,25 +521,46 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		}
 		targets = append(targets, t)
 	}
-	if d.Public {
-		if err := c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, nil); err != nil {
+	var key age.Identity
+	if !d.Public {
+		id, err := LoadIdentity(c.Home)
+		if err != nil {
 			return err
 		}
-		if err := os.Rename(tmpPath, outPath); err != nil {
-			return err
-		}
-		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
-		return nil
+		key = id
 	}
-	return c.decryptInto(outPath, o, func(pw io.Writer) error {
-		err := c.fetchParallel(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, tmpPath, pw)
-		if err == nil {
-			// Every ciphertext byte is verified and handed on: free the
-			// file's pages while the last buffers decrypt, not after.
-			_ = os.Remove(tmpPath)
-		}
+	f, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-get-*")
+	if err != nil {
 		return err
-	})
+	}
+	ok := false
+	defer func() {
+		f.Close()
+		if !ok {
+			os.Remove(f.Name())
+		}
+	}()
+	var partial func(int64)
+	if o.Partial != nil && key != nil {
+		o.Partial(f.Name(), 0)
+		partial = func(done int64) { o.Partial(f.Name(), done) }
+	}
+	if err := c.getRanges(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, key, f, partial); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), outPath); err != nil {
+		return err
+	}
+	ok = true
+	if d.Public {
+		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
+	} else {
+		c.linef("verified against the deal's root and decrypted into %s", outPath)
+	}
+	return nil
 }
 
 // decryptInto decrypts, with the storage key, the ciphertext that produce

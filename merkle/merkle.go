@@ -112,6 +112,15 @@ func RootOfLeaves(leaves [][]byte) Hash {
 	return rootOfHashes(hashes)
 }
 
+// RootOfSegments is the root of a file hashed in segments: roots[i] is the
+// root of segment i alone, every segment but the last holding the same
+// power-of-two count of full leaves (the last any count, a short last leaf
+// included). The tree over the segment roots, split as RFC 6962 splits
+// leaves, is the file's tree: a split of n leaves at the largest power of
+// two below n falls on a segment boundary whenever n exceeds one segment.
+// A get hashes each range of a deal on its own core and joins them here.
+func RootOfSegments(roots []Hash) Hash { return rootOfHashes(roots) }
+
 func rootOfHashes(h []Hash) Hash {
 	switch len(h) {
 	case 0:

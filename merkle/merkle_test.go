@@ -348,3 +348,43 @@ func TestVerifyFileProofChecksLengthThenPath(t *testing.T) {
 	require.Error(t, VerifyFileProof(root, size, 64, 3, bad, path))
 	require.Error(t, VerifyFileProof(root, size, 64, 4, leaf, path), "no leaf 4 in a 4-leaf file")
 }
+
+// Hashing a file in segments of a power-of-two count of leaves and
+// joining the segments' roots gives the file's root, for every size
+// around the segment edges; a segment of another size does not.
+func TestRootOfSegments(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const chunk = 64
+	for _, leaves := range []int{1, 2, 4, 16} {
+		seg := leaves * chunk
+		for _, size := range []int{1, seg - 1, seg, seg + 1, 2 * seg, 3*seg + 7, 5 * seg, 8*seg - 1, 8 * seg, 9*seg + chunk/2, 33 * seg} {
+			data := randomData(r, size)
+			want, err := Root(data, chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var roots []Hash
+			for off := 0; off < size; off += seg {
+				h, err := Root(data[off:min(off+seg, size)], chunk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				roots = append(roots, h)
+			}
+			if got := RootOfSegments(roots); got != want {
+				t.Fatalf("segments of %d leaves, %d bytes: root %s, want %s", leaves, size, got, want)
+			}
+		}
+	}
+	// Segments of 3 leaves are not subtrees of the file's tree.
+	data := randomData(r, 7*3*chunk)
+	want, _ := Root(data, chunk)
+	var roots []Hash
+	for off := 0; off < len(data); off += 3 * chunk {
+		h, _ := Root(data[off:off+3*chunk], chunk)
+		roots = append(roots, h)
+	}
+	if RootOfSegments(roots) == want {
+		t.Fatal("segments of 3 leaves joined into the file's root")
+	}
+}

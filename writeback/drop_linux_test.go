@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"unsafe"
 
@@ -125,31 +124,6 @@ func TestReaderReadsAndDrops(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(data[5:], got), "read bytes differ from the file")
 	require.Less(t, resident(t, f, 0, 4*Every+123), pages(Align), "what was read is still in the page cache")
-}
-
-// Discard frees a stretch of a file, keeping its size and the bytes
-// around it.
-func TestDiscardFreesAStretch(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "scratch")
-	data := make([]byte, 3*Every)
-	_, _ = rand.Read(data)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	require.NoError(t, err)
-	defer f.Close()
-	before, err := f.Stat()
-	require.NoError(t, err)
-	if err := Discard(f, Every, Every); err != nil {
-		t.Skipf("this file system cannot punch holes: %v", err)
-	}
-	after, err := f.Stat()
-	require.NoError(t, err)
-	require.Equal(t, before.Size(), after.Size(), "the file's size changed")
-	require.Less(t, after.Sys().(*syscall.Stat_t).Blocks, before.Sys().(*syscall.Stat_t).Blocks, "no block was freed")
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	want := append(append(append([]byte{}, data[:Every]...), make([]byte, Every)...), data[2*Every:]...)
-	require.True(t, bytes.Equal(want, got), "the stretch does not read as zeros, or the bytes around it changed")
 }
 
 // A Writer made by NewWriter keeps about two stretches in the page cache,

@@ -7,8 +7,7 @@
 // disk works while the bytes arrive instead of after. Behind the last
 // stretch (or the last Keep bytes of a file others follow) it drops what
 // is on disk from the page cache ("drop-behind"). A
-// Reader drops what it has read. Discard frees a scratch file's stretch
-// that is no longer needed.
+// Reader drops what it has read.
 //
 // Why drop: the client's put and get and the provider's store move
 // gigabytes that nobody reads again soon. Kept, they push hotter pages
@@ -46,6 +45,7 @@ type Writer struct {
 	started int64 // where the stretch not yet written back begins
 	dropped int64 // where the stretch still in the page cache begins
 	keep    int64 // bytes behind started left in the page cache
+	at      bool  // writes at off (WriteAt), not at the file's offset
 }
 
 // NewWriter writes to f, whose offset is off (0 for a new file). It keeps
@@ -53,6 +53,15 @@ type Writer struct {
 // rarely waits for the disk.
 func NewWriter(f *os.File, off int64) *Writer {
 	return &Writer{f: f, off: off, started: off, dropped: alignDown(off), keep: Every}
+}
+
+// NewWriterAt is NewWriter for one of several writers filling their own
+// parts of f at once: it writes at off and on with WriteAt, leaving the
+// file's offset alone.
+func NewWriterAt(f *os.File, off int64) *Writer {
+	w := NewWriter(f, off)
+	w.at = true
+	return w
 }
 
 // Keeping keeps the last n bytes written in the page cache instead, for a
@@ -64,7 +73,13 @@ func (w *Writer) Keeping(n int64) *Writer {
 }
 
 func (w *Writer) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	var n int
+	var err error
+	if w.at {
+		n, err = w.f.WriteAt(p, w.off)
+	} else {
+		n, err = w.f.Write(p)
+	}
 	w.off += int64(n)
 	if w.off-w.started >= Every {
 		start(w.f, w.started, w.off-w.started)
@@ -175,11 +190,3 @@ func DropUpTo(f *os.File, from, to int64) int64 {
 const Align = 2 << 20
 
 func alignDown(off int64) int64 { return off &^ (Align - 1) }
-
-// Discard frees [off, off+n) of f, a scratch file whose bytes there are
-// no longer needed: its pages and disk blocks go at once, dirty or not,
-// so the next writes reuse the memory instead of growing the page cache.
-// Reads of that stretch return zeros afterwards. Where the file system
-// cannot punch holes the bytes stay until the file is removed, and the
-// error says so.
-func Discard(f *os.File, off, n int64) error { return discard(f, off, n) }

@@ -21,9 +21,3 @@ func drop(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
 	_ = unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
 }
-
-// discard frees [off, off+n) of f, its pages and its blocks, keeping the
-// file's size; reads of it then return zeros.
-func discard(f *os.File, off, n int64) error {
-	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
-}

@@ -2,10 +2,7 @@
 
 package writeback
 
-import (
-	"errors"
-	"os"
-)
+import "os"
 
 // start does nothing where the kernel has no sync_file_range: the
 // final fsync writes everything.
@@ -13,6 +10,3 @@ func start(*os.File, int64, int64) {}
 
 // drop does nothing there either: the page cache keeps what was written.
 func drop(*os.File, int64, int64) {}
-
-// discard frees nothing there: the bytes stay until the file is removed.
-func discard(*os.File, int64, int64) error { return errors.ErrUnsupported }

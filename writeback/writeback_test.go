@@ -1,7 +1,9 @@
 package writeback
 
 import (
+	"bytes"
 	"crypto/rand"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,4 +40,31 @@ func TestWriterWritesEverything(t *testing.T) {
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, append(head, data...), got)
+}
+
+// Two WriterAts fill their own halves of one file at once, each in order,
+// without moving the file's offset.
+func TestWriterAtsFillTheirParts(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	require.NoError(t, err)
+	defer f.Close()
+	data := make([]byte, 2*Every+2*4096+3)
+	_, _ = rand.Read(data)
+	half := len(data) / 2
+	ws := []*Writer{NewWriterAt(f, 0), NewWriterAt(f, int64(half))}
+	parts := [][]byte{data[:half], data[half:]}
+	for off := 0; off < len(data)-half; off += 1 << 20 {
+		for i, w := range ws {
+			if off < len(parts[i]) {
+				_, err := w.Write(parts[i][off:min(off+1<<20, len(parts[i]))])
+				require.NoError(t, err)
+			}
+		}
+	}
+	pos, err := f.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	require.Zero(t, pos, "a WriterAt moved the file's offset")
+	got, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
 }
