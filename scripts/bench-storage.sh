@@ -7,6 +7,9 @@
 #
 # SIZE_MIB (default 1024) sets the file size; CURL_RUNS (default 3) how
 # many times curl uploads and downloads it (the median is the baseline).
+# It also times a put of 1 KiB (the chain's share of a put) and, unless
+# FLOOR=0, runs the floor benchmarks of client/ (the work a put and a get
+# must do, without network) at the same size.
 # MODES lists the deals to time, side by side on one localnet (default
 # "replicas:$REPLICAS", REPLICAS defaulting to 3): "replicas:N" keeps N
 # copies, "scheme:K+M" erasure-codes
@@ -179,6 +182,23 @@ done
 [[ ${#ROWS[@]} -gt 0 ]] || die "MODES is empty"
 IFS='|' read -r _ put get _ _ _ _ _ <<< "${ROWS[0]}"
 
+# The chain's share of a put: a 1 KiB put of the first mode waits for the
+# same two blocks (the deal's, then the commits') with next to no bytes.
+first=${MODES%% *}
+case $first in
+  replicas:*) flags=(--replicas "${first#replicas:}") ;;
+  scheme:*) flags=(--scheme "${first#scheme:}") ;;
+esac
+head -c 1024 /dev/urandom > "$WORK/small.bin"
+echo
+echo "== storage put of 1 KiB ($first): the chain's share"
+t0=$(now)
+"${CLI[@]}" storage put "$WORK/small.bin" --from alice "${flags[@]}" --duration 2000 > /dev/null 2> "$WORK/put-small.err" \
+  || die "storage put of 1 KiB failed: $(tail -n 3 "$WORK/put-small.err")"
+t1=$(now)
+small=$(sub "$t1" "$t0")
+echo "$small s"
+
 echo
 echo "== plain HTTP (curl to scripts/httpsink)"
 "$WORK/httpsink" -file "$FILE" -dir "$WORK" > "$WORK/sink.addr" 2> "$WORK/sink.log" &
@@ -216,6 +236,34 @@ echo "curl upload runs: ${puts[*]} s; download runs: ${gets[*]} s"
 hput=$(median "${puts[@]}")
 hget=$(median "${gets[@]}")
 
+# The floor (FLOOR=0 skips it): the work the protocol makes a put of 3
+# replicas and a private get do, alone, in one process, with no network,
+# TLS or chain (BenchmarkFloorPut, BenchmarkFloorGet in client/). No
+# implementation does less on this machine: its CPU time over the
+# machine's cores bounds the wall time from below.
+FLOOR=${FLOOR:-1}
+if [[ $FLOOR == 1 ]]; then
+  # On a quiet machine: the localnet is done.
+  "$ROOT/scripts/localnet.sh" stop > /dev/null || die "stopping the localnet failed"
+  echo
+  echo "== the floor: go test ./client -bench 'Floor(Put|Get)' at $SIZE_MIB MiB"
+  STRATUS_BENCH_FLOOR_MIB=$SIZE_MIB go test ./client -run '^$' -bench '^BenchmarkFloor(Put|Get)$' -benchtime 3x -count 1 \
+    > "$WORK/floor.txt" 2>&1 || die "the floor benchmarks failed: $(tail -n 5 "$WORK/floor.txt")"
+  grep '^BenchmarkFloor' "$WORK/floor.txt"
+  # floor NAME FIELD: the wall seconds (ns/op) or the CPU seconds of the file.
+  floor() {
+    awk -v name="$1" -v field="$2" -v mib="$SIZE_MIB" '$1 ~ "^BenchmarkFloor" name "-" {
+      for (i = 2; i < NF; i++) {
+        if ($(i + 1) == "ns/op" && field == "wall") printf "%.2f", $i / 1e9
+        if ($(i + 1) == "cpu-s/GiB" && field == "cpu") printf "%.2f", $i * mib / 1024
+      }
+    }' "$WORK/floor.txt"
+  }
+  cores=$(nproc)
+  fput_cpu=$(floor Put cpu) fget_cpu=$(floor Get cpu) fget_wall=$(floor Get wall)
+  fput=$(awk -v c="$fput_cpu" -v n="$cores" -v s="$small" 'BEGIN { printf "%.2f", c / n + s }')
+fi
+
 echo
 printf 'file                    %d MiB (%d bytes)\n' "$SIZE_MIB" "$BYTES"
 printf '%-23s %8ss  %6s MB/s\n' "storage put" "$put" "$(mbs "$put" "$BYTES")" \
@@ -231,3 +279,11 @@ for row in "${ROWS[@]}"; do
   printf '%-22s %9s %9s %9s %11s %11s %9s %9s\n' "$label" "$p" "$g" "$o" "$mp" "$mg" "$pb" "$gb"
 done
 echo "(put CPU, get CPU: the share of the machine's CPU time busy during the command, all processes)"
+echo "(a put of 1 KiB took $small s: the chain's share of any put)"
+if [[ $FLOOR == 1 ]]; then
+  echo
+  printf 'floor of a get          %8ss  (%s CPU-s in one process, no network; ratio to curl download %s)\n' \
+    "$fget_wall" "$fget_cpu" "$(ratio "$fget_wall" "$hget")"
+  printf 'floor of a put          %8ss  (%s CPU-s for 3 replicas, no network, over %d cores, + the chain'"'"'s %s s; ratio to curl upload %s)\n' \
+    "$fput" "$fput_cpu" "$cores" "$small" "$(ratio "$fput" "$hput")"
+fi
