@@ -500,6 +500,8 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 			return
 		}
 		f.countReplication(metrics.ReplicationOK)
+		// Commit now: the loop's next step may come a block later.
+		f.commit(ctx, r.DealId)
 		f.Wake()
 	}()
 }

@@ -73,6 +73,7 @@ type fakeSender struct {
 	chain *fakeChain
 	mu    sync.Mutex
 	sent  []*storagetypes.MsgSubmitProofs
+	other []sdk.Msg // every other message, in order
 }
 
 func (s *fakeSender) Send(_ context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
@@ -82,7 +83,11 @@ func (s *fakeSender) Send(_ context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range msgs {
-		msg := m.(*storagetypes.MsgSubmitProofs)
+		msg, ok := m.(*storagetypes.MsgSubmitProofs)
+		if !ok {
+			s.other = append(s.other, m)
+			continue
+		}
 		if msg.Window != 0 && msg.Window != open {
 			return nil, fmt.Errorf("%w: window %d, open %d", storagetypes.ErrWindowClosed, msg.Window, open)
 		}
@@ -450,4 +455,36 @@ func TestOnlyTheFirstFetchOfADealAwaitsTheUpload(t *testing.T) {
 		}, 10*time.Second, time.Millisecond, "try %d did not end", try)
 	}
 	require.Equal(t, []bool{true, false, false}, awaits())
+}
+
+// A fetched replica's commit goes out as soon as the copy is stored, not
+// at the loop's next step (under load that step can come after the next
+// block, and the put waits a block more for it).
+func TestAFetchedReplicaIsCommittedAtOnce(t *testing.T) {
+	r := newRig(t, 0)
+	data := testData(9, testLeaves*testChunk)
+	root, err := merkle.Root(data, testChunk)
+	require.NoError(t, err)
+	assigned := storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
+	mine := storagetypes.Replica{DealId: 9, Slot: 1, Provider: testMe, Status: assigned, Source: testPeer}
+	r.chain.deals[9] = &storagetypes.QueryDealResponse{
+		Deal:     storagetypes.Deal{Id: 9, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk},
+		Replicas: []storagetypes.Replica{{DealId: 9, Slot: 0, Provider: testPeer, Status: storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED}, mine},
+	}
+	r.peer.mu.Lock()
+	r.peer.data[9] = data
+	r.peer.mu.Unlock()
+
+	r.f.replicate(context.Background(), mine)
+	require.Eventually(t, func() bool {
+		r.sender.mu.Lock()
+		defer r.sender.mu.Unlock()
+		for _, m := range r.sender.other {
+			if c, ok := m.(*storagetypes.MsgCommitReplica); ok && c.DealId == 9 && c.Provider == testMe {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, time.Millisecond, "no commit was sent after the fetch")
+	require.True(t, r.st.Has(9))
 }
