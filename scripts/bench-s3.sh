@@ -42,6 +42,9 @@ export TMPDIR=$WORK
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# busy prints the CPU seconds the whole machine has been busy so far
+# (/proc/stat, all processes: the gateway, providers and clients alike).
+busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; printf "%.2f", (t - $5 - $6) / hz; exit }' /proc/stat; }
 
 FILE=$WORK/object.bin
 head -c $((SIZE_MIB << 20)) /dev/urandom > "$FILE"
@@ -83,7 +86,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 # Each run puts and gets once each way, interleaved, so both share the
 # machine's noise; the medians are reported. A new key per run: nothing
 # is read from the gateway's cache.
-cli_puts=() direct_puts=() cli_gets=() s3_puts=() s3_gets=() rc_puts=() rc_gets=()
+cli_puts=() direct_puts=() cli_gets=() s3_puts=() s3_gets=() rc_puts=() rc_gets=() cli_get_cpus=()
 for run in $(seq 1 "$RUNS"); do
   t0=$(now); "${CLI[@]}" storage put "$FILE" --from alice --duration 2000 > "$WORK/id" 2> /dev/null || die "storage put failed"; t1=$(now)
   cli_puts+=("$(sub "$t1" "$t0")"); id=$(tail -n 1 "$WORK/id")
@@ -91,8 +94,8 @@ for run in $(seq 1 "$RUNS"); do
   direct_puts+=("$(sub "$t1" "$t0")")
   t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "$FILE" "s3://bench/object-$run.bin" --only-show-errors || die "aws s3 cp up failed"; t1=$(now)
   s3_puts+=("$(sub "$t1" "$t0")")
-  t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
-  cli_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
+  b0=$(busy); t0=$(now); "${CLI[@]}" storage get "$id" -o "$WORK/cli.out" --from alice 2> /dev/null || die "storage get failed"; t1=$(now)
+  cli_gets+=("$(sub "$t1" "$t0")") cli_get_cpus+=("$(sub "$(busy)" "$b0")"); cmp -s "$FILE" "$WORK/cli.out" || die "storage get differs"; rm -f "$WORK/cli.out"
   t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-$run.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
   s3_gets+=("$(sub "$t1" "$t0")"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's GET differs"; rm -f "$WORK/s3.out"
   rc=""
@@ -107,19 +110,24 @@ for run in $(seq 1 "$RUNS"); do
 done
 # The floor aws-cli itself sets: a GET served wholly from the gateway's
 # cache (object-1 was fetched above).
-t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-1.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
-s3_cached=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's cached GET differs"; rm -f "$WORK/s3.out"
+b0=$(busy); t0=$(now); "$AWS" --endpoint-url "$EP" s3 cp "s3://bench/object-1.bin" "$WORK/s3.out" --only-show-errors || die "aws s3 cp down failed"; t1=$(now)
+s3_cached=$(sub "$t1" "$t0") s3_cached_cpu=$(sub "$(busy)" "$b0"); cmp -s "$FILE" "$WORK/s3.out" || die "the gateway's cached GET differs"; rm -f "$WORK/s3.out"
 # And rclone's (it checks the object's MD5 as it writes it).
 if [[ -n $RCLONE ]]; then
-  t0=$(now); "${RC[@]}" copyto "gw:bench/rclone-1.bin" "$WORK/rc.out" || die "rclone copyto down failed"; t1=$(now)
-  rc_cached=$(sub "$t1" "$t0"); cmp -s "$FILE" "$WORK/rc.out" || die "the gateway's cached GET to rclone differs"; rm -f "$WORK/rc.out"
+  b0=$(busy); t0=$(now); "${RC[@]}" copyto "gw:bench/rclone-1.bin" "$WORK/rc.out" || die "rclone copyto down failed"; t1=$(now)
+  rc_cached=$(sub "$t1" "$t0") rc_cached_cpu=$(sub "$(busy)" "$b0"); cmp -s "$FILE" "$WORK/rc.out" || die "the gateway's cached GET to rclone differs"; rm -f "$WORK/rc.out"
 fi
 direct_put=$(median "${direct_puts[@]}")
 cli_put=$(median "${cli_puts[@]}") s3_put=$(median "${s3_puts[@]}") cli_get=$(median "${cli_gets[@]}") s3_get=$(median "${s3_gets[@]}")
+cli_get_cpu=$(median "${cli_get_cpus[@]}")
 
 printf 'object                 %d MiB, stored 6+3, median of %d runs\n' "$SIZE_MIB" "$RUNS"
 printf '%-22s %8ss\n' "stratusd storage put" "$cli_put" "storage put --direct" "$direct_put" "aws s3 cp (PUT)" "$s3_put" "stratusd storage get" "$cli_get" "aws s3 cp (GET)" "$s3_get"
 printf '%-22s %8ss\n' "aws s3 cp (GET, cached)" "$s3_cached"
+# What a GET through the gateway adds to a storage get is at least the S3
+# client's own work, which its GET of a cached object shows: the machine's
+# busy CPU seconds (all processes) during each, on its cores.
+printf 'busy CPU: storage get %s s (median), aws GET of a cached object %s s, on %d cores\n' "$cli_get_cpu" "$s3_cached_cpu" "$(nproc)"
 printf 'ratio PUT              %s\n' "$(ratio "$s3_put" "$cli_put")"
 printf 'ratio PUT to --direct  %s\n' "$(ratio "$s3_put" "$direct_put")"
 if [[ -n $RCLONE ]]; then
@@ -127,6 +135,7 @@ if [[ -n $RCLONE ]]; then
   printf '%-22s %8ss\n' "rclone copyto (PUT)" "$rc_put" "rclone copyto (GET)" "$rc_get" "rclone (GET, cached)" "$rc_cached"
   printf 'ratio PUT, rclone      %s (to --direct %s)\n' "$(ratio "$rc_put" "$cli_put")" "$(ratio "$rc_put" "$direct_put")"
   printf 'ratio GET, rclone      %s\n' "$(ratio "$rc_get" "$cli_get")"
+  printf 'busy CPU: rclone GET of a cached object %s s\n' "$rc_cached_cpu"
 fi
 printf 'ratio GET              %s\n' "$(ratio "$s3_get" "$cli_get")"
 printf 'gateway peak RSS       %s MiB\n' "$(awk '{ printf "%.0f", $1 / 1024 }' "$WORK/gw.hwm")"
