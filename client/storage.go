@@ -382,12 +382,16 @@ func (c *Client) Get(ctx context.Context, id uint64, outPath string) error {
 type GetOptions struct {
 	// Partial, when set, is told the temporary file a private deal is
 	// decrypted into (beside outPath), and then, as it grows, how many of
-	// its bytes are final: verified, decrypted and authenticated (age
-	// authenticates every 64 KiB chunk), in order. A server may stream
-	// them before Get returns. If Get then fails the file is removed and
-	// the bytes already read are only a prefix of the deal: the reader must
-	// fail too. Deals fetched another way (public ones, or whole from one
-	// provider) report nothing until Get returns.
+	// its bytes are in place from its start: decrypted and authenticated
+	// as the owner's (age authenticates every 64 KiB chunk), but not yet
+	// checked against the deal's root, which may still fail (another deal
+	// of the same owner decrypts too). A server may stream them before Get
+	// returns, but must not complete a response on them until Get returned
+	// nil with that very file at outPath: a failed ranged get is emptied
+	// and removed, and Get may then succeed by a whole download into
+	// another file, which reports nothing. Deals fetched another way
+	// (public ones, or whole from one provider) report nothing until Get
+	// returns.
 	Partial func(path string, done int64)
 }
 
@@ -413,6 +417,17 @@ func (c *Client) GetWith(ctx context.Context, id uint64, outPath string, o GetOp
 	if len(holders) == 0 {
 		return fmt.Errorf("deal %d has no committed replica to download from yet; check 'stratusd storage status %d'", id, id)
 	}
+	// A large deal comes in ranges from every holder at once, verified and
+	// decrypted while it arrives; ranges are its owner's (or anyone's for a
+	// public deal).
+	if !d.Deal.Scheme().Erasure() && d.Deal.Size_ >= parallelMin && (d.Deal.Public || c.Account() == d.Deal.Owner) {
+		err := c.getParallel(ctx, d.Deal, holders, root, outPath, o)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		c.linef("the download in ranges failed (%v); downloading whole from one provider at a time", err)
+	}
+
 	tmp, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-download-*")
 	if err != nil {
 		return err
@@ -426,17 +441,6 @@ func (c *Client) GetWith(ctx context.Context, id uint64, outPath string, o GetOp
 			return fmt.Errorf("deal %d: %w", id, err)
 		}
 		return nil
-	}
-
-	// A large deal comes in ranges from every holder at once, verified and
-	// decrypted while it arrives; ranges are its owner's (or anyone's for a
-	// public deal).
-	if d.Deal.Size_ >= parallelMin && (d.Deal.Public || c.Account() == d.Deal.Owner) {
-		err := c.getParallel(ctx, d.Deal, holders, root, outPath, o)
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		c.linef("the download in ranges failed (%v); downloading whole from one provider at a time", err)
 	}
 
 	if _, err := c.FetchVerified(ctx, holders, func(ctx context.Context, t providerapi.Target, w io.Writer) error {
@@ -535,10 +539,13 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 	}
 	ok := false
 	defer func() {
-		f.Close()
 		if !ok {
+			// Emptied first: a reader of the growing output (Partial)
+			// reaches its end at once instead of reading holes.
+			_ = f.Truncate(0)
 			os.Remove(f.Name())
 		}
+		f.Close()
 	}()
 	var partial func(int64)
 	if o.Partial != nil && key != nil {

@@ -16,11 +16,15 @@ import (
 
 // A GET of an object not in the cache starts one fetch of its deal into
 // the cache; every reader of the object shares it. The SDK reports the
-// file it decrypts into and how much of it is final (verified and
-// authenticated, in order), so a range is served as soon as its bytes
-// have arrived instead of after the whole deal. A fetch that fails after
-// some bytes were served ends those responses with an error, so a client
-// never takes a prefix for the object.
+// file it decrypts into and how much of it is in place from the start
+// (decrypted and authenticated as the owner's, not yet checked against
+// the deal's root), so a range is served as soon as its bytes have
+// arrived instead of after the whole deal. The last byte of every
+// response waits for the fetch to end well: a fetch that fails after some
+// bytes were served ends those responses with an error, and so does one
+// that succeeded into another file than the one they read (the SDK's
+// ranged get failed the root check and a whole download made the object),
+// so a client never completes a response on bytes the check disowned.
 
 // fetch is one deal being fetched into the cache.
 type fetch struct {
@@ -34,6 +38,9 @@ type fetch struct {
 	// whole object is at the cache path.
 	finished bool
 	err      error
+	// final is the object's file, on success: a reader of another file
+	// (one the SDK gave up) must not finish on it.
+	final os.FileInfo
 }
 
 func (b *Backend) cached(deal uint64) string {
@@ -78,14 +85,16 @@ func (b *Backend) startFetch(ctx context.Context, deal uint64) *fetch {
 			os.Remove(tmp)
 			err = fmt.Errorf("fetching deal %d: %w", deal, err)
 		}
+		var final os.FileInfo
 		if err == nil {
+			final, err = os.Stat(path)
 			b.trimCache(path)
 		}
 		b.mu.Lock()
 		delete(b.fetching, deal)
 		b.mu.Unlock()
 		f.mu.Lock()
-		f.finished, f.err = true, err
+		f.finished, f.err, f.final = true, err, final
 		f.mu.Unlock()
 		f.cond.Broadcast()
 	}()
@@ -101,8 +110,8 @@ func (b *Backend) Fetching() int {
 	return len(b.fetching)
 }
 
-// wait blocks until the fetch has more than off bytes final, or ended.
-// It returns the bytes final, whether it ended, and its error.
+// wait blocks until the fetch has more than off bytes in place, or ended.
+// It returns the bytes in place, whether it ended, and its error.
 func (f *fetch) wait(off int64) (done int64, path string, finished bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -167,24 +176,39 @@ type readCloser struct {
 }
 
 // growing reads [off, end) of a file a fetch is writing, waiting for each
-// byte to be final. The open file stays readable when the fetch renames
-// it into the cache, or removes it after failing (then the read fails).
+// byte to be in place, and for the last one until the fetch ended well
+// into this very file. The open file stays readable when the fetch
+// renames it into the cache, or removes it after failing (then the read
+// fails).
 type growing struct {
 	ft       *fetch
 	f        *os.File
 	off, end int64
 }
 
+// errFetchRestarted ends a response whose bytes came from a file the
+// fetch did not keep.
+var errFetchRestarted = errors.New("the object's fetch started over after these bytes were sent (a provider sent bytes that failed the deal's root check); retry the GET")
+
 func (g *growing) Read(p []byte) (int, error) {
 	if g.off >= g.end {
 		return 0, io.EOF
 	}
-	done, _, finished, err := g.ft.wait(g.off)
+	upTo := g.off
+	if g.off == g.end-1 {
+		upTo = math.MaxInt64 // the last byte: wait for the end
+	}
+	done, _, finished, err := g.ft.wait(upTo)
 	if err != nil {
 		return 0, err
 	}
 	if finished {
+		if err := g.sameFile(); err != nil {
+			return 0, err
+		}
 		done = g.end
+	} else {
+		done = min(done, g.end-1)
 	}
 	n := min(int64(len(p)), min(done, g.end)-g.off)
 	if n <= 0 {
@@ -196,6 +220,21 @@ func (g *growing) Read(p []byte) (int, error) {
 		err = nil
 	}
 	return m, err
+}
+
+// sameFile checks that the fetch made the object of the file g reads.
+func (g *growing) sameFile() error {
+	g.ft.mu.Lock()
+	final := g.ft.final
+	g.ft.mu.Unlock()
+	mine, err := g.f.Stat()
+	if err != nil {
+		return err
+	}
+	if final == nil || !os.SameFile(mine, final) {
+		return errFetchRestarted
+	}
+	return nil
 }
 
 func (g *growing) Close() error { return g.f.Close() }

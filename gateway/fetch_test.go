@@ -14,8 +14,10 @@ import (
 
 // A range is served as soon as the fetch of its deal has it: with the
 // fetch stopped halfway, the first bytes come back and the last wait.
-// A fetch that fails halfway fails the responses it was feeding (never a
-// short object taken for whole) and caches nothing.
+// The last byte of every response waits for the fetch to end well, so no
+// response completes before the deal's root was checked. A fetch that
+// fails halfway fails the responses it was feeding (never a short object
+// taken for whole) and caches nothing.
 func TestRangesAreServedWhileFetching(t *testing.T) {
 	ctx := context.Background()
 	c := client(t, secretKey)
@@ -49,12 +51,26 @@ func TestRangesAreServedWhileFetching(t *testing.T) {
 	storage.halfway, storage.failHalfway = gate, false
 	storage.mu.Unlock()
 
-	first := get("ok", "bytes=0-1023")
+	// The first 256 KiB of the first half arrive while the fetch is
+	// halfway; the response ends only once the fetch has.
+	res, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("ok"), Range: aws.String("bytes=0-524287")})
+	require.NoError(t, err)
+	head := make([]byte, 256<<10)
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadFull(res.Body, head); read <- err }()
 	select {
-	case bz := <-first:
-		require.Equal(t, data[:1024], bz)
+	case err := <-read:
+		require.NoError(t, err)
+		require.Equal(t, data[:256<<10], head)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the first range was not served while the fetch was halfway")
+	}
+	rest := make(chan []byte, 1)
+	go func() { bz, _ := io.ReadAll(res.Body); rest <- bz }()
+	select {
+	case <-rest:
+		t.Fatal("a response ended before the fetch did")
+	case <-time.After(300 * time.Millisecond):
 	}
 	last := get("ok", "bytes=1047552-1048575")
 	select {
@@ -63,6 +79,8 @@ func TestRangesAreServedWhileFetching(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	close(gate)
+	require.Equal(t, data[256<<10:512<<10], <-rest)
+	require.NoError(t, res.Body.Close())
 	require.Equal(t, data[1047552:], <-last)
 
 	gate = make(chan struct{})
@@ -77,6 +95,24 @@ func TestRangesAreServedWhileFetching(t *testing.T) {
 	storage.halfway, storage.failHalfway = nil, false
 	storage.mu.Unlock()
 	require.Equal(t, data, <-get("fails", ""), "nothing was cached: the next GET fetches again")
+
+	// A fetch that streamed wrong bytes and then made the object from
+	// another file (the ranged get failed its root check, a whole
+	// download succeeded) fails the responses fed from the first file.
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("swapped"), Body: bytes.NewReader(data)})
+	require.NoError(t, err)
+	gate = make(chan struct{})
+	storage.mu.Lock()
+	storage.halfway, storage.swapHalfway = gate, true
+	storage.mu.Unlock()
+	streamed := get("swapped", "")
+	time.Sleep(300 * time.Millisecond) // the response has started on the wrong bytes
+	close(gate)
+	require.Nil(t, <-streamed, "a response completed on bytes the fetch did not keep")
+	storage.mu.Lock()
+	storage.halfway, storage.swapHalfway = nil, false
+	storage.mu.Unlock()
+	require.Equal(t, data, <-get("swapped", ""), "the object is the right file")
 }
 
 func optionalRange(r string) *string {

@@ -49,6 +49,10 @@ type fakeStorage struct {
 	// halfway and failHalfway stop (and fail) fetches at half (Get).
 	halfway     chan struct{}
 	failHalfway bool
+	// swapHalfway makes a fetch report wrong bytes, then end well into
+	// another file (the SDK's ranged get failing its root check and a
+	// whole download making the object).
+	swapHalfway bool
 }
 
 func (s *fakeStorage) path(id uint64) string { return filepath.Join(s.dir, strconv.FormatUint(id, 10)) }
@@ -96,12 +100,19 @@ func (s *fakeStorage) termsOf(id uint64) gateway.PutTerms {
 func (s *fakeStorage) Get(_ context.Context, id uint64, path string, partial func(string, int64)) error {
 	s.mu.Lock()
 	s.gets[id]++
-	halfway, fail := s.halfway, s.failHalfway
+	halfway, fail, swap := s.halfway, s.failHalfway, s.swapHalfway
 	s.mu.Unlock()
 	time.Sleep(100 * time.Millisecond) // a fetch takes time: parallel reads overlap it
 	bz, err := os.ReadFile(s.path(id))
 	if err != nil {
 		return err
+	}
+	right := bz
+	if swap {
+		bz = bytes.Clone(bz)
+		for i := range bz {
+			bz[i] ^= 0xff
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".fake-get-*")
 	if err != nil {
@@ -129,6 +140,9 @@ func (s *fakeStorage) Get(_ context.Context, id uint64, path string, partial fun
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if swap {
+		return os.WriteFile(path, right, 0o600)
 	}
 	return os.Rename(tmp.Name(), path)
 }

@@ -79,7 +79,7 @@ type Follower struct {
 	fetching  map[uint64]bool
 	awaited   map[uint64]bool // deals whose first fetch asked the source to await the upload
 	committed map[uint64]bool // commits sent and not yet seen on chain
-	inflight  sync.WaitGroup  // commits being sent
+	inflight  sync.WaitGroup  // fetches and commits in flight
 	// stageLater holds deals whose parity this provider (shard 0's
 	// holder) is to stage but found every fetch slot taken: each step
 	// tries them again.
@@ -153,7 +153,7 @@ func (f *Follower) Height() int64 {
 // Run follows the chain until ctx ends. Node errors are logged and
 // retried: the follower survives node restarts.
 func (f *Follower) Run(ctx context.Context) error {
-	defer f.inflight.Wait() // commits in flight end with ctx
+	defer f.inflight.Wait() // fetches and commits in flight end with ctx
 	t := time.NewTicker(f.cfg.Poll)
 	defer t.Stop()
 	last := int64(0)
@@ -482,15 +482,23 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 	// upload if it has not started (it usually starts in the same block);
 	// later tries do not, so a deal never uploaded cannot hold this fetch
 	// slot block after block.
+	fetchCtx := ctx
 	f.mu.Lock()
 	if !f.awaited[r.DealId] {
 		f.awaited[r.DealId] = true
-		ctx = providerapi.AwaitUpload(ctx)
+		fetchCtx = providerapi.AwaitUpload(ctx)
 	}
 	f.mu.Unlock()
+	// Tracked like a commit: Run waits for it, and the commit it sends
+	// is added while it still counts.
+	f.inflight.Add(1)
 	go func() {
-		defer f.releaseFetch(r.DealId)
-		if err := f.fetchFromPeers(ctx, r); err != nil {
+		defer f.inflight.Done()
+		err := func() error {
+			defer f.releaseFetch(r.DealId)
+			return f.fetchFromPeers(fetchCtx, r)
+		}()
+		if err != nil {
 			if errors.Is(err, errNoSource) {
 				f.log.Debug("no replica to copy from yet", "deal", r.DealId)
 				return
@@ -500,7 +508,9 @@ func (f *Follower) replicate(ctx context.Context, r storagetypes.Replica) {
 			return
 		}
 		f.countReplication(metrics.ReplicationOK)
-		// Commit now: the loop's next step may come a block later.
+		// Commit now, the fetch slot free again (staging parity after the
+		// commit takes one): the loop's next step may come a block later.
+		// Not under fetchCtx: only the fetch waits for an upload.
 		f.commit(ctx, r.DealId)
 		f.Wake()
 	}()

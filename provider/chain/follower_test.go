@@ -74,9 +74,12 @@ type fakeSender struct {
 	mu    sync.Mutex
 	sent  []*storagetypes.MsgSubmitProofs
 	other []sdk.Msg // every other message, in order
+	// otherAwaits says, for each of other, whether its context asked to
+	// wait for an upload (only a first fetch may).
+	otherAwaits []bool
 }
 
-func (s *fakeSender) Send(_ context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
+func (s *fakeSender) Send(ctx context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
 	s.chain.mu.Lock()
 	open := s.chain.window.Number
 	s.chain.mu.Unlock()
@@ -86,6 +89,7 @@ func (s *fakeSender) Send(_ context.Context, msgs ...sdk.Msg) (*sdk.TxResponse, 
 		msg, ok := m.(*storagetypes.MsgSubmitProofs)
 		if !ok {
 			s.other = append(s.other, m)
+			s.otherAwaits = append(s.otherAwaits, providerapi.AwaitsUpload(ctx))
 			continue
 		}
 		if msg.Window != 0 && msg.Window != open {
@@ -487,4 +491,7 @@ func TestAFetchedReplicaIsCommittedAtOnce(t *testing.T) {
 		return false
 	}, 10*time.Second, time.Millisecond, "no commit was sent after the fetch")
 	require.True(t, r.st.Has(9))
+	r.sender.mu.Lock()
+	defer r.sender.mu.Unlock()
+	require.NotContains(t, r.sender.otherAwaits, true, "the commit (and what follows it) ran under the fetch's wait for the upload")
 }
