@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -35,6 +36,13 @@ import (
 // to its end from the same provider: those extra bytes are not hashed by
 // this range, but they are authenticated with the chunk, under the key
 // from the header that range 0 hashed.
+
+// rangeIdle is how long a try of a range may go without a byte before it
+// is given up for the next holder (a variable for tests).
+var rangeIdle = 30 * time.Second
+
+// errRangeIdle ends a try whose holder stopped sending.
+var errRangeIdle = errors.New("the provider stopped sending")
 
 // Tuning of parallel downloads.
 const (
@@ -226,10 +234,7 @@ func (c *Client) getRanges(ctx context.Context, targets []providerapi.Target, id
 					t := targets[(i+try)%len(targets)]
 					var r *rangeTry
 					if r, err = g.newTry(i); err == nil {
-						err = c.api.DownloadRange(ctx, t, id, uint64(r.from), uint64(r.to-r.from), r)
-						if err == nil {
-							err = r.finish()
-						}
+						err = r.download(ctx, t, id)
 					}
 					if err == nil {
 						roots[i], writers[i] = r.tree.Root(), r.out
@@ -289,6 +294,26 @@ type rangeTry struct {
 	plain   []byte
 	written int64 // plaintext bytes written
 	out     *writeback.Writer
+
+	idle *time.Timer // ends the try when its holder stops sending
+}
+
+// download runs the try from holder t: a holder that sends nothing for
+// rangeIdle loses the range to the next one (the time this try waits for
+// range 0's key does not count).
+func (t *rangeTry) download(ctx context.Context, from providerapi.Target, id uint64) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	t.idle = time.AfterFunc(rangeIdle, func() { cancel(errRangeIdle) })
+	defer t.idle.Stop()
+	err := t.g.c.api.DownloadRange(ctx, from, id, uint64(t.from), uint64(t.to-t.from), t)
+	if errors.Is(context.Cause(ctx), errRangeIdle) {
+		return fmt.Errorf("%w for %s", errRangeIdle, rangeIdle)
+	}
+	if err != nil {
+		return err
+	}
+	return t.finish()
 }
 
 func (g *rangedGet) newTry(i int) (*rangeTry, error) {
@@ -319,6 +344,9 @@ func (g *rangedGet) writer(off int64) *writeback.Writer {
 }
 
 func (t *rangeTry) Write(p []byte) (int, error) {
+	if t.idle != nil {
+		t.idle.Reset(rangeIdle)
+	}
 	n := len(p)
 	if in := min(int64(n), t.end-t.pos); in > 0 {
 		_, _ = t.tree.Write(p[:in])
@@ -353,8 +381,16 @@ func (t *rangeTry) decrypt(p []byte) error {
 				return err
 			}
 			p, pos, t.head = t.head, 0, nil
-		} else if err := t.g.key.wait(t.g.run); err != nil {
-			return err
+		} else {
+			if t.idle != nil {
+				t.idle.Stop() // waiting on range 0 is not this holder's fault
+			}
+			if err := t.g.key.wait(t.g.run); err != nil {
+				return err
+			}
+			if t.idle != nil {
+				t.idle.Reset(rangeIdle)
+			}
 		}
 		t.keyed = true
 		l := t.g.key.layout

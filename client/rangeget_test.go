@@ -219,6 +219,40 @@ func TestGetRangesOfAPrivateDeal(t *testing.T) {
 		_, err = getTo(t, c, []providerapi.Target{good}, uint64(len(sealed)), root, stranger, nil)
 		require.ErrorIs(t, err, ErrDecrypt)
 	})
+	t.Run("a holder that stops sending loses the range to the next", func(t *testing.T) {
+		// It sends 1 MiB of the first range and then nothing, until the
+		// test ends: the try is given up after rangeIdle, and the range
+		// comes from the other holder.
+		defer func(d time.Duration) { rangeIdle = d }(rangeIdle)
+		rangeIdle = 300 * time.Millisecond
+		end := make(chan struct{})
+		defer close(end)
+		stuck := holder(t, "stuck", owner, sealed, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
+					next.ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes()[:1<<20])
+				w.(http.Flusher).Flush()
+				select {
+				case <-end:
+				case <-r.Context().Done():
+				}
+			})
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		got, err := getToCtx(ctx, t, c, []providerapi.Target{stuck, good}, uint64(len(sealed)), root, id, nil)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(plain, got))
+	})
 	t.Run("plaintext is in place while the first range still arrives", func(t *testing.T) {
 		// The holder sends the first 2 MiB of the first range and holds
 		// the rest until 1 MiB of plaintext is reported in place (or
