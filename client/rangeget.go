@@ -128,9 +128,10 @@ type rangeKey struct {
 	aead   cipher.AEAD
 }
 
-// set reads the header at the start of head. A later try of range 0
-// must send the same header.
-func (k *rangeKey) set(head []byte) error {
+// set reads the header at the start of head, and takes its key once
+// prove has checked the header's bytes against the deal's root. A later
+// try of range 0 must send the same header.
+func (k *rangeKey) set(head []byte, prove func(header []byte) error) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.head != nil {
@@ -145,6 +146,9 @@ func (k *rangeKey) set(head []byte) error {
 	}
 	layout, err := newAgeLayout(int64(start), k.size)
 	if err != nil {
+		return err
+	}
+	if err := prove(head[:start]); err != nil {
 		return err
 	}
 	k.head, k.layout, k.aead = bytes.Clone(head[:start]), layout, aead
@@ -165,6 +169,8 @@ func (k *rangeKey) wait(ctx context.Context) error {
 // rangedGet is one getRanges in progress.
 type rangedGet struct {
 	c      *Client
+	id     uint64
+	root   merkle.Hash
 	ranges []byteRange
 	size   int64
 	chunk  int
@@ -196,7 +202,7 @@ func (c *Client) getRanges(ctx context.Context, targets []providerapi.Target, id
 	}
 	streams := min(maxStreams, 2*len(targets))
 	g := &rangedGet{
-		c: c, ranges: splitRanges(size, chunkSize, streams), size: int64(size), chunk: chunkSize, out: out,
+		c: c, id: id, root: root, ranges: splitRanges(size, chunkSize, streams), size: int64(size), chunk: chunkSize, out: out,
 		keep: partial != nil, partial: partial,
 	}
 	g.hashed, g.written, g.complete = make([]int64, len(g.ranges)), make([]int64, len(g.ranges)), make([]bool, len(g.ranges))
@@ -295,7 +301,9 @@ type rangeTry struct {
 	written int64 // plaintext bytes written
 	out     *writeback.Writer
 
-	idle *time.Timer // ends the try when its holder stops sending
+	idle   *time.Timer // ends the try when its holder stops sending
+	holder providerapi.Target
+	ctx    context.Context
 }
 
 // download runs the try from holder t: a holder that sends nothing for
@@ -304,6 +312,7 @@ type rangeTry struct {
 func (t *rangeTry) download(ctx context.Context, from providerapi.Target, id uint64) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	t.holder, t.ctx = from, ctx
 	t.idle = time.AfterFunc(rangeIdle, func() { cancel(errRangeIdle) })
 	defer t.idle.Stop()
 	err := t.g.c.api.DownloadRange(ctx, from, id, uint64(t.from), uint64(t.to-t.from), t)
@@ -377,7 +386,7 @@ func (t *rangeTry) decrypt(p []byte) error {
 			if int64(len(t.head)) < min(int64(maxHeader+streamNonce), t.to) {
 				return nil
 			}
-			if err := t.g.key.set(t.head); err != nil {
+			if err := t.g.key.set(t.head, func(header []byte) error { return t.g.proveHeader(t.ctx, t.holder, header) }); err != nil {
 				return err
 			}
 			p, pos, t.head = t.head, 0, nil
@@ -432,6 +441,28 @@ func (t *rangeTry) decrypt(p []byte) error {
 		t.j++
 		t.written += int64(len(plain))
 		t.g.wrote(t.i, t.written)
+	}
+	return nil
+}
+
+// proveHeader checks the leaves holding header (the file's first bytes:
+// the age header and the stream nonce) against the deal's root, with
+// proofs asked of holder: only then does the key it gives open this deal,
+// and not another deal of the same owner that a holder sent instead (which
+// would fail every range and cost the whole fallback).
+func (g *rangedGet) proveHeader(ctx context.Context, holder providerapi.Target, header []byte) error {
+	for leaf := 0; leaf*g.chunk < len(header); leaf++ {
+		data, path, _, _, err := g.c.api.Proof(ctx, holder, g.id, uint64(leaf))
+		if err != nil {
+			return fmt.Errorf("proving the file's header: %w", err)
+		}
+		if err := merkle.VerifyFileProof(g.root, uint64(g.size), g.chunk, uint64(leaf), data, path); err != nil {
+			return fmt.Errorf("%w: the proof of the header's leaf %d: %w", ErrVerify, leaf, err)
+		}
+		lo, hi := leaf*g.chunk, min((leaf+1)*g.chunk, len(header))
+		if !bytes.Equal(data[:hi-lo], header[lo:hi]) {
+			return fmt.Errorf("%w: the file's header is not the deal's", ErrVerify)
+		}
 	}
 	return nil
 }

@@ -213,6 +213,16 @@ func TestGetRangesOfAPrivateDeal(t *testing.T) {
 		_, err := getTo(t, c, []providerapi.Target{swapped}, uint64(len(sealed)), root, id, nil)
 		require.ErrorIs(t, err, ErrVerify)
 	})
+	t.Run("a first holder serving another file of the owner loses each range to the next", func(t *testing.T) {
+		// Its header would give a key that opens none of this deal's
+		// chunks: proven against the root first, it is refused, and so is
+		// each of its ranges (their chunks fail under the right key).
+		other, _ := sealedDeal(t, id, randomBytes(3, len(plain)))
+		swapped := holder(t, "swapped", owner, other, nil)
+		got, err := getTo(t, c, []providerapi.Target{swapped, good}, uint64(len(sealed)), root, id, nil)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(plain, got))
+	})
 	t.Run("another's key does not open it", func(t *testing.T) {
 		stranger, err := age.GenerateX25519Identity()
 		require.NoError(t, err)
