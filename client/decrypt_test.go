@@ -49,8 +49,8 @@ func payloadStart(t *testing.T, sealed []byte) int {
 	return len(header) + streamNonce
 }
 
-// Every size around the chunk and batch edges decrypts to what age
-// encrypted, and to what age itself decrypts, for batches of 1, 2 and 16.
+// Every size around the chunk edges decrypts to what age encrypted, and
+// to what age itself decrypts.
 func TestDecryptMatchesAge(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -69,16 +69,14 @@ func TestDecryptMatchesAge(t *testing.T) {
 		if err != nil || !bytes.Equal(want, plain) {
 			t.Fatalf("size %d: age itself does not round-trip: %v", size, err)
 		}
-		for _, batch := range []int{1, 2, decryptBatch} {
-			var got bytes.Buffer
-			// iotest-like reads of odd sizes: the pipe hands out 1 MiB
-			// buffers, a network any length.
-			if err := decryptBatches(&got, &oddReader{r: bytes.NewReader(sealed)}, id, batch); err != nil {
-				t.Fatalf("size %d, batch %d: %v", size, batch, err)
-			}
-			if !bytes.Equal(got.Bytes(), plain) {
-				t.Fatalf("size %d, batch %d: decrypted %d bytes that differ from the %d sealed", size, batch, got.Len(), size)
-			}
+		var got bytes.Buffer
+		// Reads of odd sizes: the pipe hands out 1 MiB buffers, a
+		// network any length.
+		if err := decryptTo(&got, &oddReader{r: bytes.NewReader(sealed)}, id); err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if !bytes.Equal(got.Bytes(), plain) {
+			t.Fatalf("size %d: decrypted %d bytes that differ from the %d sealed", size, got.Len(), size)
 		}
 	}
 }
@@ -89,7 +87,7 @@ type oddReader struct{ r io.Reader }
 func (o *oddReader) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 1000)]) }
 
 // The attacks a provider could try on what it sends back: each is refused
-// with ErrDecrypt, and no plaintext of a failed batch is written.
+// with ErrDecrypt, and no plaintext of a failed chunk is written.
 func TestDecryptRefusesTamperedCiphertext(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -142,7 +140,7 @@ func TestDecryptRefusesTamperedCiphertext(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var out bytes.Buffer
-		err := decryptBatches(&out, bytes.NewReader(tc.data), id, 2)
+		err := decryptTo(&out, bytes.NewReader(tc.data), id)
 		if !errors.Is(err, ErrDecrypt) {
 			t.Errorf("%s: got %v, want ErrDecrypt", tc.name, err)
 		}
@@ -173,7 +171,7 @@ func FuzzDecrypt(f *testing.F) {
 			data[at] ^= flip
 		}
 		var out bytes.Buffer
-		err := decryptBatches(&out, bytes.NewReader(data), id, 1)
+		err := decryptTo(&out, bytes.NewReader(data), id)
 		if err == nil && !bytes.Equal(out.Bytes(), plain) {
 			// Only an untouched copy of the sealed file may decrypt (a
 			// flip of 0 changes nothing).
@@ -223,7 +221,7 @@ func TestDecryptRefusesAnEmptyLastChunk(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := decryptBatches(&out, bytes.NewReader(forged), id, 1); !errors.Is(err, ErrDecrypt) {
+	if err := decryptTo(&out, bytes.NewReader(forged), id); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("got %v, want ErrDecrypt", err)
 	}
 	// The same stream with the last flag on chunk 0 alone decrypts: the
@@ -232,7 +230,7 @@ func TestDecryptRefusesAnEmptyLastChunk(t *testing.T) {
 	nonce[len(nonce)-1] = 1
 	good := aead.Seal(bytes.Clone(sealed[:start]), nonce[:], plain, nil)
 	out.Reset()
-	if err := decryptBatches(&out, bytes.NewReader(good), id, 1); err != nil || !bytes.Equal(out.Bytes(), plain) {
+	if err := decryptTo(&out, bytes.NewReader(good), id); err != nil || !bytes.Equal(out.Bytes(), plain) {
 		t.Fatalf("the well-formed stream did not decrypt: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/cipher"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -84,8 +83,7 @@ func newAgeLayout(start, size int64) (ageLayout, error) {
 		return ageLayout{}, fmt.Errorf("%w: it ends inside its first chunk", ErrDecrypt)
 	}
 	chunks := (payload + sealedChunk - 1) / sealedChunk
-	last := payload - (chunks-1)*sealedChunk
-	if last < chacha20poly1305.Overhead || (last == chacha20poly1305.Overhead && chunks > 1) {
+	if !lastChunkFits(int(payload-(chunks-1)*sealedChunk), chunks == 1) {
 		return ageLayout{}, fmt.Errorf("%w: it ends inside a chunk", ErrDecrypt)
 	}
 	return ageLayout{start: start, size: size, chunks: chunks}, nil
@@ -102,14 +100,9 @@ func (l ageLayout) first(off int64) int64 {
 func (l ageLayout) chunkStart(j int64) int64 { return l.start + j*sealedChunk }
 func (l ageLayout) chunkLen(j int64) int64   { return min(sealedChunk, l.size-l.chunkStart(j)) }
 
-// chunkNonce is chunk j's nonce: its counter, and the last-chunk flag.
+// chunkNonce is chunk j's nonce.
 func (l ageLayout) chunkNonce(j int64) [chacha20poly1305.NonceSize]byte {
-	var n [chacha20poly1305.NonceSize]byte
-	binary.BigEndian.PutUint64(n[3:11], uint64(j))
-	if j == l.chunks-1 {
-		n[11] = 1
-	}
-	return n
+	return chunkNonce(j, j == l.chunks-1)
 }
 
 // payloadAt is the plaintext offset of chunk j.
@@ -176,7 +169,6 @@ type rangedGet struct {
 	chunk  int
 	out    *os.File
 	key    *rangeKey // nil: a public deal, stored as it is
-	keep   bool      // keep the output's tail in the page cache (Partial)
 
 	mu       sync.Mutex
 	hashed   []int64 // per range, the most any try hashed (progress)
@@ -203,7 +195,7 @@ func (c *Client) getRanges(ctx context.Context, targets []providerapi.Target, id
 	streams := min(maxStreams, 2*len(targets))
 	g := &rangedGet{
 		c: c, id: id, root: root, ranges: splitRanges(size, chunkSize, streams), size: int64(size), chunk: chunkSize, out: out,
-		keep: partial != nil, partial: partial,
+		partial: partial,
 	}
 	g.hashed, g.written, g.complete = make([]int64, len(g.ranges)), make([]int64, len(g.ranges)), make([]bool, len(g.ranges))
 	if key != nil {
@@ -271,12 +263,9 @@ func (c *Client) getRanges(ctx context.Context, targets []providerapi.Target, id
 	if got := merkle.RootOfSegments(roots); got != root {
 		return fmt.Errorf("%w: root %s, the deal has %s", ErrVerify, got, root)
 	}
-	if err := out.Sync(); err != nil {
-		return err
-	}
-	if !g.keep {
+	if g.partial == nil {
 		for _, w := range writers {
-			w.Finish()
+			w.Finish() // written out and dropped from the page cache
 		}
 	}
 	return nil
@@ -306,16 +295,16 @@ type rangeTry struct {
 	ctx    context.Context
 }
 
-// download runs the try from holder t: a holder that sends nothing for
+// download runs the try from holder: a holder that sends nothing for
 // rangeIdle loses the range to the next one (the time this try waits for
 // range 0's key does not count).
-func (t *rangeTry) download(ctx context.Context, from providerapi.Target, id uint64) error {
+func (t *rangeTry) download(ctx context.Context, holder providerapi.Target, id uint64) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	t.holder, t.ctx = from, ctx
+	t.holder, t.ctx = holder, ctx
 	t.idle = time.AfterFunc(rangeIdle, func() { cancel(errRangeIdle) })
 	defer t.idle.Stop()
-	err := t.g.c.api.DownloadRange(ctx, from, id, uint64(t.from), uint64(t.to-t.from), t)
+	err := t.g.c.api.DownloadRange(ctx, holder, id, uint64(t.from), uint64(t.to-t.from), t)
 	if errors.Is(context.Cause(ctx), errRangeIdle) {
 		return fmt.Errorf("%w for %s", errRangeIdle, rangeIdle)
 	}
@@ -344,7 +333,7 @@ func (g *rangedGet) newTry(i int) (*rangeTry, error) {
 // writer writes the output from off on.
 func (g *rangedGet) writer(off int64) *writeback.Writer {
 	w := writeback.NewWriterAt(g.out, off)
-	if g.keep {
+	if g.partial != nil {
 		// Someone reads the output while it grows (the gateway streams
 		// it to its S3 client): keep what it may still be reading.
 		w.Keeping(writeback.Keep)

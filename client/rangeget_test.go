@@ -237,26 +237,13 @@ func TestGetRangesOfAPrivateDeal(t *testing.T) {
 		rangeIdle = 300 * time.Millisecond
 		end := make(chan struct{})
 		defer close(end)
-		stuck := holder(t, "stuck", owner, sealed, func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
-					next.ServeHTTP(w, r)
-					return
-				}
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				for k, v := range rec.Header() {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(rec.Code)
-				_, _ = w.Write(rec.Body.Bytes()[:1<<20])
-				w.(http.Flusher).Flush()
-				select {
-				case <-end:
-				case <-r.Context().Done():
-				}
-			})
-		})
+		stuck := holder(t, "stuck", owner, sealed, holdingFirstRange(1<<20, func(r *http.Request) bool {
+			select {
+			case <-end:
+			case <-r.Context().Done():
+			}
+			return false // the rest is never sent
+		}))
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		got, err := getToCtx(ctx, t, c, []providerapi.Target{stuck, good}, uint64(len(sealed)), root, id, nil)
@@ -269,30 +256,15 @@ func TestGetRangesOfAPrivateDeal(t *testing.T) {
 		// 30 s, which would mean the range was decrypted only whole).
 		passed := make(chan struct{})
 		released := make(chan bool, 1)
-		stalling := holder(t, "p4", owner, sealed, func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
-					next.ServeHTTP(w, r)
-					return
-				}
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				for k, v := range rec.Header() {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(rec.Code)
-				body := rec.Body.Bytes()
-				_, _ = w.Write(body[:2<<20])
-				w.(http.Flusher).Flush()
-				select {
-				case <-passed:
-					released <- true
-				case <-time.After(30 * time.Second):
-					released <- false
-				}
-				_, _ = w.Write(body[2<<20:])
-			})
-		})
+		stalling := holder(t, "p4", owner, sealed, holdingFirstRange(2<<20, func(*http.Request) bool {
+			select {
+			case <-passed:
+				released <- true
+			case <-time.After(30 * time.Second):
+				released <- false
+			}
+			return true
+		}))
 		var once sync.Once
 		got, err := getTo(t, c, []providerapi.Target{stalling}, uint64(len(sealed)), root, id, func(done int64) {
 			if done >= 1<<20 {
@@ -303,6 +275,32 @@ func TestGetRangesOfAPrivateDeal(t *testing.T) {
 		require.True(t, <-released, "nothing of the first range was in place before the whole range arrived")
 		require.True(t, bytes.Equal(plain, got))
 	})
+}
+
+// holdingFirstRange answers a request for the first range with its first
+// sent bytes, then calls hold and sends the rest only if hold says so.
+// Other requests pass.
+func holdingFirstRange(sent int, hold func(r *http.Request) bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			body := rec.Body.Bytes()
+			_, _ = w.Write(body[:sent])
+			w.(http.Flusher).Flush()
+			if hold(r) {
+				_, _ = w.Write(body[sent:])
+			}
+		})
+	}
 }
 
 // countingRequests counts the requests it passes on.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"filippo.io/age"
 
@@ -92,40 +93,46 @@ func Unseal(path, outPath string, id age.Identity) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(dirOf(outPath), ".stratus-get-*")
+	return replaceAtomically(outPath, func(f *os.File) error {
+		if err := decryptTo(f, in, id); err != nil {
+			return fmt.Errorf("decrypting (is this your key?): %w", err)
+		}
+		return nil
+	})
+}
+
+// replaceAtomically makes outPath through a temp file beside it: fill
+// writes the temp file, which is synced and renamed to outPath only once
+// fill succeeded. On failure it is emptied (a reader following it, told
+// its name by GetOptions.Partial, reaches its end instead of stale bytes
+// or holes) and removed.
+func replaceAtomically(outPath string, fill func(f *os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-get-*")
 	if err != nil {
 		return err
 	}
 	ok := false
 	defer func() {
-		tmp.Close()
 		if !ok {
-			os.Remove(tmp.Name())
+			_ = f.Truncate(0)
+			os.Remove(f.Name())
 		}
+		f.Close()
 	}()
-	if err := decryptTo(tmp, in, id); err != nil {
-		return fmt.Errorf("decrypting (is this your key?): %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
+	if err := fill(f); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if err := f.Sync(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), outPath); err != nil {
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), outPath); err != nil {
 		return err
 	}
 	ok = true
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if os.IsPathSeparator(path[i]) {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 // Verifier hashes bytes as they stream past (a download) so no second

@@ -533,35 +533,17 @@ func (c *Client) getParallel(ctx context.Context, d storagetypes.Deal, holders [
 		}
 		key = id
 	}
-	f, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-get-*")
+	err := replaceAtomically(outPath, func(f *os.File) error {
+		var partial func(int64)
+		if o.Partial != nil && key != nil {
+			o.Partial(f.Name(), 0)
+			partial = func(done int64) { o.Partial(f.Name(), done) }
+		}
+		return c.getRanges(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, key, f, partial)
+	})
 	if err != nil {
 		return err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			// Emptied first: a reader of the growing output (Partial)
-			// reaches its end at once instead of reading holes.
-			_ = f.Truncate(0)
-			os.Remove(f.Name())
-		}
-		f.Close()
-	}()
-	var partial func(int64)
-	if o.Partial != nil && key != nil {
-		o.Partial(f.Name(), 0)
-		partial = func(done int64) { o.Partial(f.Name(), done) }
-	}
-	if err := c.getRanges(ctx, targets, d.Id, d.Size_, int(d.ChunkSize), root, key, f, partial); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), outPath); err != nil {
-		return err
-	}
-	ok = true
 	if d.Public {
 		c.linef("verified against the deal's root into %s (stored unencrypted)", outPath)
 	} else {
@@ -578,58 +560,40 @@ func (c *Client) decryptInto(outPath string, o GetOptions, produce func(w io.Wri
 	if err != nil {
 		return err
 	}
-	plain, err := os.CreateTemp(filepath.Dir(outPath), ".stratus-get-*")
+	err = replaceAtomically(outPath, func(plain *os.File) error {
+		out := writeback.NewWriter(plain, 0)
+		var dst io.Writer = out
+		if o.Partial != nil {
+			// Someone reads the output while it grows (the gateway streams
+			// it to its S3 client): keep what it may still be reading.
+			out.Keeping(writeback.Keep)
+			o.Partial(plain.Name(), 0)
+			dst = &partialWriter{w: dst, path: plain.Name(), report: o.Partial}
+		}
+		// Buffers between verifying and decrypting let the two use two cores.
+		pipe := newBufPipe(pipeDepth, pipeBuffer)
+		decrypted := make(chan error, 1)
+		go func() {
+			err := decryptTo(dst, pipe, key)
+			if err != nil {
+				err = fmt.Errorf("decrypting (is this your key?): %w", err)
+			}
+			pipe.CloseReader(err) // a failed decryption stops the download
+			decrypted <- err
+		}()
+		err := produce(pipe)
+		pipe.CloseWithError(err)
+		if derr := <-decrypted; err == nil {
+			err = derr
+		}
+		if err == nil && o.Partial == nil {
+			out.Finish() // written out and dropped from the page cache
+		}
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	ok := false
-	defer func() {
-		plain.Close()
-		if !ok {
-			os.Remove(plain.Name())
-		}
-	}()
-	out := writeback.NewWriter(plain, 0)
-	var dst io.Writer = out
-	if o.Partial != nil {
-		// Someone reads the output while it grows (the gateway streams
-		// it to its S3 client): keep what it may still be reading.
-		out.Keeping(writeback.Keep)
-		o.Partial(plain.Name(), 0)
-		dst = &partialWriter{w: dst, path: plain.Name(), report: o.Partial}
-	}
-	// Buffers between verifying and decrypting let the two use two cores.
-	pipe := newBufPipe(pipeDepth, pipeBuffer)
-	decrypted := make(chan error, 1)
-	go func() {
-		err := decryptTo(dst, pipe, key)
-		if err != nil {
-			err = fmt.Errorf("decrypting (is this your key?): %w", err)
-		}
-		pipe.CloseReader(err) // a failed decryption stops the download
-		decrypted <- err
-	}()
-	err = produce(pipe)
-	pipe.CloseWithError(err)
-	if derr := <-decrypted; err == nil {
-		err = derr
-	}
-	if err != nil {
-		return err
-	}
-	if err := plain.Sync(); err != nil {
-		return err
-	}
-	if o.Partial == nil {
-		out.Finish()
-	}
-	if err := plain.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(plain.Name(), outPath); err != nil {
-		return err
-	}
-	ok = true
 	c.linef("verified against the deal's root and decrypted into %s", outPath)
 	return nil
 }

@@ -26,8 +26,6 @@ import (
 	"github.com/versity/versitygw/s3err"
 	"github.com/versity/versitygw/s3response"
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/stratusnet/stratus/writeback"
 )
 
 // Storage keeps objects' bytes: each object is one deal.
@@ -269,8 +267,7 @@ func (b *Backend) PutObject(ctx context.Context, in s3response.PutObjectInput) (
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	// The body waits on disk, not in memory (ADR 016).
-	w, err := b.spoolWriter(writeback.NewWriter(f, 0), in.ContentLength)
+	w, err := b.spoolWriter(f, in.ContentLength)
 	if err != nil {
 		return s3response.PutObjectOutput{}, err
 	}

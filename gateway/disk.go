@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/versity/versitygw/s3err"
+
+	"github.com/stratusnet/stratus/writeback"
 )
 
 // The gateway's disk under --dir is bounded two ways (docs/s3.md):
@@ -92,10 +94,11 @@ func (c *charged) release() {
 	c.charged = 0
 }
 
-// spoolWriter returns a charged writer into w; a known length is charged
+// spoolWriter returns a charged writer into f, a new spool file; a known length is charged
 // up front, so a body that cannot fit is refused before it is read.
-func (b *Backend) spoolWriter(w io.Writer, length *int64) (*charged, error) {
-	c := &charged{w: w, b: &b.spool}
+func (b *Backend) spoolWriter(f *os.File, length *int64) (*charged, error) {
+	// The bytes wait on disk, not in memory (ADR 016).
+	c := &charged{w: writeback.NewWriter(f, 0), b: &b.spool}
 	if length != nil && !b.spool.fits(*length) {
 		return nil, errSpoolFull(b.spool.limit) // the writes charge as they land
 	}

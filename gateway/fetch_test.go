@@ -83,17 +83,26 @@ func TestRangesAreServedWhileFetching(t *testing.T) {
 	require.NoError(t, res.Body.Close())
 	require.Equal(t, data[1047552:], <-last)
 
-	gate = make(chan struct{})
-	storage.mu.Lock()
-	storage.halfway, storage.failHalfway = gate, true
-	storage.mu.Unlock()
-	whole := get("fails", "")
-	time.Sleep(300 * time.Millisecond) // the response has started on the first half
-	close(gate)
-	require.Nil(t, <-whole, "a fetch failing halfway must fail the GET")
-	storage.mu.Lock()
-	storage.halfway, storage.failHalfway = nil, false
-	storage.mu.Unlock()
+	// halfwayGet GETs key with its fetch stopped halfway in the way set
+	// turns on (and off, given nil), lets the response start on the first
+	// half, lets the fetch go on, and returns what the GET got (nil: it
+	// failed).
+	halfwayGet := func(key string, set func(gate chan struct{})) []byte {
+		gate := make(chan struct{})
+		storage.mu.Lock()
+		set(gate)
+		storage.mu.Unlock()
+		out := get(key, "")
+		time.Sleep(300 * time.Millisecond) // the response has started on the first half
+		close(gate)
+		bz := <-out
+		storage.mu.Lock()
+		set(nil)
+		storage.mu.Unlock()
+		return bz
+	}
+	require.Nil(t, halfwayGet("fails", func(gate chan struct{}) { storage.halfway, storage.failHalfway = gate, gate != nil }),
+		"a fetch failing halfway must fail the GET")
 	require.Equal(t, data, <-get("fails", ""), "nothing was cached: the next GET fetches again")
 
 	// A fetch that streamed wrong bytes and then made the object from
@@ -101,17 +110,8 @@ func TestRangesAreServedWhileFetching(t *testing.T) {
 	// download succeeded) fails the responses fed from the first file.
 	_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("swapped"), Body: bytes.NewReader(data)})
 	require.NoError(t, err)
-	gate = make(chan struct{})
-	storage.mu.Lock()
-	storage.halfway, storage.swapHalfway = gate, true
-	storage.mu.Unlock()
-	streamed := get("swapped", "")
-	time.Sleep(300 * time.Millisecond) // the response has started on the wrong bytes
-	close(gate)
-	require.Nil(t, <-streamed, "a response completed on bytes the fetch did not keep")
-	storage.mu.Lock()
-	storage.halfway, storage.swapHalfway = nil, false
-	storage.mu.Unlock()
+	require.Nil(t, halfwayGet("swapped", func(gate chan struct{}) { storage.halfway, storage.swapHalfway = gate, gate != nil }),
+		"a response completed on bytes the fetch did not keep")
 	require.Equal(t, data, <-get("swapped", ""), "the object is the right file")
 }
 

@@ -149,8 +149,7 @@ func (b *Backend) UploadPart(_ context.Context, in *s3.UploadPartInput) (*s3.Upl
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	// The part waits on disk, not in memory (ADR 016).
-	w, err := b.spoolWriter(writeback.NewWriter(f, 0), in.ContentLength)
+	w, err := b.spoolWriter(f, in.ContentLength)
 	if err != nil {
 		return nil, err
 	}

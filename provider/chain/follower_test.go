@@ -430,20 +430,28 @@ func TestNoPeerKeepsTheDamagedCopy(t *testing.T) {
 	require.Equal(t, 1.0, value(r.m.ProofsFailed))
 }
 
+// replicaToFetch puts deal id on the chain with slot 0 at the peer (in
+// status source) and slot 1 assigned to us, to copy from the peer; it
+// returns the deal's bytes and our replica.
+func (r *rig) replicaToFetch(t *testing.T, id uint64, source storagetypes.ReplicaStatus) ([]byte, storagetypes.Replica) {
+	t.Helper()
+	data := testData(id, testLeaves*testChunk)
+	root, err := merkle.Root(data, testChunk)
+	require.NoError(t, err)
+	mine := storagetypes.Replica{DealId: id, Slot: 1, Provider: testMe, Status: storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED, Source: testPeer}
+	r.chain.deals[id] = &storagetypes.QueryDealResponse{
+		Deal:     storagetypes.Deal{Id: id, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk},
+		Replicas: []storagetypes.Replica{{DealId: id, Slot: 0, Provider: testPeer, Status: source}, mine},
+	}
+	return data, mine
+}
+
 // A replicating provider asks the source to await the owner's upload on
 // its first try of a deal only: a deal never uploaded is answered at once
 // after that, and cannot hold a fetch slot block after block.
 func TestOnlyTheFirstFetchOfADealAwaitsTheUpload(t *testing.T) {
 	r := newRig(t, 0)
-	data := testData(9, testLeaves*testChunk)
-	root, err := merkle.Root(data, testChunk)
-	require.NoError(t, err)
-	assigned := storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
-	mine := storagetypes.Replica{DealId: 9, Slot: 1, Provider: testMe, Status: assigned, Source: testPeer}
-	r.chain.deals[9] = &storagetypes.QueryDealResponse{
-		Deal:     storagetypes.Deal{Id: 9, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk},
-		Replicas: []storagetypes.Replica{{DealId: 9, Slot: 0, Provider: testPeer, Status: assigned}, mine},
-	}
+	_, mine := r.replicaToFetch(t, 9, storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED)
 	// The source has nothing yet: each try fails short.
 	awaits := func() []bool {
 		r.peer.mu.Lock()
@@ -466,15 +474,7 @@ func TestOnlyTheFirstFetchOfADealAwaitsTheUpload(t *testing.T) {
 // block, and the put waits a block more for it).
 func TestAFetchedReplicaIsCommittedAtOnce(t *testing.T) {
 	r := newRig(t, 0)
-	data := testData(9, testLeaves*testChunk)
-	root, err := merkle.Root(data, testChunk)
-	require.NoError(t, err)
-	assigned := storagetypes.ReplicaStatus_REPLICA_STATUS_ASSIGNED
-	mine := storagetypes.Replica{DealId: 9, Slot: 1, Provider: testMe, Status: assigned, Source: testPeer}
-	r.chain.deals[9] = &storagetypes.QueryDealResponse{
-		Deal:     storagetypes.Deal{Id: 9, Root: root[:], Size_: uint64(len(data)), ChunkSize: testChunk},
-		Replicas: []storagetypes.Replica{{DealId: 9, Slot: 0, Provider: testPeer, Status: storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED}, mine},
-	}
+	data, mine := r.replicaToFetch(t, 9, storagetypes.ReplicaStatus_REPLICA_STATUS_COMMITTED)
 	r.peer.mu.Lock()
 	r.peer.data[9] = data
 	r.peer.mu.Unlock()
